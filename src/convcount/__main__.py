@@ -1,0 +1,5 @@
+"""python -m convcount"""
+
+from convcount.cli import main
+
+main()

@@ -1,0 +1,409 @@
+"""The command line: options, output formats, exit codes.
+
+The only module that imports typer. It turns argv into a call to the library
+and the library's answer into text; every rule about what is valid lives in
+:mod:`convcount.layers`, so the CLI and the Python API refuse the same things
+with the same words. Bad input ends with one line on stderr and exit code 2.
+"""
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from convcount import __version__
+from convcount.counting import Report, count
+from convcount.errors import ConvcountError
+from convcount.layers import CONVENTIONS, DTYPE_BYTES, FIELDS, Kind, make_layer, not_applicable
+from convcount.output import FORMATS, emit_report, resolve_format
+
+PROG = "convcount"
+USAGE_ERROR = 2
+
+
+def _complete(choices: Sequence[str]) -> Callable[[str], list[str]]:
+    def complete(incomplete: str) -> list[str]:
+        return [c for c in choices if c.startswith(incomplete)]
+
+    return complete
+
+
+# ---------------------------------------------------------------------------
+# Options, declared once. Values stay strings: the library parses them, so
+# its words are the ones the user sees.
+
+KernelSize = Annotated[
+    str | None,
+    typer.Option(
+        "-k", "--kernel-size", metavar="K", help="Kernel size: 3, 3x5 or 3x3x3. (required)"
+    ),
+]
+InChannels = Annotated[
+    str | None, typer.Option("-i", "--in-channels", metavar="N", help="Input channels. (required)")
+]
+OutChannels = Annotated[
+    str | None,
+    typer.Option("-o", "--out-channels", metavar="N", help="Output channels. (required)"),
+]
+Groups = Annotated[
+    str | None,
+    typer.Option(
+        "-g", "--groups", metavar="G", help="Groups; must divide both channel counts. [default: 1]"
+    ),
+]
+DepthMultiplier = Annotated[
+    str | None,
+    typer.Option(
+        "-m",
+        "--depth-multiplier",
+        metavar="M",
+        help="Outputs per input channel of the depthwise step. [default: 1]",
+    ),
+]
+Bias = Annotated[bool | None, typer.Option("--bias/--no-bias", help="Add a bias. [default: bias]")]
+DepthwiseBias = Annotated[
+    bool | None,
+    typer.Option(
+        "--depthwise-bias/--no-depthwise-bias",
+        help="Bias after the depthwise step. [default: off for keras, on for torch]",
+    ),
+]
+PointwiseBias = Annotated[
+    bool | None,
+    typer.Option(
+        "--pointwise-bias/--no-pointwise-bias", help="Bias after the 1x1 step. [default: on]"
+    ),
+]
+Dims = Annotated[
+    str | None,
+    typer.Option(
+        "--dims",
+        metavar="1|2|3",
+        help="Spatial dimensions. [default: from K, else 2]",
+        autocompletion=_complete(("1", "2", "3")),
+    ),
+]
+ConventionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--convention",
+        metavar="keras|torch",
+        help="Whose defaults and rules to follow. [default: keras]",
+        autocompletion=_complete(CONVENTIONS),
+    ),
+]
+InputSize = Annotated[
+    str | None,
+    typer.Option(
+        "-s", "--input-size", metavar="SIZE", help="Spatial input size: 32, 32x32 or 8x32x32."
+    ),
+]
+Stride = Annotated[
+    str | None, typer.Option("--stride", metavar="S", help="Stride: 2 or 2x1. [default: 1]")
+]
+Dilation = Annotated[
+    str | None, typer.Option("--dilation", metavar="D", help="Dilation: 2 or 1x2. [default: 1]")
+]
+PaddingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--padding",
+        metavar="PAD",
+        help="valid, same (Keras's rules) or zeros per side: 1 or 1x2 (PyTorch's). "
+        "[default: valid for keras, 0 for torch]",
+        autocompletion=_complete(("valid", "same")),
+    ),
+]
+OutputPadding = Annotated[
+    str | None,
+    typer.Option(
+        "--output-padding", metavar="P", help="Extra output size per dimension: 1 or 1x0."
+    ),
+]
+Dtype = Annotated[
+    str | None,
+    typer.Option(
+        "--dtype",
+        metavar="TYPE",
+        help=f"Element type for memory: {', '.join(DTYPE_BYTES)}. [default: float32]",
+        autocompletion=_complete(tuple(DTYPE_BYTES)),
+    ),
+]
+Format = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        metavar="FORMAT",
+        help="table, json, csv or plain (the total). [default: table]",
+        autocompletion=_complete(FORMATS),
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+Quiet = Annotated[
+    bool, typer.Option("-q", "--quiet", help="Print the total alone (--format plain).")
+]
+
+
+def _layer_command(kind: Kind, params: dict[str, Any]) -> None:
+    fmt = resolve_format(params.pop("format_"), params.pop("json_"), params.pop("quiet"))
+    fields = {name: value for name, value in params.items() if name in FIELDS}
+    report: Report = count(make_layer(kind, **fields))
+    emit_report(report, fmt)
+
+
+def conv(
+    kernel_size: KernelSize = None,
+    in_channels: InChannels = None,
+    out_channels: OutChannels = None,
+    groups: Groups = None,
+    bias: Bias = None,
+    dims: Dims = None,
+    convention: ConventionOpt = None,
+    input_size: InputSize = None,
+    stride: Stride = None,
+    padding: PaddingOpt = None,
+    dilation: Dilation = None,
+    dtype: Dtype = None,
+    format_: Format = None,
+    json_: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """A standard or grouped convolution: K·(Cin/g)·Cout weights + Cout bias."""
+    _layer_command("conv", locals())
+
+
+def depthwise(
+    kernel_size: KernelSize = None,
+    in_channels: InChannels = None,
+    depth_multiplier: DepthMultiplier = None,
+    bias: Bias = None,
+    dims: Dims = None,
+    convention: ConventionOpt = None,
+    input_size: InputSize = None,
+    stride: Stride = None,
+    padding: PaddingOpt = None,
+    dilation: Dilation = None,
+    dtype: Dtype = None,
+    format_: Format = None,
+    json_: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """A depthwise convolution: K·Cin·m weights + Cin·m bias (Cin·m outputs)."""
+    _layer_command("depthwise", locals())
+
+
+def separable(
+    kernel_size: KernelSize = None,
+    in_channels: InChannels = None,
+    out_channels: OutChannels = None,
+    depth_multiplier: DepthMultiplier = None,
+    depthwise_bias: DepthwiseBias = None,
+    pointwise_bias: PointwiseBias = None,
+    dims: Dims = None,
+    convention: ConventionOpt = None,
+    input_size: InputSize = None,
+    stride: Stride = None,
+    padding: PaddingOpt = None,
+    dilation: Dilation = None,
+    dtype: Dtype = None,
+    format_: Format = None,
+    json_: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """A depthwise step then a 1x1 conv: K·Cin·m + Cin·m·Cout weights, biases by convention."""
+    _layer_command("separable", locals())
+
+
+def transpose(
+    kernel_size: KernelSize = None,
+    in_channels: InChannels = None,
+    out_channels: OutChannels = None,
+    groups: Groups = None,
+    bias: Bias = None,
+    dims: Dims = None,
+    convention: ConventionOpt = None,
+    input_size: InputSize = None,
+    stride: Stride = None,
+    padding: PaddingOpt = None,
+    output_padding: OutputPadding = None,
+    dilation: Dilation = None,
+    dtype: Dtype = None,
+    format_: Format = None,
+    json_: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """A transposed convolution: K·Cin·(Cout/g) weights + Cout bias."""
+    _layer_command("transpose", locals())
+
+
+def compare(
+    kernel_size: KernelSize = None,
+    in_channels: InChannels = None,
+    out_channels: OutChannels = None,
+    depth_multiplier: DepthMultiplier = None,
+    groups: Groups = None,
+    dims: Dims = None,
+    convention: ConventionOpt = None,
+    input_size: InputSize = None,
+    stride: Stride = None,
+    padding: PaddingOpt = None,
+    dilation: Dilation = None,
+    dtype: Dtype = None,
+    format_: Format = None,
+    json_: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """The same job as a standard conv, a depthwise-separable block and (with -g) a grouped conv."""
+    from convcount.compare import compare_layers
+    from convcount.output import emit_comparison
+
+    fmt = resolve_format(format_, json_, quiet)
+    params = {k: v for k, v in locals().items() if k in FIELDS}
+    emit_comparison(compare_layers(**params), fmt)
+
+
+#: Command name -> function; registered lazily so that a run builds only what it uses.
+COMMANDS: dict[str, Callable[..., None]] = {
+    "conv": conv,
+    "depthwise": depthwise,
+    "separable": separable,
+    "transpose": transpose,
+    "compare": compare,
+}
+
+
+# ---------------------------------------------------------------------------
+# The application
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"{PROG} {__version__}")
+        raise typer.Exit()
+
+
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Parameters, output sizes and MACs of convolution layers, exactly as Keras and
+    PyTorch count them (without importing either).
+
+    Example: convcount separable -k 3 -i 10 -o 32
+    """
+
+
+class _Group(TyperGroup):
+    """Runs the app with convcount's error handling: one line on stderr, exit 2."""
+
+    def main(  # type: ignore[override]  # same call, narrower types
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        code: Any
+        try:
+            code = super().main(
+                args=args,
+                prog_name=prog_name or PROG,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except ConvcountError as error:
+            code = _fail(str(error))
+        except typer.TyperException as error:
+            code = _fail(_usage_message(error))
+        except typer.Abort:
+            code = 130
+        except BrokenPipeError:
+            code = _closed_pipe()
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _closed_pipe() -> int:
+    """The reader went away: stop quietly, as `head` expects."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 1
+
+
+def _usage_message(error: Exception) -> str:
+    """One line for a parse error from the option parser."""
+    option_name = getattr(error, "option_name", None)
+    ctx = getattr(error, "ctx", None)
+    command = getattr(getattr(ctx, "command", None), "name", None)
+    if option_name and command in COMMANDS and command != "compare":
+        field = _field_of_flag(option_name)
+        if field is not None:
+            return str(not_applicable(command, field, spelled=option_name))
+    format_message = getattr(error, "format_message", None)
+    text = format_message() if callable(format_message) else str(error)
+    return " ".join(text.split())
+
+
+def _field_of_flag(spelled: str) -> str | None:
+    """The field an option flag sets in any command (``-o`` -> ``out_channels``)."""
+    app = make_app()
+    group = typer.main.get_command(app)
+    for command in getattr(group, "commands", {}).values():
+        for param in command.params:
+            names = [*param.opts, *getattr(param, "secondary_opts", [])]
+            if spelled in names and param.name in FIELDS:
+                return str(param.name)
+    return None
+
+
+def make_app(names: Sequence[str] | None = None) -> typer.Typer:
+    """The Typer app with the named commands (all of them by default)."""
+    app = typer.Typer(
+        name=PROG,
+        cls=_Group,
+        add_completion=False,
+        no_args_is_help=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        help=_root.__doc__,
+    )
+    app.callback()(_root)
+    for name in names or COMMANDS:
+        app.command(name)(COMMANDS[name])
+    return app
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand argv asks for, if it can be told without building the app."""
+    for arg in argv:
+        if arg.startswith("-"):
+            return None  # a top-level option: --help, --version
+        return arg if arg in COMMANDS else None
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of the ``convcount`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    import os
+
+    completing = any(key.endswith("_COMPLETE") for key in os.environ)
+    name = None if completing else _command_named(args)
+    app = make_app([name] if name else None)
+    typer.main.get_command(app).main(args=args, prog_name=PROG)
+    raise AssertionError("unreachable: main() exits")  # pragma: no cover

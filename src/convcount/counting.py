@@ -1,0 +1,207 @@
+"""Pure counting: parameter terms, output sizes and multiply-accumulates.
+
+Conventions (the ones fvcore, thop and ``torch.utils.flop_counter`` use):
+
+* A MAC is one multiply-accumulate of a weight with an input value; bias
+  additions are not MACs and are reported on their own as ``bias_adds``.
+* FLOPs = 2 x MACs (what ``torch.utils.flop_counter`` prints).
+* Everything is for a batch of one.
+* A transposed layer applies its kernel once per INPUT position, so its MACs
+  scale with the input size; its bias is added once per output position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from convcount.errors import ConvcountError
+from convcount.layers import DTYPE_BYTES, Layer
+
+#: Names of the terms, in the order they are listed.
+TERM_NAMES = ("kernel", "bias", "depthwise", "depthwise_bias", "pointwise", "pointwise_bias")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One block of parameters: a kernel or a bias."""
+
+    name: str
+    """kernel, bias, depthwise, depthwise_bias, pointwise or pointwise_bias."""
+    factors: tuple[int, ...]
+    """The numbers whose product is the count, in formula order."""
+    positions: int | None = None
+    """Spatial positions the term is applied at (None without an input size)."""
+
+    @property
+    def count(self) -> int:
+        """Number of parameters: the product of the factors."""
+        return prod(self.factors)
+
+    @property
+    def formula(self) -> str:
+        """The factors written out, e.g. ``3×3×10×1``."""
+        return "×".join(str(f) for f in self.factors)
+
+    @property
+    def is_bias(self) -> bool:
+        """Whether this is a bias (added, not multiplied)."""
+        return self.name.endswith("bias")
+
+    @property
+    def macs(self) -> int | None:
+        """Multiply-accumulates: each weight once per position (0 for a bias)."""
+        if self.positions is None:
+            return None
+        return 0 if self.is_bias else self.positions * self.count
+
+    @property
+    def bias_adds(self) -> int | None:
+        """Additions of this bias: once per output element (0 for a kernel)."""
+        if self.positions is None:
+            return None
+        return self.positions * self.count if self.is_bias else 0
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything convcount knows about one layer."""
+
+    layer: Layer
+    """The layer counted."""
+    terms: tuple[Term, ...]
+    """The parameter blocks that are present, in order."""
+    output_size: tuple[int, ...] | None
+    """Spatial output size (None without an input size)."""
+
+    @property
+    def total(self) -> int:
+        """Total number of parameters."""
+        return sum(t.count for t in self.terms)
+
+    def term(self, name: str) -> Term | None:
+        """The term of that name, if the layer has it."""
+        return next((t for t in self.terms if t.name == name), None)
+
+    @property
+    def macs(self) -> int | None:
+        """Multiply-accumulates for one input, bias additions excluded."""
+        return None if self.output_size is None else sum(t.macs or 0 for t in self.terms)
+
+    @property
+    def flops(self) -> int | None:
+        """2 x MACs."""
+        return None if self.macs is None else 2 * self.macs
+
+    @property
+    def bias_adds(self) -> int | None:
+        """Bias additions for one input."""
+        return None if self.output_size is None else sum(t.bias_adds or 0 for t in self.terms)
+
+    @property
+    def output_shape(self) -> tuple[int, ...] | None:
+        """Output shape without the batch: channels last for keras, first for torch."""
+        if self.output_size is None:
+            return None
+        if self.layer.convention == "keras":
+            return (*self.output_size, self.layer.out_channels)
+        return (self.layer.out_channels, *self.output_size)
+
+    @property
+    def output_elements(self) -> int | None:
+        """Elements of the output activation."""
+        return (
+            None if self.output_size is None else prod(self.output_size) * self.layer.out_channels
+        )
+
+    @property
+    def param_bytes(self) -> int:
+        """Bytes of the parameters at the layer's dtype."""
+        return self.total * DTYPE_BYTES[self.layer.dtype]
+
+    @property
+    def output_bytes(self) -> int | None:
+        """Bytes of the output activation at the layer's dtype."""
+        elements = self.output_elements
+        return None if elements is None else elements * DTYPE_BYTES[self.layer.dtype]
+
+
+def output_length(layer: Layer, axis: int) -> int:
+    """Output length along one spatial axis, by the layer's convention.
+
+    Convolution (L in, k' = d*(k-1)+1, s stride):
+      integer padding p (PyTorch): floor((L + 2p - k') / s) + 1
+      'valid': floor((L - k') / s) + 1;  'same': ceil(L / s)
+    Transposed, PyTorch: (L-1)*s - 2p + k' + output_padding.
+    Transposed, Keras, without output_padding: 'valid' (L-1)*s + max(k', s),
+    'same' L*s; with output_padding op: (L-1)*s + k' + op ('valid') or
+    (L-1)*s + k' % 2 + op ('same').
+    """
+    assert layer.input_size is not None
+    length = layer.input_size[axis]
+    k = layer.effective_kernel[axis]
+    s = layer.stride[axis]
+    op = None if layer.output_padding is None else layer.output_padding[axis]
+    padding = layer.padding
+    if layer.kind != "transpose":
+        if padding == "same":
+            return (length - 1) // s + 1
+        pad = 0 if padding == "valid" else padding[axis]
+        return (length + 2 * pad - k) // s + 1
+    if isinstance(padding, tuple):
+        return (length - 1) * s - 2 * padding[axis] + k + (op or 0)
+    if padding == "valid":
+        return (length - 1) * s + (max(k, s) if op is None else k + op)
+    return length * s if op is None else (length - 1) * s + k % 2 + op
+
+
+def output_size(layer: Layer) -> tuple[int, ...]:
+    """Spatial output size; raises ConvcountError where it would be below 1."""
+    sizes = tuple(output_length(layer, axis) for axis in range(layer.dims))
+    if min(sizes) < 1:
+        raise ConvcountError(
+            "input_size",
+            f"--input-size {'x'.join(map(str, layer.input_size or ()))} is too small for this "
+            f"layer: the output would be {'x'.join(map(str, sizes))} "
+            "(every size must be at least 1)",
+        )
+    return sizes
+
+
+def count(layer: Layer) -> Report:
+    """Break the layer's parameters into terms and, given an input size, its cost.
+
+    Weights: conv K*(Cin/g)*Cout; depthwise K*Cin*m; separable K*Cin*m then
+    1*Cin*m*Cout; transposed K*Cin*(Cout/g). A bias has one value per output
+    channel of its step.
+    """
+    k = layer.kernel_size
+    cin, cout = layer.in_channels, layer.out_channels
+    out = output_size(layer) if layer.input_size is not None else None
+    p_out = prod(out) if out is not None else None
+    p_in = prod(layer.input_size) if layer.input_size is not None else None
+
+    terms: list[Term] = []
+    if layer.kind == "conv":
+        g = layer.groups or 1
+        terms.append(Term("kernel", (*k, cin // g, cout), p_out))
+        if layer.bias:
+            terms.append(Term("bias", (cout,), p_out))
+    elif layer.kind == "transpose":
+        g = layer.groups or 1
+        terms.append(Term("kernel", (*k, cin, cout // g), p_in))
+        if layer.bias:
+            terms.append(Term("bias", (cout,), p_out))
+    elif layer.kind == "depthwise":
+        terms.append(Term("kernel", (*k, cin, layer.depth_multiplier or 1), p_out))
+        if layer.bias:
+            terms.append(Term("bias", (cout,), p_out))
+    else:
+        mid = layer.mid_channels
+        terms.append(Term("depthwise", (*k, cin, layer.depth_multiplier or 1), p_out))
+        if layer.depthwise_bias:
+            terms.append(Term("depthwise_bias", (mid,), p_out))
+        terms.append(Term("pointwise", (*(1,) * layer.dims, mid, cout), p_out))
+        if layer.pointwise_bias:
+            terms.append(Term("pointwise_bias", (cout,), p_out))
+    return Report(layer=layer, terms=tuple(terms), output_size=out)

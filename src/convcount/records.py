@@ -1,0 +1,112 @@
+"""Reports as plain data: the JSON object and the flat CSV row.
+
+This is the one place that defines the machine-readable schema (documented
+in the README); the JSON, CSV and batch outputs all come from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from convcount.counting import TERM_NAMES, Report
+from convcount.frameworks import construction
+
+#: Columns of the CSV output, in order.
+CSV_COLUMNS: tuple[str, ...] = (
+    "layer",
+    "dims",
+    "kernel_size",
+    "in_channels",
+    "out_channels",
+    "depth_multiplier",
+    "groups",
+    "bias",
+    "depthwise_bias",
+    "pointwise_bias",
+    "convention",
+    "input_size",
+    "stride",
+    "padding",
+    "dilation",
+    "output_padding",
+    "dtype",
+    *TERM_NAMES,
+    "total",
+    "output_size",
+    "output_shape",
+    "macs",
+    "flops",
+    "bias_adds",
+    "param_bytes",
+    "output_elements",
+    "output_bytes",
+)
+
+
+def _list(values: tuple[int, ...] | None) -> list[int] | None:
+    return None if values is None else list(values)
+
+
+def to_record(report: Report) -> dict[str, Any]:
+    """The JSON object for one layer (schema in the README)."""
+    layer = report.layer
+    built = construction(layer)
+    return {
+        "layer": layer.kind,
+        "dims": layer.dims,
+        "kernel_size": list(layer.kernel_size),
+        "in_channels": layer.in_channels,
+        "out_channels": layer.out_channels,
+        "depth_multiplier": layer.depth_multiplier,
+        "groups": layer.groups,
+        "bias": layer.bias,
+        "depthwise_bias": layer.depthwise_bias,
+        "pointwise_bias": layer.pointwise_bias,
+        "convention": layer.convention,
+        "input_size": _list(layer.input_size),
+        "stride": list(layer.stride),
+        "padding": layer.padding if isinstance(layer.padding, str) else list(layer.padding),
+        "dilation": list(layer.dilation),
+        "output_padding": _list(layer.output_padding),
+        "dtype": layer.dtype,
+        "terms": [
+            {
+                "name": t.name,
+                "formula": t.formula,
+                "count": t.count,
+                "macs": t.macs,
+                "bias_adds": t.bias_adds,
+            }
+            for t in report.terms
+        ],
+        "total": report.total,
+        "output_size": _list(report.output_size),
+        "output_shape": _list(report.output_shape),
+        "macs": report.macs,
+        "flops": report.flops,
+        "bias_adds": report.bias_adds,
+        "param_bytes": report.param_bytes,
+        "output_elements": report.output_elements,
+        "output_bytes": report.output_bytes,
+        "keras": built.keras,
+        "torch": built.torch,
+        "notes": list(built.notes),
+    }
+
+
+def csv_cell(value: object) -> str:
+    """A value as CSV text: lists as ``3x5``, None as empty, bools as true/false."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "x".join(str(v) for v in value)
+    return str(value)
+
+
+def to_csv_row(report: Report) -> list[str]:
+    """The CSV row for one layer, in :data:`CSV_COLUMNS` order."""
+    record = to_record(report)
+    counts = {t["name"]: t["count"] for t in record["terms"]}
+    return [csv_cell(counts.get(c) if c in TERM_NAMES else record[c]) for c in CSV_COLUMNS]

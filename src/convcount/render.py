@@ -1,0 +1,219 @@
+"""Tables for people: the only module that imports rich.
+
+It presents results computed elsewhere and computes nothing of its own
+beyond layout (thousands separators, bars). Colour follows rich's rules:
+NO_COLOR, or stdout not a terminal, means plain text.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from fractions import Fraction
+from math import prod
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from convcount.counting import Report
+from convcount.frameworks import construction
+from convcount.layers import DTYPE_BYTES, FRAMEWORK
+
+if TYPE_CHECKING:
+    from convcount.compare import ComparisonRow
+
+TERM_LABELS = {
+    "kernel": "kernel",
+    "bias": "bias",
+    "depthwise": "depthwise",
+    "depthwise_bias": "depthwise bias",
+    "pointwise": "pointwise",
+    "pointwise_bias": "pointwise bias",
+}
+BAR_WIDTH = 10
+
+
+def _n(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _size(values: Sequence[int]) -> str:
+    return "×".join(str(v) for v in values)
+
+
+def _bytes(value: int) -> str:
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    scaled = float(value)
+    unit = 0
+    while scaled >= 1024 and unit < len(units) - 1:
+        scaled /= 1024
+        unit += 1
+    exact = f"{value:,} B"
+    return exact if unit == 0 else f"{exact} ({scaled:,.1f} {units[unit]})"
+
+
+def _title(report: Report) -> str:
+    layer = report.layer
+    channels = f"{layer.in_channels} → {layer.out_channels} channels"
+    extras = []
+    if layer.groups and layer.groups > 1:
+        extras.append(f"groups {layer.groups}")
+    if layer.depth_multiplier and layer.depth_multiplier > 1:
+        extras.append(f"depth multiplier {layer.depth_multiplier}")
+    parts = [
+        f"{layer.kind} {layer.dims}-D",
+        f"kernel {_size(layer.kernel_size)}",
+        channels,
+        *extras,
+        f"{layer.convention} convention",
+    ]
+    return " · ".join(parts)
+
+
+def report_renderable(report: Report) -> RenderableType:
+    """The parameter table, the shape and cost section, and the framework code."""
+    with_macs = report.output_size is not None
+    table = Table(box=box.ROUNDED)
+    table.add_column("term")
+    table.add_column("formula")
+    table.add_column("count", justify="right")
+    if with_macs:
+        table.add_column("MACs", justify="right")
+    for term in report.terms:
+        row = [TERM_LABELS[term.name], term.formula, _n(term.count)]
+        if with_macs:
+            row.append("" if term.is_bias else _n(term.macs))
+        table.add_row(*row)
+    total_row: list[str | Text] = [
+        Text("total", style="bold"),
+        "",
+        Text(_n(report.total), style="bold"),
+    ]
+    if with_macs:
+        total_row.append(Text(_n(report.macs), style="bold"))
+    table.add_section()
+    table.add_row(*total_row)
+
+    parts: list[RenderableType] = [Text(_title(report), style="bold"), table]
+    if with_macs:
+        parts.append(_shape_table(report))
+    parts.append(_code_table(report))
+    return Group(*parts)
+
+
+def _shape_table(report: Report) -> Table:
+    layer = report.layer
+    assert report.output_size is not None and layer.input_size is not None
+    order = "H×W×C" if layer.convention == "keras" else "C×H×W"
+    if layer.dims == 1:
+        order = order.replace("H×W", "L")
+    elif layer.dims == 3:
+        order = order.replace("H×W", "D×H×W")
+    info = Table(box=None, show_header=False, padding=(0, 1))
+    info.add_column(style="bold")
+    info.add_column()
+    info.add_row("input size", _size(layer.input_size))
+    info.add_row("output size", _size(report.output_size))
+    info.add_row("output shape", f"{_size(report.output_shape or ())}  ({order}, batch of 1)")
+    info.add_row("MACs", f"{_n(report.macs)}  (bias additions not counted)")
+    info.add_row("FLOPs", f"{_n(report.flops)}  (2 × MACs)")
+    info.add_row("bias adds", _n(report.bias_adds))
+    info.add_row(
+        "parameters",
+        f"{_bytes(report.param_bytes)}  ({layer.dtype}, {DTYPE_BYTES[layer.dtype]} B each)",
+    )
+    info.add_row(
+        "output",
+        f"{_n(report.output_elements)} elements, {_bytes(report.output_bytes or 0)}",
+    )
+    return info
+
+
+def _code_table(report: Report) -> Table:
+    built = construction(report.layer)
+    code = Table(box=None, show_header=False, padding=(0, 1))
+    code.add_column(style="bold")
+    code.add_column(overflow="fold")
+    for framework, text in (("keras", built.keras), ("torch", built.torch)):
+        label = FRAMEWORK["keras" if framework == "keras" else "torch"]
+        code.add_row(label, text or "no such layer")
+    for note in built.notes:
+        code.add_row("note", note)
+    return code
+
+
+def _ratio(value: Fraction | None) -> str:
+    return "—" if value is None else f"{float(value):.3f}"
+
+
+def _bar(value: Fraction | None) -> str:
+    if value is None:
+        return ""
+    eighths = round(float(min(value, Fraction(1))) * BAR_WIDTH * 8)
+    full, part = divmod(eighths, 8)
+    return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[part]
+
+
+def comparison_renderable(rows: Sequence[ComparisonRow]) -> RenderableType:
+    """Parameters and MACs of each way, with ratios to the standard conv as bars."""
+    first = rows[0].report.layer
+    title = (
+        f"the same job three ways · kernel {_size(first.kernel_size)} · "
+        f"{first.in_channels} → {first.out_channels} channels · {first.convention} convention"
+    )
+    with_macs = rows[0].report.macs is not None
+    table = Table(box=box.ROUNDED)
+    table.add_column("layer", no_wrap=True)
+    table.add_column("params", justify="right")
+    table.add_column("vs standard", no_wrap=True)
+    if with_macs:
+        table.add_column("MACs", justify="right")
+        table.add_column("vs standard", no_wrap=True)
+    theory: list[str] = []
+    for row in rows:
+        layer = row.report.layer
+        name = row.name
+        if row.name == "grouped":
+            name += f" g={layer.groups}"
+            theory.append(f"grouped 1/g = {_ratio(row.theoretical)}")
+        if row.name == "separable":
+            m = layer.depth_multiplier or 1
+            if m > 1:
+                name += f" m={m}"
+            k = prod(layer.kernel_size)
+            scale = f"{m}·" if m > 1 else ""
+            theory.append(
+                f"separable {scale}(1/{layer.out_channels} + 1/{k}) = {_ratio(row.theoretical)}"
+            )
+        cells = [name, _n(row.report.total), f"{_ratio(row.params_ratio)} {_bar(row.params_ratio)}"]
+        if with_macs:
+            cells += [_n(row.report.macs), f"{_ratio(row.macs_ratio)} {_bar(row.macs_ratio)}"]
+        table.add_row(*cells)
+    note = Text("theory (weights only): " + "; ".join(theory), style="dim")
+    return Group(Text(title, style="bold"), table, note)
+
+
+def _console(width: int | None = None, file: io.StringIO | None = None) -> Console:
+    if file is not None:
+        return Console(file=file, width=width, color_system=None, highlight=False, emoji=False)
+    return Console(highlight=False, emoji=False, width=width)
+
+
+def print_report(report: Report) -> None:
+    """Draw one layer's tables on stdout."""
+    _console().print(report_renderable(report))
+
+
+def print_comparison(rows: Sequence[ComparisonRow]) -> None:
+    """Draw a comparison on stdout."""
+    _console().print(comparison_renderable(rows))
+
+
+def render_text(renderable: RenderableType, width: int = 100) -> str:
+    """Plain text of a renderable at a fixed width (for golden files)."""
+    buffer = io.StringIO()
+    _console(width, buffer).print(renderable)
+    return buffer.getvalue()
