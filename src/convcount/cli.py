@@ -402,7 +402,14 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
     import os
 
-    completing = any(key.endswith("_COMPLETE") for key in os.environ)
+    completing = f"_{PROG.upper()}_COMPLETE" in os.environ
+    if completing:
+        # Typer registers its shell classes only with add_completion=True, which would
+        # also add --install-completion (and a slow shell detection) to every run.
+        # typer is pinned to 0.28.x, so this private import is stable.
+        from typer._completion_classes import completion_init
+
+        completion_init()
     name = None if completing else _command_named(args)
     app = make_app([name] if name else None)
     typer.main.get_command(app).main(args=args, prog_name=PROG)

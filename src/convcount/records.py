@@ -30,7 +30,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "dilation",
     "output_padding",
     "dtype",
-    *TERM_NAMES,
+    *(f"params_{name}" for name in TERM_NAMES),
     "total",
     "output_size",
     "output_shape",
@@ -108,5 +108,5 @@ def csv_cell(value: object) -> str:
 def to_csv_row(report: Report) -> list[str]:
     """The CSV row for one layer, in :data:`CSV_COLUMNS` order."""
     record = to_record(report)
-    counts = {t["name"]: t["count"] for t in record["terms"]}
-    return [csv_cell(counts.get(c) if c in TERM_NAMES else record[c]) for c in CSV_COLUMNS]
+    counts = {f"params_{t['name']}": t["count"] for t in record["terms"]}
+    return [csv_cell(counts[c] if c in counts else record.get(c)) for c in CSV_COLUMNS]

@@ -1,0 +1,1 @@
+complete --command convcount --no-files --arguments "(env _CONVCOUNT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) convcount)" --condition "env _CONVCOUNT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) convcount"

@@ -1,0 +1,59 @@
+"""The README's examples print what the README says they print."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import convcount
+
+from .conftest import run
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def _blocks() -> list[str]:
+    return re.findall(r"```(?:\w*)\n(.*?)```", README, flags=re.S)
+
+
+def test_the_flagship_table_in_the_readme_is_current() -> None:
+    expected = next(b for b in _blocks() if b.startswith("separable 2-D"))
+    actual = run("separable", "-k", "3", "-i", "10", "-o", "32").stdout
+    strip = lambda text: [line.rstrip() for line in text.strip().splitlines()]  # noqa: E731
+    assert strip(actual) == strip(expected)
+
+
+def test_commented_quiet_examples() -> None:
+    checked = 0
+    for line in README.splitlines():
+        match = re.match(r"convcount (.*) -q\s+# (\d+)", line)
+        if match:
+            assert run(*shlex.split(match.group(1)), "-q").stdout == f"{match.group(2)}\n", line
+            checked += 1
+    assert checked >= 4
+
+
+def test_every_command_example_runs() -> None:
+    for line in README.splitlines():
+        if line.startswith("convcount ") and "-k" in line and " K " not in line:
+            args = shlex.split(line.split("#")[0])[1:]
+            assert run(*args).exit_code == 0, line
+
+
+def test_error_examples() -> None:
+    for command, message in re.findall(r"\$ convcount (.*)\n(convcount: .*)", README):
+        result = run(*shlex.split(command))
+        assert (result.exit_code, result.stderr) == (2, message + "\n")
+
+
+def test_python_api_example() -> None:
+    r = convcount.conv(
+        kernel_size=3, in_channels=3, out_channels=32, input_size=224, stride=2, padding="same"
+    )
+    assert f"# {(r.output_size, r.macs, r.flops)}" in README
+    terms = [
+        (t.name, t.formula, t.count)
+        for t in convcount.separable(kernel_size=3, in_channels=10, out_channels=32).terms
+    ]
+    assert f"# {terms}" in README
