@@ -141,12 +141,13 @@ def test_golden_rows_sum_to_the_printed_total(name: str) -> None:
 
 def test_render_shows_what_it_is_given_and_computes_nothing() -> None:
     layer = make_layer("conv", kernel_size=1, in_channels=7, out_channels=5)
-    report = Report(
-        layer=layer, terms=(Term("kernel", (1, 1, 7, 5)), Term("bias", (5,))), output_size=None
-    )
+    # A deliberately inconsistent result: the table must show it as given.
+    terms = (Term("kernel", (1, 1, 7, 5), 35), Term("bias", (5,), 6))
+    report = Report(layer, terms, output_size=None, total=99, macs=None, bias_adds=None)
     text = render_text(report_renderable(report))
     assert re.search(r"│ kernel\s+│ 1×1×7×5\s+│\s+35 │", text)
-    assert re.search(r"│ total\s+│\s+│\s+40 │", text)
+    assert re.search(r"│ bias\s+│ 5\s+│\s+6 │", text)
+    assert re.search(r"│ total\s+│\s+│\s+99 │", text)
     assert "MACs" not in text
 
 

@@ -22,7 +22,7 @@ from convcount.layers import DTYPE_BYTES, Layer
 TERM_NAMES = ("kernel", "bias", "depthwise", "depthwise_bias", "pointwise", "pointwise_bias")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     """One block of parameters: a kernel or a bias."""
 
@@ -30,40 +30,36 @@ class Term:
     """kernel, bias, depthwise, depthwise_bias, pointwise or pointwise_bias."""
     factors: tuple[int, ...]
     """The numbers whose product is the count, in formula order."""
-    positions: int | None = None
-    """Spatial positions the term is applied at (None without an input size)."""
-
-    @property
-    def count(self) -> int:
-        """Number of parameters: the product of the factors."""
-        return prod(self.factors)
+    count: int
+    """Number of parameters: the product of the factors."""
+    macs: int | None = None
+    """Multiply-accumulates: each weight once per position it is applied at
+    (0 for a bias; None without an input size)."""
+    bias_adds: int | None = None
+    """Additions of this bias, once per output element (0 for a kernel)."""
 
     @property
     def formula(self) -> str:
         """The factors written out, e.g. ``3×3×10×1``."""
-        return "×".join(str(f) for f in self.factors)
+        return "×".join(map(str, self.factors))
 
     @property
     def is_bias(self) -> bool:
         """Whether this is a bias (added, not multiplied)."""
         return self.name.endswith("bias")
 
-    @property
-    def macs(self) -> int | None:
-        """Multiply-accumulates: each weight once per position (0 for a bias)."""
-        if self.positions is None:
-            return None
-        return 0 if self.is_bias else self.positions * self.count
 
-    @property
-    def bias_adds(self) -> int | None:
-        """Additions of this bias: once per output element (0 for a kernel)."""
-        if self.positions is None:
-            return None
-        return self.positions * self.count if self.is_bias else 0
+def _term(name: str, factors: tuple[int, ...], positions: int | None) -> Term:
+    """A term applied at ``positions`` spatial positions (None: unknown)."""
+    n = prod(factors)
+    if positions is None:
+        return Term(name, factors, n)
+    if name.endswith("bias"):
+        return Term(name, factors, n, 0, positions * n)
+    return Term(name, factors, n, positions * n, 0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything convcount knows about one layer."""
 
@@ -73,30 +69,21 @@ class Report:
     """The parameter blocks that are present, in order."""
     output_size: tuple[int, ...] | None
     """Spatial output size (None without an input size)."""
-
-    @property
-    def total(self) -> int:
-        """Total number of parameters."""
-        return sum(t.count for t in self.terms)
+    total: int
+    """Total number of parameters: the sum of the terms."""
+    macs: int | None
+    """Multiply-accumulates for one input, bias additions excluded."""
+    bias_adds: int | None
+    """Bias additions for one input."""
 
     def term(self, name: str) -> Term | None:
         """The term of that name, if the layer has it."""
         return next((t for t in self.terms if t.name == name), None)
 
     @property
-    def macs(self) -> int | None:
-        """Multiply-accumulates for one input, bias additions excluded."""
-        return None if self.output_size is None else sum(t.macs or 0 for t in self.terms)
-
-    @property
     def flops(self) -> int | None:
         """2 x MACs."""
         return None if self.macs is None else 2 * self.macs
-
-    @property
-    def bias_adds(self) -> int | None:
-        """Bias additions for one input."""
-        return None if self.output_size is None else sum(t.bias_adds or 0 for t in self.terms)
 
     @property
     def output_shape(self) -> tuple[int, ...] | None:
@@ -110,9 +97,9 @@ class Report:
     @property
     def output_elements(self) -> int | None:
         """Elements of the output activation."""
-        return (
-            None if self.output_size is None else prod(self.output_size) * self.layer.out_channels
-        )
+        if self.output_size is None:
+            return None
+        return prod(self.output_size) * self.layer.out_channels
 
     @property
     def param_bytes(self) -> int:
@@ -184,24 +171,34 @@ def count(layer: Layer) -> Report:
     terms: list[Term] = []
     if layer.kind == "conv":
         g = layer.groups or 1
-        terms.append(Term("kernel", (*k, cin // g, cout), p_out))
+        terms.append(_term("kernel", (*k, cin // g, cout), p_out))
         if layer.bias:
-            terms.append(Term("bias", (cout,), p_out))
+            terms.append(_term("bias", (cout,), p_out))
     elif layer.kind == "transpose":
         g = layer.groups or 1
-        terms.append(Term("kernel", (*k, cin, cout // g), p_in))
+        terms.append(_term("kernel", (*k, cin, cout // g), p_in))
         if layer.bias:
-            terms.append(Term("bias", (cout,), p_out))
+            terms.append(_term("bias", (cout,), p_out))
     elif layer.kind == "depthwise":
-        terms.append(Term("kernel", (*k, cin, layer.depth_multiplier or 1), p_out))
+        terms.append(_term("kernel", (*k, cin, layer.depth_multiplier or 1), p_out))
         if layer.bias:
-            terms.append(Term("bias", (cout,), p_out))
+            terms.append(_term("bias", (cout,), p_out))
     else:
         mid = layer.mid_channels
-        terms.append(Term("depthwise", (*k, cin, layer.depth_multiplier or 1), p_out))
+        terms.append(_term("depthwise", (*k, cin, layer.depth_multiplier or 1), p_out))
         if layer.depthwise_bias:
-            terms.append(Term("depthwise_bias", (mid,), p_out))
-        terms.append(Term("pointwise", (*(1,) * layer.dims, mid, cout), p_out))
+            terms.append(_term("depthwise_bias", (mid,), p_out))
+        terms.append(_term("pointwise", (*(1,) * layer.dims, mid, cout), p_out))
         if layer.pointwise_bias:
-            terms.append(Term("pointwise_bias", (cout,), p_out))
-    return Report(layer=layer, terms=tuple(terms), output_size=out)
+            terms.append(_term("pointwise_bias", (cout,), p_out))
+    return report(layer, tuple(terms), out)
+
+
+def report(layer: Layer, terms: tuple[Term, ...], output_size: tuple[int, ...] | None) -> Report:
+    """A Report whose totals are the sums of its terms."""
+    total = sum(t.count for t in terms)
+    if output_size is None:
+        return Report(layer, terms, None, total, None, None)
+    macs = sum(t.macs or 0 for t in terms)
+    bias_adds = sum(t.bias_adds or 0 for t in terms)
+    return Report(layer, terms, output_size, total, macs, bias_adds)

@@ -51,6 +51,7 @@ def to_record(report: Report) -> dict[str, Any]:
     """The JSON object for one layer (schema in the README)."""
     layer = report.layer
     built = construction(layer)
+    padding = layer.padding
     return {
         "layer": layer.kind,
         "dims": layer.dims,
@@ -65,7 +66,7 @@ def to_record(report: Report) -> dict[str, Any]:
         "convention": layer.convention,
         "input_size": _list(layer.input_size),
         "stride": list(layer.stride),
-        "padding": layer.padding if isinstance(layer.padding, str) else list(layer.padding),
+        "padding": padding if isinstance(padding, str) else list(padding),
         "dilation": list(layer.dilation),
         "output_padding": _list(layer.output_padding),
         "dtype": layer.dtype,
