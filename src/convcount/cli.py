@@ -264,6 +264,54 @@ def compare(
     emit_comparison(compare_layers(**params), fmt)
 
 
+def batch(
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="JSON Lines or CSV file, or - for standard input.")
+    ] = "-",
+    input_format: Annotated[
+        str | None,
+        typer.Option(
+            "--input-format",
+            metavar="jsonl|csv",
+            help="Input format. [default: from the suffix, else sniffed]",
+            autocompletion=_complete(("jsonl", "csv")),
+        ),
+    ] = None,
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="jsonl|csv|table",
+            help="Output format. [default: table on a terminal, else jsonl]",
+            autocompletion=_complete(("jsonl", "csv", "table")),
+        ),
+    ] = None,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop at the first bad row.")
+    ] = False,
+    jobs: Annotated[
+        str | None,
+        typer.Option(
+            "-j",
+            "--jobs",
+            metavar="N",
+            help="Worker processes for large files. [default: one per core]",
+        ),
+    ] = None,
+) -> None:
+    """Count many layers: one per JSON Lines object or CSV row, written in order.
+
+    Fields are the --json output's input names (layer, kernel_size, in_channels, ...);
+    missing ones take the single-layer defaults. A bad row is reported on stderr with
+    its line number and the others go on; the exit code is then 1.
+    """
+    from convcount.batch_cli import run_batch_command
+
+    code = run_batch_command(file, input_format, format_, fail_fast, jobs)
+    if code:
+        raise typer.Exit(code)
+
+
 #: Command name -> function; registered lazily so that a run builds only what it uses.
 COMMANDS: dict[str, Callable[..., None]] = {
     "conv": conv,
@@ -271,6 +319,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "separable": separable,
     "transpose": transpose,
     "compare": compare,
+    "batch": batch,
 }
 
 
@@ -351,7 +400,7 @@ def _usage_message(error: Exception) -> str:
     option_name = getattr(error, "option_name", None)
     ctx = getattr(error, "ctx", None)
     command = getattr(getattr(ctx, "command", None), "name", None)
-    if option_name and command in COMMANDS and command != "compare":
+    if option_name and command in ("conv", "depthwise", "separable", "transpose"):
         field = _field_of_flag(option_name)
         if field is not None:
             return str(not_applicable(command, field, spelled=option_name))

@@ -8,7 +8,7 @@ NO_COLOR, or stdout not a terminal, means plain text.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from math import prod
 from typing import TYPE_CHECKING
@@ -217,3 +217,51 @@ def render_text(renderable: RenderableType, width: int = 100) -> str:
     buffer = io.StringIO()
     _console(width, buffer).print(renderable)
     return buffer.getvalue()
+
+
+def print_batch_table(rows: Sequence[tuple[int, object]]) -> None:
+    """One table row per layer of a batch: line, layer, sizes, parameters, MACs."""
+    table = Table(box=box.ROUNDED)
+    for name, justify in (
+        ("line", "right"),
+        ("layer", "left"),
+        ("kernel", "left"),
+        ("channels", "left"),
+        ("output", "left"),
+        ("params", "right"),
+        ("MACs", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]  # literal values above
+    for number, report in rows:
+        assert isinstance(report, Report)
+        layer = report.layer
+        table.add_row(
+            str(number),
+            f"{layer.kind} {layer.dims}-D {layer.convention}",
+            _size(layer.kernel_size),
+            f"{layer.in_channels} → {layer.out_channels}",
+            _size(report.output_size) if report.output_size else "",
+            _n(report.total),
+            "" if report.macs is None else _n(report.macs),
+        )
+    _console().print(table)
+
+
+def progress_bar() -> tuple[Callable[[int], None], Callable[[], None]]:
+    """(update with rows done, close) for a transient progress display on stderr."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.completed:,} layers"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task("batch", total=None)
+    progress.start()
+
+    def update(rows: int) -> None:
+        progress.update(task, completed=rows)
+
+    return update, progress.stop
