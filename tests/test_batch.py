@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,9 +52,10 @@ ROWS = [
 ]
 
 
-def expected_record(row: dict[str, object]) -> dict[str, object]:
+def expected_record(row: dict[str, object]) -> dict[str, Any]:
     fields = {k: v for k, v in row.items() if k != "layer"}
-    return to_record(convcount.count(convcount.make_layer(str(row["layer"]), **fields)))
+    record = to_record(convcount.count(convcount.make_layer(str(row["layer"]), **fields)))
+    return json.loads(json.dumps(record))  # as JSON: tuples become lists
 
 
 def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:

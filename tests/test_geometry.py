@@ -248,7 +248,8 @@ def test_no_input_size_means_no_shape_figures() -> None:
 def test_output_below_one_is_an_error(
     kind: str, kwargs: dict[str, object], needles: list[str]
 ) -> None:
+    layer = convcount.make_layer(kind, in_channels=2, out_channels=2, **kwargs)
     with pytest.raises(ConvcountError) as info:
-        convcount.make_layer(kind, in_channels=2, out_channels=2, **kwargs)
+        convcount.count(layer)
     for needle in needles:
         assert needle in str(info.value)

@@ -26,26 +26,26 @@ TABLE_ROWS = 50
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
 
-def _open(file: str) -> tuple[IO[str], int | None]:
-    """The input stream and, for a regular file, its size."""
+def _open(file: str) -> tuple[IO[bytes], int | None]:
+    """The input stream (bytes) and, for a regular file, its size."""
     if file == "-":
-        return sys.stdin, None
+        return sys.stdin.buffer, None
     try:
-        stream = open(file, encoding="utf-8", newline="")  # noqa: SIM115  # closed by the caller
+        stream = open(file, "rb")  # noqa: SIM115  # closed by the caller
     except OSError as error:
         raise ConvcountError("file", f"FILE {file!r} cannot be read: {error.strerror}") from None
     info = os.fstat(stream.fileno())
     return stream, info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
-def _input_format(file: str, given: str | None, stream: IO[str]) -> str:
+def _input_format(file: str, given: str | None, stream: IO[bytes]) -> str:
     if given is not None:
         return parse_choice("input_format", given, INPUT_FORMATS)
     suffix = os.path.splitext(file)[1].lower()
     if suffix in SUFFIXES:
         return SUFFIXES[suffix]
     # Standard input or an unknown suffix: a JSON object starts with '{'.
-    peek = stream.buffer.peek(64)[:64] if hasattr(stream, "buffer") else b""
+    peek = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
     return "jsonl" if peek.lstrip()[:1] == b"{" else "csv"
 
 
@@ -85,7 +85,7 @@ def run_batch_command(
                 stream,
                 input_format=fmt,
                 output_format=output_format,
-                out=sys.stdout,
+                out=sys.stdout.buffer,
                 on_error=_report_error,
                 fail_fast=fail_fast,
                 jobs=workers,
@@ -95,11 +95,11 @@ def run_batch_command(
             close()
         return 1 if result.failed else 0
     finally:
-        if stream is not sys.stdin:
+        if stream is not sys.stdin.buffer:
             stream.close()
 
 
-def _table(stream: IO[str], input_format: str, fail_fast: bool) -> int:
+def _table(stream: IO[bytes], input_format: str, fail_fast: bool) -> int:
     """Tables of up to TABLE_ROWS layers each, printed as they fill."""
     from convcount.render import print_batch_table
 

@@ -89,9 +89,6 @@ def _float(value: Fraction | None) -> float | None:
 
 def to_compare_record(row: ComparisonRow) -> dict[str, Any]:
     """The JSON object for one comparison row."""
-    from convcount.frameworks import construction
-
-    built = construction(row.report.layer)
     return {
         "name": row.name,
         "layer": row.report.layer.kind,
@@ -103,6 +100,4 @@ def to_compare_record(row: ComparisonRow) -> dict[str, Any]:
         "macs": row.report.macs,
         "macs_ratio": _float(row.macs_ratio),
         "output_size": None if row.report.output_size is None else list(row.report.output_size),
-        "keras": built.keras,
-        "torch": built.torch,
     }

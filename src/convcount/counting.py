@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
+from typing import NamedTuple
 
 from convcount.errors import ConvcountError
 from convcount.layers import DTYPE_BYTES, Layer
@@ -22,15 +23,18 @@ from convcount.layers import DTYPE_BYTES, Layer
 TERM_NAMES = ("kernel", "bias", "depthwise", "depthwise_bias", "pointwise", "pointwise_bias")
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One block of parameters: a kernel or a bias."""
+class Term(NamedTuple):
+    """One block of parameters: a kernel or a bias.
+
+    A NamedTuple rather than a frozen dataclass: as immutable and about three
+    times cheaper to create, which batch runs over millions of layers feel.
+    """
 
     name: str
     """kernel, bias, depthwise, depthwise_bias, pointwise or pointwise_bias."""
     factors: tuple[int, ...]
     """The numbers whose product is the count, in formula order."""
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count on purpose: the domain's word
     """Number of parameters: the product of the factors."""
     macs: int | None = None
     """Multiply-accumulates: each weight once per position it is applied at
@@ -113,42 +117,65 @@ class Report:
         return None if elements is None else elements * DTYPE_BYTES[self.layer.dtype]
 
 
-def output_length(layer: Layer, axis: int) -> int:
-    """Output length along one spatial axis, by the layer's convention.
+def output_length(
+    transposed: bool,
+    length: int,
+    kernel: int,
+    stride: int,
+    padding: str | int,
+    output_padding: int | None,
+) -> int:
+    """Output length along one spatial axis (``kernel`` already dilated: k').
 
-    Convolution (L in, k' = d*(k-1)+1, s stride):
+    Convolution (L in, s stride):
       integer padding p (PyTorch): floor((L + 2p - k') / s) + 1
       'valid': floor((L - k') / s) + 1;  'same': ceil(L / s)
-    Transposed, PyTorch: (L-1)*s - 2p + k' + output_padding.
+    Transposed, PyTorch (integer padding p): (L-1)*s - 2p + k' + output_padding.
     Transposed, Keras, without output_padding: 'valid' (L-1)*s + max(k', s),
     'same' L*s; with output_padding op: (L-1)*s + k' + op ('valid') or
     (L-1)*s + k' % 2 + op ('same').
     """
-    assert layer.input_size is not None
-    length = layer.input_size[axis]
-    k = layer.effective_kernel[axis]
-    s = layer.stride[axis]
-    op = None if layer.output_padding is None else layer.output_padding[axis]
-    padding = layer.padding
-    if layer.kind != "transpose":
+    if not transposed:
         if padding == "same":
-            return (length - 1) // s + 1
-        pad = 0 if padding == "valid" else padding[axis]
-        return (length + 2 * pad - k) // s + 1
-    if isinstance(padding, tuple):
-        return (length - 1) * s - 2 * padding[axis] + k + (op or 0)
+            return (length - 1) // stride + 1
+        pad = 0 if padding == "valid" else int(padding)
+        return (length + 2 * pad - kernel) // stride + 1
     if padding == "valid":
-        return (length - 1) * s + (max(k, s) if op is None else k + op)
-    return length * s if op is None else (length - 1) * s + k % 2 + op
+        return (length - 1) * stride + (
+            max(kernel, stride) if output_padding is None else kernel + output_padding
+        )
+    if padding == "same":
+        if output_padding is None:
+            return length * stride
+        return (length - 1) * stride + kernel % 2 + output_padding
+    return (length - 1) * stride - 2 * int(padding) + kernel + (output_padding or 0)
 
 
 def output_size(layer: Layer) -> tuple[int, ...]:
     """Spatial output size; raises ConvcountError where it would be below 1."""
-    sizes = tuple(output_length(layer, axis) for axis in range(layer.dims))
+    assert layer.input_size is not None
+    dims = layer.dims
+    padding = layer.padding
+    pads: tuple[str | int, ...] = (padding,) * dims if isinstance(padding, str) else padding
+    transposed = layer.kind == "transpose"
+    sizes = tuple(
+        [
+            output_length(transposed, length, d * (k - 1) + 1, s, p, op)
+            for length, k, d, s, p, op in zip(
+                layer.input_size,
+                layer.kernel_size,
+                layer.dilation,
+                layer.stride,
+                pads,
+                layer.output_padding or (None,) * dims,
+                strict=True,
+            )
+        ]
+    )
     if min(sizes) < 1:
         raise ConvcountError(
             "input_size",
-            f"--input-size {'x'.join(map(str, layer.input_size or ()))} is too small for this "
+            f"--input-size {'x'.join(map(str, layer.input_size))} is too small for this "
             f"layer: the output would be {'x'.join(map(str, sizes))} "
             "(every size must be at least 1)",
         )

@@ -56,6 +56,11 @@ KIND_OPTIONS: dict[Kind, tuple[str, ...]] = {
     "transpose": ("out_channels", "groups", "bias", "output_padding"),
 }
 
+_SPATIAL = (("input_size", 1), ("stride", 1), ("dilation", 1), ("output_padding", 0))
+_ALLOWED: dict[Kind, frozenset[str]] = {
+    kind: frozenset((*COMMON_OPTIONS, *options)) for kind, options in KIND_OPTIONS.items()
+}
+
 #: Every field name :func:`make_layer` knows, in the order records list them.
 FIELDS: tuple[str, ...] = (
     "kind",
@@ -149,11 +154,13 @@ def _show(value: object) -> str:
 
 
 def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
+    return value is None or (type(value) is str and (value == "" or value.isspace()))
 
 
 def parse_int(option: str, value: object, *, minimum: int = 1) -> int:
     """An integer from an int or a decimal string, at least ``minimum``."""
+    if type(value) is int and value >= minimum:
+        return value  # the common case, first: batch files hold millions of these
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
@@ -172,6 +179,8 @@ def parse_int(option: str, value: object, *, minimum: int = 1) -> int:
 
 def parse_ints(option: str, value: object, *, minimum: int = 1) -> tuple[int, ...]:
     """One or more integers: ``3``, ``"3"``, ``"3x5"``, ``"1x2x2"`` or ``[3, 5]``."""
+    if type(value) is int and value >= minimum:
+        return (value,)
     parts: Sequence[object]
     if isinstance(value, str):
         text = value.strip().lower().replace("×", "x").replace(",", "x")
@@ -209,6 +218,8 @@ def parse_bool(option: str, value: object) -> bool:
 
 def parse_choice(option: str, value: object, choices: Iterable[str]) -> str:
     """One of a fixed set of words."""
+    if isinstance(value, str) and value in choices:
+        return value
     options = tuple(choices)
     word = str(value).strip().lower()
     if word not in options:
@@ -218,6 +229,10 @@ def parse_choice(option: str, value: object, choices: Iterable[str]) -> str:
 
 def parse_padding(value: object) -> Padding | tuple[int, ...]:
     """'valid', 'same', or zeros per side (``1``, ``"1x2"``, ``[1, 2]``)."""
+    if value == "valid":
+        return "valid"
+    if value == "same":
+        return "same"
     if isinstance(value, str) and value.strip().lower() in ("valid", "same"):
         return "valid" if value.strip().lower() == "valid" else "same"
     try:
@@ -239,11 +254,19 @@ def make_layer(kind: str, **options: object) -> Layer:
     ``options`` are the field names of :class:`Layer` (plus ``dims``); a value
     of ``None`` or an empty string means "not given". Raises
     :class:`ConvcountError` for anything the chosen convention's framework
-    would refuse, and for options that do not belong to the layer kind.
+    would refuse when building the layer, and for options that do not belong
+    to the layer kind. An input size too small for the layer is refused by
+    :func:`convcount.count`, where the output size is computed.
     """
+    return layer_from_fields(kind, options)
+
+
+def layer_from_fields(kind: object, options: Mapping[str, object]) -> Layer:
+    """:func:`make_layer` for options already in a mapping (a batch row, a model file)."""
     layer_kind: Kind = parse_choice("layer", kind, KINDS)  # type: ignore[assignment]  # checked against KINDS
     given = {name: value for name, value in options.items() if not _blank(value)}
-    _check_options_belong(layer_kind, given)
+    if not given.keys() <= _ALLOWED[layer_kind]:
+        _check_options_belong(layer_kind, given)
 
     convention: Convention = parse_choice(  # type: ignore[assignment]  # checked against CONVENTIONS
         "convention", given.get("convention", "keras"), CONVENTIONS
@@ -251,9 +274,10 @@ def make_layer(kind: str, **options: object) -> Layer:
     in_channels = parse_int("in_channels", _required(layer_kind, given, "in_channels"))
     kernel = parse_ints("kernel_size", _required(layer_kind, given, "kernel_size"))
 
-    spatial: dict[str, tuple[int, ...] | None] = {"kernel_size": kernel}
-    for name, minimum in (("input_size", 1), ("stride", 1), ("dilation", 1), ("output_padding", 0)):
-        spatial[name] = parse_ints(name, given[name], minimum=minimum) if name in given else None
+    spatial: dict[str, tuple[int, ...]] = {"kernel_size": kernel}
+    for name, minimum in _SPATIAL:
+        if name in given:
+            spatial[name] = parse_ints(name, given[name], minimum=minimum)
     padding = parse_padding(given["padding"]) if "padding" in given else None
     if isinstance(padding, tuple):
         spatial["padding"] = padding
@@ -263,7 +287,7 @@ def make_layer(kind: str, **options: object) -> Layer:
         value = spatial.get(name)
         if value is None:
             return None if default is None else (default,) * dims
-        return value * dims if len(value) == 1 else value
+        return value if len(value) == dims else value * dims
 
     out_channels: int
     groups = depth_multiplier = None
@@ -317,11 +341,6 @@ def make_layer(kind: str, **options: object) -> Layer:
     )
     _check_channels(layer)
     _check_framework_rules(layer)
-    if layer.input_size is not None:
-        # Imported here: counting imports this module for Layer.
-        from convcount.counting import output_size
-
-        output_size(layer)  # raises for an output below 1
     return layer
 
 
@@ -333,9 +352,8 @@ def _required(kind: Kind, given: Mapping[str, object], option: str) -> object:
 
 
 def _check_options_belong(kind: Kind, given: Mapping[str, object]) -> None:
-    allowed = set(COMMON_OPTIONS) | set(KIND_OPTIONS[kind])
     for option in given:
-        if option in allowed:
+        if option in _ALLOWED[kind]:
             continue
         if option == "out_channels" and kind == "depthwise":
             continue  # accepted when it agrees with in_channels x depth_multiplier
@@ -362,14 +380,16 @@ def not_applicable(kind: Kind, option: str, *, spelled: str | None = None) -> Co
     )
 
 
-def _resolve_dims(dims_value: object, spatial: Mapping[str, tuple[int, ...] | None]) -> int:
+def _resolve_dims(dims_value: object, spatial: Mapping[str, tuple[int, ...]]) -> int:
     """--dims if given, else the length of any option with several numbers, else 2."""
+    if dims_value is None and all(len(value) <= 2 for value in spatial.values()):
+        return 2  # the common case: nothing says otherwise, or 2-D values agree
     dims = parse_int("dims", dims_value) if dims_value is not None else None
     if dims is not None and dims > 3:
         raise _fail("dims", f"must be 1, 2 or 3, got {dims}")
     fixer: tuple[str, tuple[int, ...]] | None = None
     for name, value in spatial.items():
-        if value is None or len(value) == 1:
+        if len(value) == 1:
             continue
         if dims is not None and len(value) != dims:
             raise _fail(name, f"{_show(value)} has {len(value)} numbers but --dims is {dims}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from convcount.counting import TERM_NAMES, Report
-from convcount.frameworks import construction
 
 #: Columns of the CSV output, in order.
 CSV_COLUMNS: tuple[str, ...] = (
@@ -43,19 +42,16 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _list(values: tuple[int, ...] | None) -> list[int] | None:
-    return None if values is None else list(values)
-
-
 def to_record(report: Report) -> dict[str, Any]:
-    """The JSON object for one layer (schema in the README)."""
+    """The JSON object for one layer (schema in the README).
+
+    Sequences are tuples, which every JSON encoder writes as arrays.
+    """
     layer = report.layer
-    built = construction(layer)
-    padding = layer.padding
     return {
         "layer": layer.kind,
         "dims": layer.dims,
-        "kernel_size": list(layer.kernel_size),
+        "kernel_size": layer.kernel_size,
         "in_channels": layer.in_channels,
         "out_channels": layer.out_channels,
         "depth_multiplier": layer.depth_multiplier,
@@ -64,11 +60,11 @@ def to_record(report: Report) -> dict[str, Any]:
         "depthwise_bias": layer.depthwise_bias,
         "pointwise_bias": layer.pointwise_bias,
         "convention": layer.convention,
-        "input_size": _list(layer.input_size),
-        "stride": list(layer.stride),
-        "padding": padding if isinstance(padding, str) else list(padding),
-        "dilation": list(layer.dilation),
-        "output_padding": _list(layer.output_padding),
+        "input_size": layer.input_size,
+        "stride": layer.stride,
+        "padding": layer.padding,
+        "dilation": layer.dilation,
+        "output_padding": layer.output_padding,
         "dtype": layer.dtype,
         "terms": [
             {
@@ -81,17 +77,14 @@ def to_record(report: Report) -> dict[str, Any]:
             for t in report.terms
         ],
         "total": report.total,
-        "output_size": _list(report.output_size),
-        "output_shape": _list(report.output_shape),
+        "output_size": report.output_size,
+        "output_shape": report.output_shape,
         "macs": report.macs,
         "flops": report.flops,
         "bias_adds": report.bias_adds,
         "param_bytes": report.param_bytes,
         "output_elements": report.output_elements,
         "output_bytes": report.output_bytes,
-        "keras": built.keras,
-        "torch": built.torch,
-        "notes": list(built.notes),
     }
 
 
@@ -101,7 +94,7 @@ def csv_cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return "x".join(str(v) for v in value)
     return str(value)
 
