@@ -13,6 +13,7 @@ Conventions (the ones fvcore, thop and ``torch.utils.flop_counter`` use):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from math import prod
 from typing import NamedTuple
 
@@ -45,12 +46,18 @@ class Term(NamedTuple):
     @property
     def formula(self) -> str:
         """The factors written out, e.g. ``3×3×10×1``."""
-        return "×".join(map(str, self.factors))
+        return _formula(self.factors)
 
     @property
     def is_bias(self) -> bool:
         """Whether this is a bias (added, not multiplied)."""
         return self.name.endswith("bias")
+
+
+@lru_cache(maxsize=4096)
+def _formula(factors: tuple[int, ...]) -> str:
+    # Cached: the same kernel shapes recur across a batch's layers.
+    return "×".join(map(str, factors))
 
 
 def _term(name: str, factors: tuple[int, ...], positions: int | None) -> Term:
@@ -223,9 +230,11 @@ def count(layer: Layer) -> Report:
 
 def report(layer: Layer, terms: tuple[Term, ...], output_size: tuple[int, ...] | None) -> Report:
     """A Report whose totals are the sums of its terms."""
-    total = sum(t.count for t in terms)
+    total = macs = bias_adds = 0
+    for term in terms:
+        total += term.count
+        macs += term.macs or 0
+        bias_adds += term.bias_adds or 0
     if output_size is None:
         return Report(layer, terms, None, total, None, None)
-    macs = sum(t.macs or 0 for t in terms)
-    bias_adds = sum(t.bias_adds or 0 for t in terms)
     return Report(layer, terms, output_size, total, macs, bias_adds)
