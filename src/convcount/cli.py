@@ -6,6 +6,7 @@ and the library's answer into text; every rule about what is valid lives in
 with the same words. Bad input ends with one line on stderr and exit code 2.
 """
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, NoReturn
@@ -388,8 +389,6 @@ def _fail(message: str) -> int:
 
 def _closed_pipe() -> int:
     """The reader went away: stop quietly, as `head` expects."""
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     return 1
@@ -449,8 +448,6 @@ def _command_named(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of the ``convcount`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
-    import os
-
     completing = f"_{PROG.upper()}_COMPLETE" in os.environ
     if completing:
         # Typer registers its shell classes only with add_completion=True, which would
@@ -461,5 +458,26 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         completion_init()
     name = None if completing else _command_named(args)
     app = make_app([name] if name else None)
-    typer.main.get_command(app).main(args=args, prog_name=PROG)
-    raise AssertionError("unreachable: main() exits")  # pragma: no cover
+    try:
+        typer.main.get_command(app).main(args=args, prog_name=PROG)
+        code: object = 0
+    except SystemExit as done:
+        code = done.code
+    _leave(code)
+
+
+def _leave(code: object) -> NoReturn:
+    """Flush and end the process without tearing the interpreter down.
+
+    Freeing every module typer loaded takes about 8 ms, as long as all of
+    convcount's own work; a finished command has nothing left to clean up.
+    """
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        status = _closed_pipe()
+    sys.stderr.flush()
+    os._exit(status)

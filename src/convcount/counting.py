@@ -12,7 +12,6 @@ Conventions (the ones fvcore, thop and ``torch.utils.flop_counter`` use):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from math import prod
 from typing import NamedTuple
@@ -70,9 +69,11 @@ def _term(name: str, factors: tuple[int, ...], positions: int | None) -> Term:
     return Term(name, factors, n, positions * n, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """Everything convcount knows about one layer."""
+class Report(NamedTuple):
+    """Everything convcount knows about one layer.
+
+    Immutable; a NamedTuple like :class:`Layer` and :class:`Term`, for speed.
+    """
 
     layer: Layer
     """The layer counted."""

@@ -7,13 +7,12 @@ where a geometry argument has no exact equivalent, a note says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from convcount.layers import Layer
 
 
-@dataclass(frozen=True)
-class Construction:
+class Construction(NamedTuple):
     """How the layer is built in Keras and in PyTorch."""
 
     keras: str | None

@@ -1,0 +1,64 @@
+"""Start-up time of convcount against a bare `import typer`, side by side in one run.
+
+    python benchmarks/startup.py            # 40 interleaved rounds
+    python benchmarks/startup.py --rounds 100
+
+Each round runs every command once, in turn, so drift in the machine's speed
+touches all of them alike; the median wall time of each is compared with the
+median of `python -c "import typer"` in the same environment. Targets:
+`--json` and `-q` at most 1.10x, the table at most 1.50x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import convcount
+
+FLAGSHIP = ["separable", "-k", "3", "-i", "10", "-o", "32"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+    script = str(Path(sys.executable).with_name("convcount"))
+    # Installed packages have their bytecode compiled by pip; an editable
+    # install (or PYTHONDONTWRITEBYTECODE) may not, so compile it here.
+    compileall.compile_dir(str(Path(convcount.__file__).parent), quiet=1)
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    commands = {
+        "import typer": [sys.executable, "-c", "import typer"],
+        "--json": [script, *FLAGSHIP, "--json"],
+        "-q": [script, *FLAGSHIP, "-q"],
+        "table": [script, *FLAGSHIP],
+    }
+    targets = {"--json": 1.10, "-q": 1.10, "table": 1.50}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(3):  # warm the file cache
+        for command in commands.values():
+            subprocess.run(command, stdout=subprocess.DEVNULL, env=env, check=True)
+    for _ in range(args.rounds):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, env=env, check=True)
+            times[name].append(time.perf_counter() - start)
+    base = statistics.median(times["import typer"])
+    print(f"python -c 'import typer': {base * 1000:.1f} ms (median of {args.rounds})")
+    for name, target in targets.items():
+        median = statistics.median(times[name])
+        verdict = "ok" if median / base <= target else "OVER"
+        print(f"convcount {' '.join(FLAGSHIP)} {name if name != 'table' else ''}".rstrip())
+        print(f"    {median * 1000:.1f} ms = {median / base:.2f}x  (target <= {target:.2f}x: {verdict})")
+
+
+if __name__ == "__main__":
+    main()
