@@ -118,7 +118,7 @@ def test_csv_round_trip(tmp_path: Path) -> None:
 def test_table_format(tmp_path: Path) -> None:
     result = run("batch", str(write_jsonl(tmp_path / "in.jsonl", ROWS)), "--format", "table")
     assert result.exit_code == 0
-    assert "442" in result.stdout and "separable 2-D keras" in result.stdout
+    assert "442" in result.stdout and "separable" in result.stdout
 
 
 def test_a_bad_row_is_reported_and_the_others_go_on(tmp_path: Path) -> None:

@@ -57,3 +57,18 @@ def test_python_api_example() -> None:
         for t in convcount.separable(kernel_size=3, in_channels=10, out_channels=32).terms
     ]
     assert f"# {terms}" in README
+
+
+def test_the_sweep_example_prints_what_the_readme_shows(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script, shown = re.search(
+        r"```sh\n(\{ echo layer.*?)```\n\nprints the first rows:\n\n```\n(.*?)```", README, re.S
+    ).groups()  # type: ignore[union-attr]
+    bin_dir = Path(sys.executable).parent
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout == shown

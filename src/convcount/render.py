@@ -231,13 +231,13 @@ def print_batch_table(rows: Sequence[tuple[int, object]]) -> None:
         ("params", "right"),
         ("MACs", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]  # literal values above
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]  # literals above
     for number, report in rows:
         assert isinstance(report, Report)
         layer = report.layer
         table.add_row(
             str(number),
-            f"{layer.kind} {layer.dims}-D {layer.convention}",
+            layer.kind if layer.convention == "keras" else f"{layer.kind} (torch)",
             _size(layer.kernel_size),
             f"{layer.in_channels} → {layer.out_channels}",
             _size(report.output_size) if report.output_size else "",
