@@ -57,7 +57,10 @@ def main() -> None:
         median = statistics.median(times[name])
         verdict = "ok" if median / base <= target else "OVER"
         print(f"convcount {' '.join(FLAGSHIP)} {name if name != 'table' else ''}".rstrip())
-        print(f"    {median * 1000:.1f} ms = {median / base:.2f}x  (target <= {target:.2f}x: {verdict})")
+        print(
+            f"    {median * 1000:.1f} ms = {median / base:.2f}x"
+            f"  (target <= {target:.2f}x: {verdict})"
+        )
 
 
 if __name__ == "__main__":

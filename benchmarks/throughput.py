@@ -31,7 +31,29 @@ from pathlib import Path
 from typing import Any
 
 KINDS = ("conv", "depthwise", "separable", "transpose")
-WIDTHS = (8, 16, 24, 32, 40, 48, 64, 80, 96, 112, 128, 160, 192, 256, 320, 384, 512, 576, 768, 960, 1024)
+WIDTHS = (
+    8,
+    16,
+    24,
+    32,
+    40,
+    48,
+    64,
+    80,
+    96,
+    112,
+    128,
+    160,
+    192,
+    256,
+    320,
+    384,
+    512,
+    576,
+    768,
+    960,
+    1024,
+)
 
 
 def generate(rows: int, seed: int) -> list[dict[str, Any]]:
@@ -41,7 +63,11 @@ def generate(rows: int, seed: int) -> list[dict[str, Any]]:
     for _ in range(rows):
         kind = rng.choice(KINDS)
         cin = rng.choice(WIDTHS)
-        row: dict[str, Any] = {"layer": kind, "kernel_size": rng.choice((1, 3, 3, 5, 7)), "in_channels": cin}
+        row: dict[str, Any] = {
+            "layer": kind,
+            "kernel_size": rng.choice((1, 3, 3, 5, 7)),
+            "in_channels": cin,
+        }
         if kind == "depthwise":
             row["depth_multiplier"] = rng.choice((1, 1, 2))
         else:
@@ -80,7 +106,10 @@ def run_batch(path: Path, convcount: str) -> tuple[float, int, int]:
         "print(elapsed, done.returncode, peak)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, convcount, "batch", str(path)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, convcount, "batch", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     return float(out[0]), int(out[1]), int(out[2])
 
@@ -101,9 +130,19 @@ def torch_rate(rows: list[dict[str, Any]]) -> float | None:
         if row.get("padding") == "same":
             padding = k // 2
         if row["layer"] == "conv":
-            return nn.Conv2d(cin, row["out_channels"], k, stride, padding, groups=row.get("groups", 1), device="meta")
+            return nn.Conv2d(
+                cin,
+                row["out_channels"],
+                k,
+                stride,
+                padding,
+                groups=row.get("groups", 1),
+                device="meta",
+            )
         if row["layer"] == "depthwise":
-            return nn.Conv2d(cin, cin * row["depth_multiplier"], k, stride, padding, groups=cin, device="meta")
+            return nn.Conv2d(
+                cin, cin * row["depth_multiplier"], k, stride, padding, groups=cin, device="meta"
+            )
         if row["layer"] == "separable":
             return nn.Sequential(
                 nn.Conv2d(cin, cin, k, stride, padding, groups=cin, device="meta"),
@@ -116,7 +155,9 @@ def torch_rate(rows: list[dict[str, Any]]) -> float | None:
         layer = module(row)
         sum(p.numel() for p in layer.parameters())
         if "input_size" in row:
-            x = torch.zeros(1, row["in_channels"], row["input_size"], row["input_size"], device="meta")
+            x = torch.zeros(
+                1, row["in_channels"], row["input_size"], row["input_size"], device="meta"
+            )
             with FlopCounterMode(display=False) as counter:
                 layer(x)
             counter.get_total_flops()
@@ -138,27 +179,36 @@ def main() -> None:
         write(rows, big)
         write(rows[: args.small], small)
         unique = len({json.dumps(r, sort_keys=True) for r in rows})
-        print(f"input: {args.rows:,} layers ({unique / args.rows:.0%} distinct), {big.stat().st_size / 1e6:.0f} MB")
+        print(
+            f"input: {args.rows:,} layers ({unique / args.rows:.0%} distinct), "
+            f"{big.stat().st_size / 1e6:.0f} MB"
+        )
 
         runs = [run_batch(big, convcount) for _ in range(args.repeat)]
         smalls = [run_batch(small, convcount) for _ in range(args.repeat)]
         assert all(code == 0 for _, code, _ in runs + smalls), "convcount batch failed"
         seconds = statistics.median(s for s, _, _ in runs)
         rate = args.rows / seconds
-        print(f"convcount batch: {rate:,.0f} layers/s ({seconds:.2f} s, median of {args.repeat})  target >= 100,000")
+        print(
+            f"convcount batch: {rate:,.0f} layers/s ({seconds:.2f} s, median of {args.repeat})"
+            "  target >= 100,000"
+        )
 
         measured = torch_rate(rows[: args.torch_sample])
         if measured is None:
             print("PyTorch (meta device): not installed")
         else:
-            print(f"PyTorch modules on the meta device: {measured:,.0f} layers/s  ->  convcount is {rate / measured:,.0f}x")
+            print(
+                f"PyTorch modules on the meta device: {measured:,.0f} layers/s"
+                f"  ->  convcount is {rate / measured:,.0f}x"
+            )
 
         peak_big = statistics.median(p for _, _, p in runs)
         peak_small = statistics.median(p for _, _, p in smalls)
         ratio = peak_big / peak_small
         print(
-            f"peak RSS: {peak_big / 1024:.1f} MiB for {args.rows:,} rows vs {peak_small / 1024:.1f} MiB for "
-            f"{args.small:,}: {ratio:.2f}x  target <= 1.20x"
+            f"peak RSS: {peak_big / 1024:.1f} MiB for {args.rows:,} rows"
+            f" vs {peak_small / 1024:.1f} MiB for {args.small:,}: {ratio:.2f}x  target <= 1.20x"
         )
 
 

@@ -313,6 +313,52 @@ def batch(
         raise typer.Exit(code)
 
 
+def model(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE|NAME",
+            help="A TOML model file, or a shipped model: mobilenet-v1, mobilenet-v2, xception.",
+        ),
+    ],
+    width_multiplier: Annotated[
+        str | None,
+        typer.Option(
+            "-a",
+            "--width-multiplier",
+            metavar="ALPHA",
+            help="Scale every convolution's filters by ALPHA (MobileNet's alpha). [default: 1]",
+        ),
+    ] = None,
+    resolution: Annotated[
+        str | None,
+        typer.Option(
+            "-r",
+            "--resolution",
+            metavar="SIZE",
+            help="Input size instead of the file's: 192 or 192x256.",
+        ),
+    ] = None,
+    convention: ConventionOpt = None,
+    dtype: Dtype = None,
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="table, json or csv. [default: table]",
+            autocompletion=_complete(("table", "json", "csv")),
+        ),
+    ] = None,
+    json_: Json = False,
+) -> None:
+    """A whole network, layer by layer, like Keras's summary: shapes, parameters, MACs."""
+    from convcount.output import emit_model
+
+    fmt = resolve_format(format_, json_, False)
+    emit_model(source, width_multiplier, resolution, convention, dtype, fmt)
+
+
 #: Command name -> function; registered lazily so that a run builds only what it uses.
 COMMANDS: dict[str, Callable[..., None]] = {
     "conv": conv,
@@ -321,6 +367,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "transpose": transpose,
     "compare": compare,
     "batch": batch,
+    "model": model,
 }
 
 

@@ -86,3 +86,52 @@ def emit_comparison(rows: Sequence[Any], fmt: str) -> None:
         from convcount.render import print_comparison
 
         print_comparison(rows)
+
+
+def emit_model(
+    source: str,
+    width_multiplier: str | None,
+    resolution: str | None,
+    convention: str | None,
+    dtype: str | None,
+    fmt: str,
+) -> None:
+    """Count a model file (or a shipped model) and write it in ``fmt``."""
+    from convcount.model import (
+        MODEL_CSV_COLUMNS,
+        build_model,
+        model_csv_rows,
+        model_record,
+        read_model,
+    )
+
+    if fmt not in ("table", "json", "csv"):
+        raise ConvcountError("format", f"--format must be one of table, json, csv, got {fmt!r}")
+    alpha = None
+    if width_multiplier is not None:
+        try:
+            alpha = float(width_multiplier)
+        except ValueError:
+            alpha = -1.0
+        if not 0 < alpha < float("inf"):
+            raise ConvcountError(
+                "width_multiplier",
+                f"--width-multiplier must be a positive number, got {width_multiplier!r}",
+            )
+    spec, label = read_model(source)
+    report = build_model(
+        spec,
+        label,
+        width_multiplier=alpha,
+        resolution=resolution,
+        convention=convention,
+        dtype=dtype,
+    )
+    if fmt == "json":
+        write_json(model_record(report))
+    elif fmt == "csv":
+        write_csv(MODEL_CSV_COLUMNS, model_csv_rows(report))
+    else:
+        from convcount.render import print_model
+
+        print_model(report)

@@ -24,6 +24,7 @@ from convcount.layers import DTYPE_BYTES, FRAMEWORK
 
 if TYPE_CHECKING:
     from convcount.compare import ComparisonRow
+    from convcount.model import ModelReport
 
 TERM_LABELS = {
     "kernel": "kernel",
@@ -265,3 +266,73 @@ def progress_bar() -> tuple[Callable[[int], None], Callable[[], None]]:
         progress.update(task, completed=rows)
 
     return update, progress.stop
+
+
+def model_renderable(report: ModelReport, *, compact: bool = False) -> RenderableType:
+    """A model summary: one row per layer, totals, receptive field.
+
+    ``compact`` (for terminals under 110 columns) leaves out the kind, the
+    non-trainable column and the bars.
+    """
+    from convcount.model import framework_note
+
+    shape = _size(report.output_shape(report.input))
+    title = f"{report.name} · input {shape} · {report.convention} convention"
+    if report.width_multiplier != 1:
+        title += f" · width × {report.width_multiplier:g}"
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("layer", overflow="fold", min_width=14)
+    if not compact:
+        table.add_column("kind", no_wrap=True)
+    table.add_column("output", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    if not compact:
+        table.add_column("fixed", justify="right", no_wrap=True)
+    table.add_column("MACs", justify="right", no_wrap=True)
+    table.add_column("share" if compact else "share of MACs", no_wrap=True)
+    total_macs = report.macs or 1
+    largest = max((layer.macs for layer in report.layers), default=0) or 1
+    for layer in report.layers:
+        share = Fraction(layer.macs, total_macs)
+        cells = [str(layer.number), layer.name]
+        if not compact:
+            cells.append(layer.kind)
+        cells += [
+            _size(report.output_shape(layer.output)),
+            _n(layer.params) if layer.params else "",
+        ]
+        if not compact:
+            cells.append(_n(layer.non_trainable) if layer.non_trainable else "")
+        cells.append(_n(layer.macs) if layer.macs else "")
+        if not layer.macs:
+            cells.append("")
+        elif compact:
+            cells.append(f"{float(share):5.1%}")
+        else:
+            cells.append(f"{float(share):5.1%} {_bar(Fraction(layer.macs, largest))}")
+        table.add_row(*cells)
+    info = Table(box=None, show_header=False, padding=(0, 1))
+    info.add_column(style="bold")
+    info.add_column()
+    info.add_row("parameters", _n(report.total_params))
+    info.add_row("  trainable", _n(report.trainable_params))
+    info.add_row("  non-trainable", _n(report.non_trainable_params))
+    info.add_row(
+        "MACs", f"{_n(report.macs)}  (convolution and dense layers, bias additions not counted)"
+    )
+    info.add_row("FLOPs", f"{_n(2 * report.macs)}  (2 × MACs)")
+    info.add_row("parameter memory", f"{_bytes(report.param_bytes)}  ({report.dtype})")
+    if report.receptive_field is not None:
+        size, name = report.receptive_field
+        info.add_row("receptive field", f"{_size(size)} input pixels at {name}")
+    info.add_row("note", framework_note(report))
+    return Group(Text(title, style="bold"), table, info)
+
+
+def print_model(report: ModelReport) -> None:
+    """Draw a model summary on stdout (at least 110 columns wide when not a terminal)."""
+    console = _console()
+    if not console.is_terminal:
+        console.width = max(console.width, 110)
+    console.print(model_renderable(report, compact=console.width < 110))
