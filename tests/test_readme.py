@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -72,3 +73,23 @@ def test_the_sweep_example_prints_what_the_readme_shows(tmp_path: Path) -> None:
         ["bash", "-c", script], capture_output=True, text=True, env=env, check=True
     )
     assert done.stdout == shown
+
+
+def test_the_model_format_example_counts() -> None:
+    import tomllib
+
+    from convcount.model import build_model
+
+    text = re.search(r"```toml\n(.*?)```", README, re.S).group(1)  # type: ignore[union-attr]
+    report = build_model(tomllib.loads(text), "README.md")
+    assert [layer.kind for layer in report.layers] == ["conv", "batchnorm", "pointwise", "add"]
+    assert report.total_params == 27 * 16 + 4 * 16 + 16 * 16 + 16
+
+
+def test_the_reference_model_table() -> None:
+    for name, total, trainable, macs in re.findall(
+        r"\| `([\w-]+)` \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \|", README
+    ):
+        data = json.loads(run("model", name, "--json").stdout)
+        numbers = (data["total_params"], data["trainable_params"], data["macs"])
+        assert numbers == tuple(int(v.replace(",", "")) for v in (total, trainable, macs))

@@ -485,7 +485,8 @@ def _conv(context: _Context, kind: str, raw: Mapping[str, Any], x: Tensor) -> Re
         fields["out_channels"] = x.channels * parse_int("expand", raw["expand"])
     elif "out_channels" in fields and parse_bool("scale", raw.get("scale", True)):
         channels = parse_int("out_channels", fields["out_channels"])
-        fields["out_channels"] = make_divisible(channels * context.alpha, context.divisor)
+        # int() first, as Keras's MobileNets do before rounding to the divisor.
+        fields["out_channels"] = make_divisible(int(channels * context.alpha), context.divisor)
         if fields["out_channels"] < 1:
             raise ConvcountError(
                 "out_channels", f"out_channels: {channels} x the width multiplier is below 1"
