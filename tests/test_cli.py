@@ -127,18 +127,34 @@ def test_bias_flags() -> None:
     )
 
 
-@pytest.mark.parametrize("command", ["conv", "depthwise", "separable", "transpose", "compare"])
-def test_help_on_every_command(command: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        ("conv", "--kernel-size"),
+        ("depthwise", "--depth-multiplier"),
+        ("separable", "--pointwise-bias"),
+        ("transpose", "--output-padding"),
+        ("compare", "--groups"),
+        ("batch", "--fail-fast"),
+        ("model", "--width-multiplier"),
+    ],
+)
+def test_help_on_every_command(command: str, option: str) -> None:
     for flag in ("-h", "--help"):
         result = run(command, flag)
         assert result.exit_code == 0
-        assert "--kernel-size" in result.stdout
+        assert option in result.stdout
+
+
+def test_no_arguments_prints_the_help() -> None:
+    result = run()
+    assert result.exit_code == 0 and "Commands" in result.stdout and result.stderr == ""
 
 
 def test_top_level_help_and_version() -> None:
     result = run("-h")
     assert result.exit_code == 0
-    for command in ("conv", "depthwise", "separable", "transpose", "compare"):
+    for command in ("conv", "depthwise", "separable", "transpose", "compare", "batch", "model"):
         assert command in result.stdout
     assert run("--version").stdout == f"convcount {convcount.__version__}\n"
 

@@ -419,7 +419,12 @@ class _Group(TyperGroup):
         except ConvcountError as error:
             code = _fail(str(error))
         except typer.TyperException as error:
-            code = _fail(_usage_message(error))
+            if type(error).__name__ == "NoArgsIsHelpError":
+                # `convcount` alone: the help (rich prints it while it is built).
+                sys.stdout.write(getattr(error, "message", "") or "")
+                code = 0
+            else:
+                code = _fail(_usage_message(error))
         except typer.Abort:
             code = 130
         except BrokenPipeError:
