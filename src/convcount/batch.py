@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from convcount.counting import count
 from convcount.errors import ConvcountError
-from convcount.layers import layer_from_fields
+from convcount.layers import FIELDS, layer_from_fields
 from convcount.records import CSV_COLUMNS, to_csv_row, to_record
 
 INPUT_FORMATS = ("jsonl", "csv")
@@ -33,23 +33,7 @@ OUTPUT_FORMATS = ("jsonl", "csv", "table")
 BATCH_CSV_COLUMNS = (*CSV_COLUMNS, "error")
 #: Keys of an output record that are results, not inputs: a batch reads the
 #: objects and rows it writes, and these are skipped.
-RESULT_KEYS = frozenset(
-    {
-        *(c for c in CSV_COLUMNS if c.startswith("params_")),
-        "terms",
-        "total",
-        "output_size",
-        "output_shape",
-        "macs",
-        "flops",
-        "bias_adds",
-        "param_bytes",
-        "output_elements",
-        "output_bytes",
-        "error",
-        "line",
-    }
-)
+RESULT_KEYS = frozenset({*CSV_COLUMNS, "terms", "error", "line"} - {*FIELDS, "layer"})
 BLOCK_BYTES = 1 << 18
 PARALLEL_MIN_BYTES = 1 << 20
 

@@ -80,6 +80,35 @@ def random_case(rng: random.Random, convention: str, *, big: bool = False) -> Ca
     return case
 
 
+def edge(kind: str, convention: str, **fields: Any) -> Case:
+    """A hand-picked case: ``fields`` over small defaults (dims from input_size)."""
+    dims = len(fields.get("input_size", [8, 8]))
+    case: Case = {
+        "kind": kind,
+        "convention": convention,
+        "dims": dims,
+        "kernel_size": [3] * dims,
+        "in_channels": 4,
+        "stride": [1] * dims,
+        "dilation": [1] * dims,
+        "padding": "valid" if convention == "keras" else [0] * dims,
+        "input_size": [8] * dims,
+    }
+    if kind in ("conv", "transpose"):
+        case.update(out_channels=4, groups=1, bias=True)
+    elif kind == "depthwise":
+        case.update(depth_multiplier=1, bias=True)
+    else:
+        case.update(
+            out_channels=4,
+            depth_multiplier=1,
+            depthwise_bias=convention == "torch",
+            pointwise_bias=True,
+        )
+    case.update(fields)
+    return case
+
+
 def convcount_outcome(case: Case) -> Outcome:
     import convcount
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .cases import Case, Outcome, convcount_outcome, random_case, torch_outcome
+from .cases import Case, Outcome, convcount_outcome, edge, random_case, torch_outcome
 
 pytestmark = pytest.mark.frameworks
 
@@ -23,127 +23,39 @@ BIG = [random_case(random.Random(10_000 + seed), "torch", big=True) for seed in 
 # Hand-picked corners of the rules, on top of the random grid.
 EDGES: list[Case] = [
     # output_padding below the dilation is legal at stride 1 ...
-    {
-        "kind": "transpose",
-        "kernel_size": [3],
-        "in_channels": 2,
-        "out_channels": 2,
-        "groups": 1,
-        "bias": True,
-        "dims": 1,
-        "stride": [1],
-        "dilation": [3],
-        "padding": [0],
-        "output_padding": [2],
-        "input_size": [5],
-        "convention": "torch",
-    },
+    edge("transpose", "torch", input_size=[5], dilation=[3], output_padding=[2]),
     # ... but not at or above both stride and dilation
-    {
-        "kind": "transpose",
-        "kernel_size": [3],
-        "in_channels": 2,
-        "out_channels": 2,
-        "groups": 1,
-        "bias": True,
-        "dims": 1,
-        "stride": [2],
-        "dilation": [1],
-        "padding": [0],
-        "output_padding": [2],
-        "input_size": [5],
-        "convention": "torch",
-    },
+    edge("transpose", "torch", input_size=[5], stride=[2], output_padding=[2]),
     # 'same' with stride 2 is refused, 'same' with an even kernel and dilation accepted
-    {
-        "kind": "conv",
-        "kernel_size": [3, 3],
-        "in_channels": 4,
-        "out_channels": 4,
-        "groups": 1,
-        "bias": True,
-        "dims": 2,
-        "stride": [1, 2],
-        "dilation": [1, 1],
-        "padding": "same",
-        "input_size": [8, 8],
-        "convention": "torch",
-    },
-    {
-        "kind": "conv",
-        "kernel_size": [4, 2],
-        "in_channels": 4,
-        "out_channels": 4,
-        "groups": 2,
-        "bias": True,
-        "dims": 2,
-        "stride": [1, 1],
-        "dilation": [2, 3],
-        "padding": "same",
-        "input_size": [5, 6],
-        "convention": "torch",
-    },
+    edge("conv", "torch", stride=[1, 2], padding="same"),
+    edge(
+        "conv",
+        "torch",
+        kernel_size=[4, 2],
+        groups=2,
+        dilation=[2, 3],
+        padding="same",
+        input_size=[5, 6],
+    ),
     # transposed layers take no string padding
-    {
-        "kind": "transpose",
-        "kernel_size": [3, 3],
-        "in_channels": 4,
-        "out_channels": 4,
-        "groups": 1,
-        "bias": True,
-        "dims": 2,
-        "stride": [2, 2],
-        "dilation": [1, 1],
-        "padding": "same",
-        "input_size": [4, 4],
-        "convention": "torch",
-    },
+    edge("transpose", "torch", stride=[2, 2], padding="same", input_size=[4, 4]),
     # grouped and depthwise transposed
-    {
-        "kind": "transpose",
-        "kernel_size": [4, 4],
-        "in_channels": 8,
-        "out_channels": 8,
-        "groups": 8,
-        "bias": False,
-        "dims": 2,
-        "stride": [2, 2],
-        "dilation": [1, 1],
-        "padding": [1, 1],
-        "output_padding": [1, 0],
-        "input_size": [3, 4],
-        "convention": "torch",
-    },
-    # a kernel larger than the padded input
-    {
-        "kind": "conv",
-        "kernel_size": [5],
-        "in_channels": 1,
-        "out_channels": 1,
-        "groups": 1,
-        "bias": True,
-        "dims": 1,
-        "stride": [1],
-        "dilation": [1],
-        "padding": [0],
-        "input_size": [4],
-        "convention": "torch",
-    },
-    # a transposed output of zero
-    {
-        "kind": "transpose",
-        "kernel_size": [2],
-        "in_channels": 1,
-        "out_channels": 1,
-        "groups": 1,
-        "bias": True,
-        "dims": 1,
-        "stride": [1],
-        "dilation": [1],
-        "padding": [1],
-        "input_size": [1],
-        "convention": "torch",
-    },
+    edge(
+        "transpose",
+        "torch",
+        kernel_size=[4, 4],
+        in_channels=8,
+        out_channels=8,
+        groups=8,
+        bias=False,
+        stride=[2, 2],
+        padding=[1, 1],
+        output_padding=[1, 0],
+        input_size=[3, 4],
+    ),
+    # a kernel larger than the padded input, and a transposed output of zero
+    edge("conv", "torch", kernel_size=[5], input_size=[4]),
+    edge("transpose", "torch", kernel_size=[2], padding=[1], input_size=[1]),
 ]
 
 
