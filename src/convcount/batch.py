@@ -295,6 +295,8 @@ def run_batch(
             return False
         return True
 
+    if jobs > 1 and not _has_fileno(out):
+        jobs = 1  # workers write to the output's file descriptor; this one has none
     if jobs <= 1 or fail_fast:
         for chunk in _chunks(lines, size):
             text, errors = count_chunk(chunk, input_format, output_format, header)
@@ -302,30 +304,76 @@ def run_batch(
                 break
         return result
 
-    # Parallel: the main process only cuts the input into blocks of whole lines
-    # (counting newlines at C speed) and writes results; workers parse and count.
+    # Parallel: the main process only cuts the input into numbered blocks of
+    # whole lines (counting newlines at C speed); each worker counts a block
+    # and, when its turn comes, writes it to the output itself, so results
+    # never travel back through the main process.
     import multiprocessing
 
+    out.flush()
     first = 1 if header is None else 2
     context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    with context.Pool(jobs) as pool:
+    turn = context.Value("q", 0, lock=False)
+    condition = context.Condition()
+    writer = (out.fileno(), turn, condition)
+    with context.Pool(jobs, initializer=_init_writer, initargs=writer) as pool:
         pending: deque[Any] = deque()
+        number = 0
         while True:
             block = stream.read(BLOCK_BYTES)
             if not block:
                 break
             if not block.endswith(b"\n"):
                 block += stream.readline()
-            pending.append(
-                pool.apply_async(count_block, (block, first, input_format, output_format, header))
-            )
+            task = (number, block, first, input_format, output_format, header)
+            pending.append(pool.apply_async(count_and_write_block, task))
+            number += 1
             first += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
             # A bounded window of blocks in flight keeps memory flat.
-            if len(pending) >= 2 * jobs and not finish(*pending.popleft().get()):
+            if len(pending) >= 2 * jobs and not finish(b"", *pending.popleft().get()):
                 break
-        while pending and finish(*pending.popleft().get()):
+        while pending and finish(b"", *pending.popleft().get()):
             pass
     return result
+
+
+def _has_fileno(out: IO[bytes]) -> bool:
+    try:
+        out.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
+    return True
+
+
+_WRITER: tuple[int, Any, Any] | None = None
+
+
+def _init_writer(fd: int, turn: Any, condition: Any) -> None:
+    global _WRITER  # noqa: PLW0603  # per worker process, set once by the pool
+    _WRITER = (fd, turn, condition)
+
+
+def count_and_write_block(
+    number: int,
+    block: bytes,
+    first: int,
+    input_format: str,
+    output_format: str,
+    header: list[str] | None,
+) -> tuple[list[RowError], int]:
+    """In a worker: count block ``number`` and write it in order; (errors, rows)."""
+    assert _WRITER is not None
+    fd, turn, condition = _WRITER
+    text, errors, rows = count_block(block, first, input_format, output_format, header)
+    with condition:
+        while turn.value != number:
+            condition.wait()
+        view = memoryview(text)
+        while view:
+            view = view[os.write(fd, view) :]
+        turn.value = number + 1
+        condition.notify_all()
+    return errors, rows
 
 
 def count_block(
