@@ -288,3 +288,31 @@ def test_a_row_is_written_as_soon_as_it_is_counted() -> None:
             assert json.loads(process.stdout.readline())["total"] == expected_record(row)["total"]
         process.stdin.close()
         assert process.wait(timeout=30) == 0
+
+
+def test_a_progress_display_only_when_stderr_is_a_terminal(big_file: Path, tmp_path: Path) -> None:
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    with (tmp_path / "out.jsonl").open("wb") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "convcount", "batch", str(big_file)],
+            stdout=out,
+            stderr=follower,
+            check=False,
+        )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert done.returncode == 1  # the bad row of big_file
+    assert b"layers" in seen  # the progress display's counter
+    assert (tmp_path / "out.jsonl").read_bytes().count(b"\n") == 12_000

@@ -242,7 +242,7 @@ def build_model(
     spec: Mapping[str, Any],
     source: str,
     *,
-    width_multiplier: float | None = None,
+    width_multiplier: object = None,
     resolution: object = None,
     convention: str | None = None,
     dtype: str | None = None,
@@ -254,9 +254,7 @@ def build_model(
     where = f"{source}: [model]"
     conv = parse_choice("convention", convention or head.get("convention", "keras"), CONVENTIONS)
     element = parse_choice("dtype", dtype or head.get("dtype", "float32"), DTYPE_BYTES)
-    alpha = 1.0 if width_multiplier is None else float(width_multiplier)
-    if not alpha > 0:
-        raise ConvcountError("width_multiplier", "--width-multiplier must be positive")
+    alpha = _width_multiplier(width_multiplier)
     divisor = _field(
         where,
         "channel_divisor",
@@ -313,6 +311,21 @@ def build_model(
         layers=tuple(rows),
         receptive_field=last_spatial,
     )
+
+
+def _width_multiplier(value: object) -> float:
+    """A positive, finite number (1 when not given)."""
+    if value is None:
+        return 1.0
+    try:
+        alpha = float(value)  # type: ignore[arg-type]  # anything float() takes; errors below
+    except (TypeError, ValueError):
+        alpha = -1.0
+    if not 0 < alpha < float("inf"):
+        raise ConvcountError(
+            "width_multiplier", f"--width-multiplier must be a positive number, got {value!r}"
+        )
+    return alpha
 
 
 def _field(where: str, name: str, parse: Any) -> Any:

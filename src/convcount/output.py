@@ -107,22 +107,11 @@ def emit_model(
 
     if fmt not in ("table", "json", "csv"):
         raise ConvcountError("format", f"--format must be one of table, json, csv, got {fmt!r}")
-    alpha = None
-    if width_multiplier is not None:
-        try:
-            alpha = float(width_multiplier)
-        except ValueError:
-            alpha = -1.0
-        if not 0 < alpha < float("inf"):
-            raise ConvcountError(
-                "width_multiplier",
-                f"--width-multiplier must be a positive number, got {width_multiplier!r}",
-            )
     spec, label = read_model(source)
     report = build_model(
         spec,
         label,
-        width_multiplier=alpha,
+        width_multiplier=width_multiplier,
         resolution=resolution,
         convention=convention,
         dtype=dtype,
