@@ -176,7 +176,7 @@ def mobilenet_v2() -> str:
             "kind": "pointwise",
             "out_channels": 1280,
             "bias": False,
-            "scale": False,
+            "scale": "up",
         },
         {"name": "Conv_1_bn", "kind": "batchnorm"},
         {"name": "out_relu", "kind": "activation", "function": "relu6"},
@@ -188,9 +188,9 @@ MobileNetV2 (Sandler et al. 2018) as keras.applications.MobileNetV2 builds it:
 alpha 1.0, 224x224, with the 1000-class top. Residual additions name their two
 inputs. --width-multiplier rounds scaled filters to multiples of 8
 (channel_divisor), as Keras's _make_divisible does; the expansion convolutions
-follow their input's channels. The last 1280-filter convolution is not scaled
-(Keras scales it only for alpha > 1), and the stride-2 paddings are those of
-even input sizes.
+follow their input's channels. The last 1280-filter convolution scales only
+up (scale = "up": Keras scales it for alpha > 1 alone), and the stride-2
+paddings are those of even input sizes.
 """
     header = {
         "name": "mobilenet-v2",

@@ -496,14 +496,18 @@ def _conv(context: _Context, kind: str, raw: Mapping[str, Any], x: Tensor) -> Re
         if "out_channels" in raw:
             raise ConvcountError("expand", "expand: give out_channels or expand, not both")
         fields["out_channels"] = x.channels * parse_int("expand", raw["expand"])
-    elif "out_channels" in fields and parse_bool("scale", raw.get("scale", True)):
-        channels = parse_int("out_channels", fields["out_channels"])
-        # int() first, as Keras's MobileNets do before rounding to the divisor.
-        fields["out_channels"] = make_divisible(int(channels * context.alpha), context.divisor)
-        if fields["out_channels"] < 1:
-            raise ConvcountError(
-                "out_channels", f"out_channels: {channels} x the width multiplier is below 1"
-            )
+    elif "out_channels" in fields:
+        scale = raw.get("scale", True)
+        up_only = scale == "up"
+        if up_only or parse_bool("scale", scale):
+            channels = parse_int("out_channels", fields["out_channels"])
+            # int() first, as Keras's MobileNets do before rounding to the divisor.
+            scaled = make_divisible(int(channels * context.alpha), context.divisor)
+            if scaled < 1:
+                raise ConvcountError(
+                    "out_channels", f"out_channels: {channels} x the width multiplier is below 1"
+                )
+            fields["out_channels"] = max(scaled, channels) if up_only else scaled
     return count(
         layer_from_fields(
             "conv" if kind == "pointwise" else kind,

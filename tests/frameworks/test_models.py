@@ -32,6 +32,13 @@ CASES = [
         {"width_multiplier": 0.5, "resolution": 160},
         {"alpha": 0.5, "input_shape": (160, 160, 3)},
     ),
+    ("mobilenet-v2", "MobileNetV2", {"width_multiplier": 1.4}, {"alpha": 1.4}),
+    (
+        "mobilenet-v2",
+        "MobileNetV2",
+        {"width_multiplier": 0.35, "resolution": 96},
+        {"alpha": 0.35, "input_shape": (96, 96, 3)},
+    ),
     ("xception", "Xception", {}, {}),
 ]
 
