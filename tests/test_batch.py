@@ -230,7 +230,7 @@ def _convcount(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]
         capture_output=True,
         text=True,
         check=False,
-        **kwargs,  # type: ignore[call-overload]
+        **kwargs,
     )
 
 

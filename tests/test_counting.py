@@ -78,7 +78,7 @@ def test_separable_100_filters_kernel_5_against_two_layers() -> None:
     ],
 )
 def test_conv(kwargs: dict[str, object], expected: int) -> None:
-    assert convcount.conv(**kwargs).total == expected  # type: ignore[arg-type]
+    assert convcount.conv(**kwargs).total == expected
 
 
 def test_depthwise_multiplier_and_dims() -> None:

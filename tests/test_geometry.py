@@ -54,7 +54,7 @@ from convcount import ConvcountError
     ],
 )
 def test_conv_output_size(kwargs: dict[str, object], expected: tuple[int, ...]) -> None:
-    report = convcount.conv(in_channels=4, out_channels=8, **kwargs)  # type: ignore[arg-type]
+    report = convcount.conv(in_channels=4, out_channels=8, **kwargs)
     assert report.output_size == expected
 
 
@@ -120,7 +120,7 @@ def test_conv_output_size(kwargs: dict[str, object], expected: tuple[int, ...]) 
     ],
 )
 def test_transposed_output_length(kwargs: dict[str, object], expected: int) -> None:
-    report = convcount.transpose(in_channels=4, out_channels=8, dims=1, **kwargs)  # type: ignore[arg-type]
+    report = convcount.transpose(in_channels=4, out_channels=8, dims=1, **kwargs)
     assert report.output_size == (expected,)
 
 

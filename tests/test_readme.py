@@ -21,7 +21,10 @@ def _blocks() -> list[str]:
 def test_the_flagship_table_in_the_readme_is_current() -> None:
     expected = next(b for b in _blocks() if b.startswith("separable 2-D"))
     actual = run("separable", "-k", "3", "-i", "10", "-o", "32").stdout
-    strip = lambda text: [line.rstrip() for line in text.strip().splitlines()]  # noqa: E731
+
+    def strip(text: str) -> list[str]:
+        return [line.rstrip() for line in text.strip().splitlines()]
+
     assert strip(actual) == strip(expected)
 
 
@@ -64,9 +67,11 @@ def test_the_sweep_example_prints_what_the_readme_shows(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    script, shown = re.search(
+    found = re.search(
         r"```sh\n(\{ echo layer.*?)```\n\nprints the first rows:\n\n```\n(.*?)```", README, re.S
-    ).groups()  # type: ignore[union-attr]
+    )
+    assert found is not None, "the sweep example is missing from the README"
+    script, shown = found.groups()
     bin_dir = Path(sys.executable).parent
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
     done = subprocess.run(
@@ -80,8 +85,9 @@ def test_the_model_format_example_counts() -> None:
 
     from convcount.model import build_model
 
-    text = re.search(r"```toml\n(.*?)```", README, re.S).group(1)  # type: ignore[union-attr]
-    report = build_model(tomllib.loads(text), "README.md")
+    found = re.search(r"```toml\n(.*?)```", README, re.S)
+    assert found is not None, "the model format example is missing from the README"
+    report = build_model(tomllib.loads(found.group(1)), "README.md")
     assert [layer.kind for layer in report.layers] == ["conv", "batchnorm", "pointwise", "add"]
     assert report.total_params == 27 * 16 + 4 * 16 + 16 * 16 + 16
 
