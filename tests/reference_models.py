@@ -347,7 +347,115 @@ to the main path. Keras's SeparableConv2D(use_bias=False) has no bias at all.
     return to_toml(header, comment, layers)
 
 
-GENERATORS = {"mobilenet-v1": mobilenet_v1, "mobilenet-v2": mobilenet_v2, "xception": xception}
+def vgg16() -> str:
+    layers: list[Layer] = []
+    for block, (filters, convs) in enumerate(
+        ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)), start=1
+    ):
+        for i in range(1, convs + 1):
+            layers.append(
+                {
+                    "name": f"block{block}_conv{i}",
+                    "kind": "conv",
+                    "kernel_size": 3,
+                    "out_channels": filters,
+                    "padding": "same",
+                }
+            )
+        layers.append(
+            {"name": f"block{block}_pool", "kind": "max_pool", "pool_size": 2, "stride": 2}
+        )
+    layers += [
+        {"name": "flatten", "kind": "flatten"},
+        {"name": "fc1", "kind": "dense", "units": 4096},
+        {"name": "fc2", "kind": "dense", "units": 4096},
+        {"name": "predictions", "kind": "dense", "units": 1000},
+    ]
+    comment = """
+VGG16 (Simonyan and Zisserman 2014) as keras.applications.VGG16 builds it:
+224x224, with the 1000-class top. Keras folds each ReLU into its Conv2D and
+Dense layers, so there are no activation layers here either.
+"""
+    header = {"name": "vgg16", "convention": "keras", "input": {"size": 224, "channels": 3}}
+    return to_toml(header, comment, layers)
+
+
+def resnet50() -> str:
+    layers: list[Layer] = [
+        {"name": "conv1_pad", "kind": "zero_padding", "padding": [[3, 3], [3, 3]]},
+        {"name": "conv1_conv", "kind": "conv", "kernel_size": 7, "out_channels": 64, "stride": 2},
+        {"name": "conv1_bn", "kind": "batchnorm"},
+        {"name": "conv1_relu", "kind": "activation", "function": "relu"},
+        {"name": "pool1_pad", "kind": "zero_padding", "padding": [[1, 1], [1, 1]]},
+        {"name": "pool1_pool", "kind": "max_pool", "pool_size": 3, "stride": 2},
+    ]
+    x = "pool1_pool"
+    for stage, (filters, blocks, stride) in enumerate(
+        ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)), start=2
+    ):
+        for block in range(1, blocks + 1):
+            name = f"conv{stage}_block{block}"
+            step = stride if block == 1 else 1
+            if block == 1:
+                layers += [
+                    {
+                        "name": f"{name}_0_conv",
+                        "kind": "pointwise",
+                        "out_channels": 4 * filters,
+                        "stride": step,
+                        "input": x,
+                    },
+                    {"name": f"{name}_0_bn", "kind": "batchnorm"},
+                ]
+                shortcut = f"{name}_0_bn"
+            else:
+                shortcut = x
+            layers += [
+                {
+                    "name": f"{name}_1_conv",
+                    "kind": "pointwise",
+                    "out_channels": filters,
+                    "stride": step,
+                    "input": x,
+                },
+                {"name": f"{name}_1_bn", "kind": "batchnorm"},
+                {"name": f"{name}_1_relu", "kind": "activation", "function": "relu"},
+                {
+                    "name": f"{name}_2_conv",
+                    "kind": "conv",
+                    "kernel_size": 3,
+                    "out_channels": filters,
+                    "padding": "same",
+                },
+                {"name": f"{name}_2_bn", "kind": "batchnorm"},
+                {"name": f"{name}_2_relu", "kind": "activation", "function": "relu"},
+                {"name": f"{name}_3_conv", "kind": "pointwise", "out_channels": 4 * filters},
+                {"name": f"{name}_3_bn", "kind": "batchnorm"},
+                {"name": f"{name}_add", "kind": "add", "inputs": [shortcut, f"{name}_3_bn"]},
+                {"name": f"{name}_out", "kind": "activation", "function": "relu"},
+            ]
+            x = f"{name}_out"
+    layers += [
+        {"name": "avg_pool", "kind": "global_avg_pool"},
+        {"name": "predictions", "kind": "dense", "units": 1000},
+    ]
+    comment = """
+ResNet-50 (He et al. 2015) as keras.applications.ResNet50 builds it: 224x224,
+with the 1000-class top. The first block of each stage has a projection
+shortcut (a strided 1x1 convolution and its batch normalization); the others
+add their input back. Keras's ResNet convolutions keep their biases.
+"""
+    header = {"name": "resnet50", "convention": "keras", "input": {"size": 224, "channels": 3}}
+    return to_toml(header, comment, layers)
+
+
+GENERATORS = {
+    "mobilenet-v1": mobilenet_v1,
+    "mobilenet-v2": mobilenet_v2,
+    "resnet50": resnet50,
+    "vgg16": vgg16,
+    "xception": xception,
+}
 
 
 def write_all() -> None:

@@ -41,7 +41,7 @@ def test_reference_model_files_are_current(name: str, overwrite: bool) -> None:
 
 
 def test_shipped_models() -> None:
-    assert shipped_models() == ["mobilenet-v1", "mobilenet-v2", "xception"]
+    assert shipped_models() == ["mobilenet-v1", "mobilenet-v2", "resnet50", "vgg16", "xception"]
 
 
 @pytest.mark.parametrize(
@@ -51,6 +51,9 @@ def test_shipped_models() -> None:
         ("mobilenet-v1", 4_253_864, 4_231_976, 568_740_352),
         ("mobilenet-v2", 3_538_984, 3_504_872, None),
         ("xception", 22_910_480, 22_855_952, None),
+        # and the Keras documentation's table for these two
+        ("vgg16", 138_357_544, 138_357_544, None),
+        ("resnet50", 25_636_712, 25_583_592, None),
     ],
 )
 def test_reference_totals_match_keras(

@@ -318,7 +318,8 @@ def model(
         str,
         typer.Argument(
             metavar="FILE|NAME",
-            help="A TOML model file, or a shipped model: mobilenet-v1, mobilenet-v2, xception.",
+            help="A TOML model file, or a shipped model: mobilenet-v1, mobilenet-v2, "
+            "xception, resnet50, vgg16.",
         ),
     ],
     width_multiplier: Annotated[

@@ -40,6 +40,8 @@ CASES = [
         {"alpha": 0.35, "input_shape": (96, 96, 3)},
     ),
     ("xception", "Xception", {}, {}),
+    ("vgg16", "VGG16", {}, {}),
+    ("resnet50", "ResNet50", {}, {}),
 ]
 
 
