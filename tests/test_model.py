@@ -273,6 +273,16 @@ def test_receptive_field() -> None:
     assert report.receptive_field == ((7, 7), "conv_2")
 
 
+def test_one_and_three_dimensional_models() -> None:
+    conv = '[[layer]]\nkind = "conv"\nkernel_size = 3\nout_channels = 2\n'
+    one = model("[model]\ninput = { size = 10, channels = 3, dims = 1 }\n" + conv)
+    assert one.layers[0].output.spatial == (8,) and one.layers[0].params == 3 * 3 * 2 + 2
+    three = model('[model]\ninput = { size = "4x6x6", channels = 1 }\n' + conv)
+    assert three.layers[0].output.spatial == (2, 4, 4) and three.layers[0].params == 27 * 2 + 2
+    with pytest.raises(ConvcountError, match="a size of 8x8 for 3 spatial dimensions"):
+        model('[model]\ninput = { size = "4x6x6", channels = 1 }\n' + conv, resolution="8x8")
+
+
 def test_resolution_replaces_the_input_size() -> None:
     report = model(
         HEAD + '[[layer]]\nkind = "conv"\nkernel_size = 3\nout_channels = 2\n', resolution="10x12"

@@ -5,7 +5,7 @@ is ever executed)::
 
     [model]
     name = "tiny"
-    input = { size = 32, channels = 3 }     # size: 32, "32x32" or [32, 32]
+    input = { size = 32, channels = 3 }     # size: 32, "32x32" or [32, 32]; dims = 1 for 1-D
     convention = "keras"                    # optional; --convention overrides
     channel_divisor = 1                     # optional; see width multiplier below
 
@@ -265,15 +265,27 @@ def build_model(
         raise ConvcountError(
             "input", f"{where}: input must be a table {{ size = ..., channels = ... }}"
         )
-    size_value = resolution if resolution is not None else given_input.get("size")
-    size = _field(where, "input.size", lambda: parse_ints("input_size", size_value))
+    file_size = _field(
+        where, "input.size", lambda: parse_ints("input_size", given_input.get("size"))
+    )
     channels = _field(
         where, "input.channels", lambda: parse_int("in_channels", given_input.get("channels"))
     )
-    if resolution is not None and len(size) == 1:
-        size = size * max(2, len(parse_ints("input_size", given_input.get("size", 1))))
-    elif len(size) == 1:
-        size = size * 2
+    # One number is a square (or cube): 2-D unless input.dims says otherwise.
+    dims = _field(
+        where,
+        "input.dims",
+        lambda: parse_int(
+            "dims", given_input.get("dims", len(file_size) if len(file_size) > 1 else 2)
+        ),
+    )
+    size = file_size if resolution is None else parse_ints("input_size", resolution)
+    if len(size) == 1:
+        size = size * dims
+    if len(size) != dims or dims > 3:
+        raise ConvcountError(
+            "input_size", f"{where}: input: a size of {_show(size)} for {dims} spatial dimensions"
+        )
     first = Tensor(size, channels, (1,) * len(size), (Fraction(1),) * len(size))
 
     layers_spec = spec.get("layer", [])
