@@ -247,17 +247,6 @@ def read_header(
     return header, _numbered(stream, 2)
 
 
-def _chunks(lines: Iterator[tuple[int, bytes]], size: int) -> Iterator[list[tuple[int, bytes]]]:
-    chunk: list[tuple[int, bytes]] = []
-    for item in lines:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def run_batch(
     stream: IO[bytes],
     *,
@@ -278,12 +267,9 @@ def run_batch(
     if output_format == "csv":
         out.write(_csv_line(list(BATCH_CSV_COLUMNS)))
     result = BatchResult()
-    size = 1  # in-process: row by row
 
-    def finish(text: bytes, errors: list[RowError], rows: int) -> bool:
-        out.write(text)
-        if size == 1:
-            out.flush()  # row by row: each result leaves as soon as it is counted
+    def finish(errors: list[RowError], rows: int) -> bool:
+        """Account for written rows; False once --fail-fast should stop the run."""
         result.rows += rows
         for error in errors:
             on_error(error)
@@ -298,9 +284,14 @@ def run_batch(
     if jobs > 1 and not _has_fileno(out):
         jobs = 1  # workers write to the output's file descriptor; this one has none
     if jobs <= 1 or fail_fast:
-        for chunk in _chunks(lines, size):
-            text, errors = count_chunk(chunk, input_format, output_format, header)
-            if not finish(text, errors, sum(1 for _, t in chunk if t.strip())):
+        # In-process, row by row: each result leaves as soon as it is counted.
+        for number, line in lines:
+            if not line.strip():
+                continue
+            text, errors = count_chunk([(number, line)], input_format, output_format, header)
+            out.write(text)
+            out.flush()
+            if not finish(errors, 1):
                 break
         return result
 
@@ -330,9 +321,9 @@ def run_batch(
             number += 1
             first += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
             # A bounded window of blocks in flight keeps memory flat.
-            if len(pending) >= 2 * jobs and not finish(b"", *pending.popleft().get()):
+            if len(pending) >= 2 * jobs and not finish(*pending.popleft().get()):
                 break
-        while pending and finish(b"", *pending.popleft().get()):
+        while pending and finish(*pending.popleft().get()):
             pass
     return result
 
