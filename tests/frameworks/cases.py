@@ -191,6 +191,10 @@ def torch_outcome(torch: Any, case: Case, *, device: str = "cpu") -> Outcome:
             y = module(x)
     except (ValueError, RuntimeError, TypeError) as error:
         return Outcome(refused=f"{type(error).__name__}: {error}")
+    if min(y.shape[2:]) < 1:
+        # A transposed layer may compute an empty output; convcount refuses any
+        # size below 1 (README, "Verified against the real frameworks").
+        return Outcome(refused=f"PyTorch returns an empty output of {tuple(y.shape[2:])}")
     params = sum(p.numel() for p in module.parameters())
     flops = counter.get_total_flops()
     assert flops % 2 == 0
