@@ -427,3 +427,11 @@ def test_model_table_json_and_csv(tmp_path: Path) -> None:
         "model", "mobilenet-v1", "--width-multiplier", "0.5", "--resolution", "160", "--json"
     )
     assert json.loads(small.stdout)["input_shape"] == [160, 160, 3]
+
+
+def test_load_model_reads_and_counts_in_one_call() -> None:
+    from convcount.model import load_model
+
+    report = load_model("mobilenet-v1", width_multiplier=0.5, resolution=160)
+    spec, source = read_model("mobilenet-v1")
+    assert report == build_model(spec, source, width_multiplier=0.5, resolution=160)

@@ -217,6 +217,16 @@ def read_model(source: str) -> tuple[dict[str, Any], str]:
         raise ConvcountError("model", f"{source}: cannot be read ({error.strerror})") from None
 
 
+def load_model(source: str, **options: Any) -> ModelReport:
+    """Read and count a model file or shipped model in one call.
+
+    ``options`` are :func:`build_model`'s: width_multiplier, resolution,
+    convention, dtype.
+    """
+    spec, label = read_model(source)
+    return build_model(spec, label, **options)
+
+
 # ---------------------------------------------------------------------------
 # Building
 

@@ -97,20 +97,12 @@ def emit_model(
     fmt: str,
 ) -> None:
     """Count a model file (or a shipped model) and write it in ``fmt``."""
-    from convcount.model import (
-        MODEL_CSV_COLUMNS,
-        build_model,
-        model_csv_rows,
-        model_record,
-        read_model,
-    )
+    from convcount.model import MODEL_CSV_COLUMNS, load_model, model_csv_rows, model_record
 
     if fmt not in ("table", "json", "csv"):
         raise ConvcountError("format", f"--format must be one of table, json, csv, got {fmt!r}")
-    spec, label = read_model(source)
-    report = build_model(
-        spec,
-        label,
+    report = load_model(
+        source,
         width_multiplier=width_multiplier,
         resolution=resolution,
         convention=convention,
