@@ -132,15 +132,23 @@ Dtype = Annotated[
         autocompletion=_complete(tuple(DTYPE_BYTES)),
     ),
 ]
-Format = Annotated[
-    str | None,
-    typer.Option(
+
+
+def _format_option(choices: Sequence[str], default: str) -> Any:
+    listed = ", ".join(choices[:-1]) + f" or {choices[-1]}"
+    return typer.Option(
         "--format",
         metavar="FORMAT",
-        help="table, json, csv or plain (the total). [default: table]",
-        autocompletion=_complete(FORMATS),
-    ),
+        help=f"{listed}. [default: {default}]",
+        autocompletion=_complete(choices),
+    )
+
+
+Format = Annotated[str | None, _format_option(FORMATS, "table; plain is the total alone")]
+BatchFormat = Annotated[
+    str | None, _format_option(("jsonl", "csv", "table"), "table on a terminal, else jsonl")
 ]
+ModelFormat = Annotated[str | None, _format_option(("table", "json", "csv"), "table")]
 Json = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 Quiet = Annotated[
     bool, typer.Option("-q", "--quiet", help="Print the total alone (--format plain).")
@@ -278,15 +286,7 @@ def batch(
             autocompletion=_complete(("jsonl", "csv")),
         ),
     ] = None,
-    format_: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            metavar="jsonl|csv|table",
-            help="Output format. [default: table on a terminal, else jsonl]",
-            autocompletion=_complete(("jsonl", "csv", "table")),
-        ),
-    ] = None,
+    format_: BatchFormat = None,
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first bad row.")
     ] = False,
@@ -342,15 +342,7 @@ def model(
     ] = None,
     convention: ConventionOpt = None,
     dtype: Dtype = None,
-    format_: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            metavar="FORMAT",
-            help="table, json or csv. [default: table]",
-            autocompletion=_complete(("table", "json", "csv")),
-        ),
-    ] = None,
+    format_: ModelFormat = None,
     json_: Json = False,
 ) -> None:
     """A whole network, layer by layer, like Keras's summary: shapes, parameters, MACs."""
