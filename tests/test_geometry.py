@@ -48,6 +48,12 @@ from convcount import ConvcountError
         ),
         # PyTorch 'same' with stride 1 keeps the size, even for an even kernel
         ({"input_size": 9, "kernel_size": 4, "padding": "same", "convention": "torch"}, (9, 9)),
+        # Keras's causal 1-D padding: d*(k-1) zeros on the left, so ceil(L / s) again
+        (
+            {"input_size": 10, "kernel_size": 4, "dilation": 2, "padding": "causal", "dims": 1},
+            (10,),
+        ),
+        ({"input_size": 10, "kernel_size": 3, "stride": 3, "padding": "causal", "dims": 1}, (4,)),
         # 1-D and 3-D
         ({"input_size": 100, "kernel_size": 7, "stride": 3, "dims": 1}, ((100 - 7) // 3 + 1,)),
         ({"input_size": "8x16x16", "kernel_size": 3, "padding": "same"}, (8, 16, 16)),

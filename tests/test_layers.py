@@ -70,8 +70,8 @@ def test_depthwise_out_channels_is_accepted_only_when_it_agrees() -> None:
         ("stride", 0, "--stride must be a positive integer"),
         ("dilation", "2x0", "--dilation must be a positive integer"),
         ("input_size", 0, "--input-size must be a positive integer"),
-        ("padding", -1, "--padding must be valid, same, or zeros per side"),
-        ("padding", "full", "--padding must be valid, same, or zeros per side"),
+        ("padding", -1, "--padding must be valid, same, causal, or zeros per side"),
+        ("padding", "full", "--padding must be valid, same, causal, or zeros per side"),
         ("dims", 4, "--dims must be 1, 2 or 3, got 4"),
         ("dims", 0, "--dims must be a positive integer"),
         ("convention", "tf", "--convention must be one of keras, torch, got 'tf'"),
@@ -202,6 +202,19 @@ def test_torch_transposed_takes_integer_padding_only(padding: str) -> None:
     message = refused("transpose", **BASE, padding=padding, convention="torch")
     assert (
         f"--padding {padding} on a transposed layer" in message and "--convention keras" in message
+    )
+
+
+def test_causal_padding_is_keras_conv1d_only() -> None:
+    assert make_layer("conv", **BASE, dims=1, padding="causal").padding == "causal"
+    assert "causal is for 1-D conv only" in refused("conv", **BASE, padding="causal")
+    assert "not a 1-D depthwise" in refused(
+        "depthwise", kernel_size=3, in_channels=4, dims=1, padding="causal"
+    )
+    message = refused("conv", **BASE, dims=1, padding="causal", convention="torch")
+    assert (
+        message.startswith("--padding causal: PyTorch refuses it")
+        and "--convention keras" in message
     )
 
 

@@ -112,9 +112,10 @@ PaddingOpt = Annotated[
     typer.Option(
         "--padding",
         metavar="PAD",
-        help="valid, same (Keras's rules) or zeros per side: 1 or 1x2 (PyTorch's). "
+        help="valid, same, causal (1-D conv) by Keras's rules, or zeros per side: "
+        "1 or 1x2 (PyTorch's). "
         "[default: valid for keras, 0 for torch]",
-        autocompletion=_complete(("valid", "same")),
+        autocompletion=_complete(("valid", "same", "causal")),
     ),
 ]
 OutputPadding = Annotated[

@@ -137,14 +137,14 @@ def output_length(
 
     Convolution (L in, s stride):
       integer padding p (PyTorch): floor((L + 2p - k') / s) + 1
-      'valid': floor((L - k') / s) + 1;  'same': ceil(L / s)
+      'valid': floor((L - k') / s) + 1;  'same' and 'causal': ceil(L / s)
     Transposed, PyTorch (integer padding p): (L-1)*s - 2p + k' + output_padding.
     Transposed, Keras, without output_padding: 'valid' (L-1)*s + max(k', s),
     'same' L*s; with output_padding op: (L-1)*s + k' + op ('valid') or
     (L-1)*s + k' % 2 + op ('same').
     """
     if not transposed:
-        if padding == "same":
+        if padding in ("same", "causal"):  # causal: d*(k-1) zeros on the left alone
             return (length - 1) // stride + 1
         pad = 0 if padding == "valid" else int(padding)
         return (length + 2 * pad - kernel) // stride + 1

@@ -93,18 +93,18 @@ def _construction(key: tuple[object, ...], layer: Layer) -> Construction:
 
 def _keras_padding(layer: Layer, notes: list[str]) -> tuple[str | None, str | None]:
     """(padding argument, ZeroPadding layer to put in front) for Keras."""
-    if layer.padding == "same":
-        return 'padding="same"', None
-    if layer.padding == "valid" or not any(layer.padding):
+    padding = layer.padding
+    if isinstance(padding, str):
+        return (None, None) if padding == "valid" else (f'padding="{padding}"', None)
+    if not any(padding):
         return None, None
     if layer.kind == "transpose":
         notes.append(
-            f"Keras: no exact equivalent of PyTorch's padding={_num(layer.padding)} "
+            f"Keras: no exact equivalent of PyTorch's padding={_num(padding)} "
             "on a transposed layer (it crops the output); crop with a Cropping layer"
         )
         return None, None
-    pad = _num(layer.padding)
-    return None, f"keras.layers.ZeroPadding{layer.dims}D({pad})"
+    return None, f"keras.layers.ZeroPadding{layer.dims}D({_num(padding)})"
 
 
 def _keras(layer: Layer, notes: list[str]) -> str | None:
@@ -202,6 +202,12 @@ def _torch_geometry(layer: Layer, notes: list[str]) -> tuple[str | None, str | N
         if layer.output_padding is not None:
             op = _kw("output_padding", layer.output_padding, 0)
         return _kw("padding", padding, 0), op
+    if padding == "causal":
+        notes.append(
+            "PyTorch: no causal padding; pad d*(k-1) zeros on the left "
+            "(F.pad(x, (d*(k-1), 0))) before this padding=0 Conv1d"
+        )
+        return None, None
     if layer.kind != "transpose":
         if padding == "valid":
             return None, None

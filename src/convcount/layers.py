@@ -19,7 +19,7 @@ from convcount.errors import ConvcountError, flag
 
 Kind = Literal["conv", "depthwise", "separable", "transpose"]
 Convention = Literal["keras", "torch"]
-Padding = Literal["valid", "same"] | tuple[int, ...]
+Padding = Literal["valid", "same", "causal"] | tuple[int, ...]
 
 KINDS: tuple[Kind, ...] = ("conv", "depthwise", "separable", "transpose")
 CONVENTIONS: tuple[Convention, ...] = ("keras", "torch")
@@ -228,20 +228,21 @@ def parse_choice(option: str, value: object, choices: Iterable[str]) -> str:
     return word
 
 
-def parse_padding(value: object) -> Padding | tuple[int, ...]:
-    """'valid', 'same', or zeros per side (``1``, ``"1x2"``, ``[1, 2]``)."""
-    if value == "valid":
-        return "valid"
-    if value == "same":
-        return "same"
-    if isinstance(value, str) and value.strip().lower() in ("valid", "same"):
-        return "valid" if value.strip().lower() == "valid" else "same"
+_PADDING_WORDS: dict[str, Padding] = {"valid": "valid", "same": "same", "causal": "causal"}
+
+
+def parse_padding(value: object) -> Padding:
+    """'valid', 'same', 'causal' (1-D), or zeros per side (``1``, ``"1x2"``, ``[1, 2]``)."""
+    if isinstance(value, str):
+        word = _PADDING_WORDS.get(value) or _PADDING_WORDS.get(value.strip().lower())
+        if word is not None:
+            return word
     try:
         return parse_ints("padding", value, minimum=0)
     except ConvcountError:
         raise _fail(
             "padding",
-            f"must be valid, same, or zeros per side (P, PxQ or PxQxR), got {_show(value)}",
+            f"must be valid, same, causal, or zeros per side (P, PxQ or PxQxR), got {_show(value)}",
         ) from None
 
 
@@ -453,6 +454,11 @@ def _check_framework_rules(layer: Layer) -> None:
                 f"--stride {_show(layer.stride)} with --dilation {_show(layer.dilation)}",
                 "a strided Conv or ConvTranspose cannot also be dilated",
             )
+        if padding == "causal" and (kind != "conv" or layer.dims != 1):
+            raise _fail(
+                "padding",
+                f"causal is for 1-D conv only (Keras's Conv1D), not a {layer.dims}-D {kind}",
+            )
         if kind == "transpose" and layer.groups != 1:
             raise _refused(
                 layer,
@@ -469,6 +475,13 @@ def _check_framework_rules(layer: Layer) -> None:
                         f"{_show(layer.stride)} in every dimension (Keras's rule)",
                     )
     else:
+        if padding == "causal":
+            raise _refused(
+                layer,
+                "padding",
+                "--padding causal",
+                "its convolutions pad symmetrically; pad d*(k-1) zeros on the left by hand",
+            )
         if padding == "same" and kind != "transpose" and max(layer.stride) > 1:
             raise _refused(
                 layer,

@@ -69,7 +69,9 @@ def random_case(rng: random.Random, convention: str, *, big: bool = False) -> Ca
     size = [rng.choice([1, 2, 3, 5, 7, 8, 11, 16]) for _ in range(dims)]
     case["input_size"] = size
     roll = rng.random()
-    if roll < 0.35:
+    if dims == 1 and roll < 0.1:
+        case["padding"] = "causal"  # Keras's Conv1D only
+    elif roll < 0.35:
         case["padding"] = "valid"
     elif roll < 0.7:
         case["padding"] = "same"

@@ -61,6 +61,12 @@ EDGES: list[Case] = [
     edge("conv", "keras", stride=[2, 1], dilation=[1, 2], padding="same", input_size=[9, 9]),
     edge("depthwise", "keras", depth_multiplier=2, stride=[2, 2], dilation=[2, 2], padding="same"),
     edge("separable", "keras", stride=[2], dilation=[2], input_size=[11]),
+    # causal padding: Conv1D only, dilated or strided (not both)
+    edge("conv", "keras", kernel_size=[4], dilation=[3], padding="causal", input_size=[11]),
+    edge("conv", "keras", kernel_size=[5], stride=[3], padding="causal", input_size=[2]),
+    edge("depthwise", "keras", kernel_size=[3], padding="causal", input_size=[9]),
+    edge("separable", "keras", kernel_size=[3], padding="causal", input_size=[9]),
+    edge("conv", "keras", padding="causal"),
     # groups on Conv, including a refusal on the output side
     edge("conv", "keras", in_channels=6, out_channels=9, groups=3, bias=False, input_size=[7]),
     edge("conv", "keras", in_channels=6, out_channels=8, groups=3, bias=False, input_size=[7]),
