@@ -167,3 +167,62 @@ def test_notes_for_layers_keras_lacks() -> None:
     )
     assert "Keras's SeparableConv has no depthwise bias" in text
     assert "keras.layers.DepthwiseConv2D((3, 3)) + keras.layers.Conv2D(8, (1, 1))" in text
+
+
+TINY_MODEL = """
+[model]
+name = "tiny"
+input = { size = 32, channels = 3 }
+
+[[layer]]
+name = "stem"
+kind = "conv"
+kernel_size = 3
+out_channels = 16
+stride = 2
+padding = "same"
+bias = false
+
+[[layer]]
+name = "stem_bn"
+kind = "batchnorm"
+
+[[layer]]
+name = "block"
+kind = "separable"
+kernel_size = 3
+out_channels = 16
+padding = "same"
+
+[[layer]]
+name = "sum"
+kind = "add"
+inputs = ["stem_bn", "block"]
+
+[[layer]]
+name = "pool"
+kind = "global_avg_pool"
+
+[[layer]]
+name = "head"
+kind = "dense"
+units = 10
+"""
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_model_golden_and_its_columns_add_up(compact: bool, overwrite: bool) -> None:
+    import tomllib
+
+    from convcount.model import build_model
+    from convcount.render import model_renderable
+
+    report = build_model(tomllib.loads(TINY_MODEL), "tiny.toml")
+    text = render_text(model_renderable(report, compact=compact), width=80 if compact else 110)
+    check_golden(f"model_tiny{'_compact' if compact else ''}", text, overwrite)
+    lines = text.splitlines()
+    header = next(line for line in lines if " params " in line)
+    end = header.index("params") + len("params")  # the column is right-aligned
+    cells = [line[end - 9 : end].strip() for line in lines if line.strip()[:1].isdigit()]
+    assert sum(int(cell.replace(",", "")) for cell in cells if cell) == report.total_params
+    assert f"parameters        {report.total_params:,}" in text
