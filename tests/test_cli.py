@@ -262,10 +262,19 @@ def test_real_subprocess_and_python_m() -> None:
     assert bad.stderr == "convcount: --groups 3 must divide --in-channels 10\n"
 
 
-def test_scripting_paths_do_not_import_rich_or_a_framework() -> None:
-    for output in ("--json", "-q", "--format=csv"):
+def test_scripting_paths_do_not_import_rich_or_a_framework(tmp_path: Path) -> None:
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"layer": "conv", "kernel_size": 3, "in_channels": 4, "out_channels": 4}\n')
+    for args in (
+        [*FLAGSHIP, "--json"],
+        [*FLAGSHIP, "-q"],
+        [*FLAGSHIP, "--format=csv"],
+        ["compare", "-k", "3", "-i", "4", "-o", "8", "--json"],
+        ["batch", str(rows)],
+        ["model", "mobilenet-v1", "--json"],
+    ):
         done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "convcount", *FLAGSHIP, output],
+            [sys.executable, "-X", "importtime", "-m", "convcount", *args],
             capture_output=True,
             text=True,
             check=True,
@@ -273,4 +282,4 @@ def test_scripting_paths_do_not_import_rich_or_a_framework() -> None:
         imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
         assert "convcount.layers" in imported  # the listing is real
         heavy = {m for m in imported if m.split(".")[0] in ("rich", "torch", "keras", "numpy")}
-        assert heavy == set(), output
+        assert heavy == set(), args
