@@ -47,44 +47,10 @@ def _kw(name: str, values: tuple[int, ...] | None, default: int) -> str | None:
 
 def construction(layer: Layer) -> Construction:
     """Keras and PyTorch code for ``layer``, with porting notes."""
-    # The code does not depend on the input size or dtype, so a sweep over
-    # resolutions or a model zoo's repeated blocks reuse one answer.
-    return _construction(
-        (
-            layer.kind,
-            layer.kernel_size,
-            layer.in_channels,
-            layer.out_channels,
-            layer.convention,
-            layer.groups,
-            layer.depth_multiplier,
-            layer.bias,
-            layer.depthwise_bias,
-            layer.pointwise_bias,
-            layer.stride,
-            layer.padding,
-            layer.dilation,
-            layer.output_padding,
-        ),
-        layer,
-    )
-
-
-_CACHE: dict[tuple[object, ...], Construction] = {}
-_CACHE_SIZE = 4096
-
-
-def _construction(key: tuple[object, ...], layer: Layer) -> Construction:
-    found = _CACHE.get(key)
-    if found is None:
-        notes: list[str] = []
-        keras = _keras(layer, notes)
-        torch = _torch(layer, notes)
-        found = Construction(keras=keras, torch=torch, notes=tuple(notes))
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.clear()  # bounded: memory stays flat over any number of layers
-        _CACHE[key] = found
-    return found
+    notes: list[str] = []
+    keras = _keras(layer, notes)
+    torch = _torch(layer, notes)
+    return Construction(keras=keras, torch=torch, notes=tuple(notes))
 
 
 # ---------------------------------------------------------------------------

@@ -47,7 +47,6 @@ from convcount.errors import ConvcountError
 from convcount.layers import (
     CONVENTIONS,
     DTYPE_BYTES,
-    FRAMEWORK,
     Convention,
     layer_from_fields,
     parse_bool,
@@ -600,15 +599,6 @@ def _zero_padding(value: object, dims: int) -> tuple[tuple[int, int], ...]:
 
 def _show(values: Sequence[int]) -> str:
     return "x".join(str(v) for v in values)
-
-
-def framework_note(report: ModelReport) -> str:
-    """How the convention counts batch normalization."""
-    if report.convention == "keras":
-        return (
-            "Keras counts BatchNormalization's moving mean and variance as non-trainable parameters"
-        )
-    return f"{FRAMEWORK['torch']} keeps BatchNorm's running statistics as buffers, not parameters"
 
 
 # ---------------------------------------------------------------------------

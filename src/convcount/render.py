@@ -274,8 +274,6 @@ def model_renderable(report: ModelReport, *, compact: bool = False) -> Renderabl
     ``compact`` (for terminals under 110 columns) leaves out the kind, the
     non-trainable column and the bars.
     """
-    from convcount.model import framework_note
-
     shape = _size(report.output_shape(report.input))
     title = f"{report.name} · input {shape} · {report.convention} convention"
     if report.width_multiplier != 1:
@@ -326,7 +324,15 @@ def model_renderable(report: ModelReport, *, compact: bool = False) -> Renderabl
     if report.receptive_field is not None:
         size, name = report.receptive_field
         info.add_row("receptive field", f"{_size(size)} input pixels at {name}")
-    info.add_row("note", framework_note(report))
+    if report.convention == "keras":
+        note = (
+            "Keras counts BatchNormalization's moving mean and variance as non-trainable parameters"
+        )
+    else:
+        note = (
+            f"{FRAMEWORK['torch']} keeps BatchNorm's running statistics as buffers, not parameters"
+        )
+    info.add_row("note", note)
     return Group(Text(title, style="bold"), table, info)
 
 
