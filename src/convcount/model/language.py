@@ -106,7 +106,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "add": (),
     "concat": (),
 }
-MODELS_DIR = Path(__file__).parent / "models"
+MODELS_DIR = Path(__file__).parent.parent / "models"
 
 
 class Tensor(NamedTuple):
