@@ -95,18 +95,29 @@ def emit_model(
     convention: str | None,
     dtype: str | None,
     fmt: str,
+    options: dict[str, str] | None = None,
 ) -> None:
     """Count a model file (or a shipped model) and write it in ``fmt``."""
-    from convcount.model import MODEL_CSV_COLUMNS, load_model, model_csv_rows, model_record
+    from convcount.model import (
+        MODEL_CSV_COLUMNS,
+        load_model,
+        model_csv_rows,
+        model_record,
+        resolve_source,
+    )
 
     if fmt not in ("table", "json", "csv"):
         raise ConvcountError("format", f"--format must be one of table, json, csv, got {fmt!r}")
+    notice = resolve_source(source).notice
+    if notice:
+        sys.stderr.write(notice + "\n")
     report = load_model(
         source,
         width_multiplier=width_multiplier,
         resolution=resolution,
         convention=convention,
         dtype=dtype,
+        options=options,
     )
     if fmt == "json":
         write_json(model_record(report))
@@ -116,3 +127,42 @@ def emit_model(
         from convcount.render import print_model
 
         print_model(report)
+
+
+def emit_zoo_list(fmt: str) -> None:
+    """Every shipped model with its parameters, MACs and default input."""
+    from convcount.model.zoo import listing
+
+    rows = listing()
+    columns = ("name", "framework", "input_shape", "total_params", "non_trainable_params", "macs")
+    if fmt == "json":
+        write_json([dict(zip(columns, row, strict=True)) for row in rows])
+    elif fmt == "csv":
+        from convcount.records import csv_cell
+
+        write_csv(columns, [[csv_cell(v) for v in row] for row in rows])
+    elif fmt == "plain":
+        sys.stdout.write("".join(f"{row[0]}\n" for row in rows))
+    else:
+        from convcount.render import print_zoo_list
+
+        print_zoo_list(columns, rows)
+
+
+def emit_kinds(fmt: str) -> None:
+    """The model format's reference, from the layer-kind registry."""
+    from convcount.model.reference import kinds_records, reference_text
+
+    if fmt == "json":
+        write_json(kinds_records())
+    elif fmt == "csv":
+        from convcount.records import csv_cell
+
+        rows = [
+            [csv_cell(v) for v in (k["kind"], f["name"], f["type"], f["default"], f["doc"])]
+            for k in kinds_records()
+            for f in k["fields"] or [{"name": "", "type": "", "default": "", "doc": ""}]
+        ]
+        write_csv(("kind", "field", "type", "default", "doc"), rows)
+    else:
+        sys.stdout.write(reference_text())

@@ -342,3 +342,25 @@ def print_model(report: ModelReport) -> None:
     if not console.is_terminal:
         console.width = max(console.width, 110)
     console.print(model_renderable(report, compact=console.width < 110))
+
+
+def print_zoo_list(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """The shipped models as a table: name, input, parameters, MACs."""
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("model", no_wrap=True)
+    table.add_column("input", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("non-trainable", justify="right", no_wrap=True)
+    table.add_column("MACs", justify="right", no_wrap=True)
+    for name, _framework, shape, params, fixed, macs in rows:
+        table.add_row(
+            str(name),
+            _size(shape),  # type: ignore[arg-type]  # a list of ints from the listing
+            _n(params),  # type: ignore[arg-type]  # an int from the listing
+            _n(fixed),  # type: ignore[arg-type]  # an int from the listing
+            _n(macs),  # type: ignore[arg-type]  # an int from the listing
+        )
+    console = _console()
+    if not console.is_terminal:
+        console.width = max(console.width, 80)
+    console.print(table)

@@ -177,9 +177,13 @@ class Net:
         x: str | Sequence[str] | None = None,
         /,
         name: str | None = None,
+        where: str | None = None,
         **fields: Any,
     ) -> str:
-        """Add a layer of ``kind`` fed by ``x`` (default: the last layer); return its name."""
+        """Add a layer of ``kind`` fed by ``x`` (default: the last layer); return its name.
+
+        Errors start with ``where`` when given, else with the source and layer name.
+        """
         from convcount.model.kinds import KINDS
 
         spec = KINDS.get(kind)
@@ -190,23 +194,21 @@ class Net:
             number = self._counts.get(kind, 0)
             self._counts[kind] = number + 1
             name = kind if number == 0 else f"{kind}_{number}"
+        here = where or f"{self.source}: layer '{name}'"
         if name in self.tensors:
-            raise ConvcountError("name", f"{self.source}: layer '{name}': name is used twice")
+            raise ConvcountError("name", f"{here}: name: {name!r} is used twice")
         if len(self.layers) >= MAX_LAYERS:
-            raise ConvcountError("layer", f"{self.source}: more than {MAX_LAYERS:,} layers")
+            raise ConvcountError("layer", f"{here}: more than {MAX_LAYERS:,} layers")
         try:
             tensors = [self.tensors[i] for i in inputs]
         except KeyError as missing:
             raise ConvcountError(
-                "input",
-                f"{self.source}: layer '{name}': input: no earlier layer is named {missing}",
+                "input", f"{here}: input: no earlier layer is named {missing}"
             ) from None
         try:
             out = spec.apply(self, tensors, fields)
         except ConvcountError as error:
-            raise ConvcountError(
-                error.option, f"{self.source}: layer '{name}': {error.message}"
-            ) from None
+            raise ConvcountError(error.option, f"{here}: {error.message}") from None
         self.layers.append(
             ModelLayer(
                 len(self.layers) + 1,

@@ -1,250 +1,188 @@
-"""Whole networks: a list of layers with shapes carried from one to the next.
+"""The model language: networks written as TOML, read with tomllib, never executed.
 
-A model file is TOML (read with the standard library's tomllib; nothing in it
-is ever executed)::
+A model file::
 
     [model]
     name = "tiny"
-    input = { size = 32, channels = 3 }     # size: 32, "32x32" or [32, 32]; dims = 1 for 1-D
-    convention = "keras"                    # optional; --convention overrides
-    channel_divisor = 1                     # optional; see width multiplier below
+    input = { size = 32, channels = 3 }   # size: 32, "32x32" or [32, 32]; dims = 1 or 3
+    convention = "keras"                  # optional; --convention overrides
+
+    [params]                              # optional; --option NAME=VALUE overrides
+    width = 16                            # alpha (--width-multiplier) is always defined
+
+    [blocks.residual]                     # a block: defined once, used many times
+    params = { out = 16, stride = 1 }
+    [[blocks.residual.layer]]
+    kind = "conv"
+    name = "conv"
+    kernel_size = 3
+    out_channels = "= out"                # '=' starts an expression
+    stride = "= stride"
+    padding = "same"
+    [[blocks.residual.layer]]
+    kind = "add"
+    inputs = ["input", "conv"]            # 'input' is the block's input
+    when = "= stride == 1 and in_channels == out"
 
     [[layer]]
-    name = "conv1"                          # optional; default kind_N
     kind = "conv"
     kernel_size = 3
-    out_channels = 16
-    stride = 2
-    padding = "same"
-    bias = false
+    out_channels = "= make_divisible(width * alpha, 8)"
 
     [[layer]]
-    kind = "batchnorm"
+    block = "residual"
+    name = "stage1"
+    repeat = 3                            # stage1.0, stage1.1, stage1.2
+    first = { stride = 2 }                # parameters of the first repeat only
+    out = 32
 
-Each layer takes the previous layer's output, or the layer named by
-``input = "name"``; ``add`` and ``concat`` join ``inputs = ["a", "b"]``.
-Convolution layers take the CLI's option names (in_channels and the input
-size come from the input tensor; ``expand = 6`` sets out_channels to six times
-the input channels). The other kinds are listed in :data:`KINDS`.
-
-Counting follows the convention: a Keras BatchNormalization holds 4 values per
-channel (2 trainable, 2 not), a PyTorch BatchNorm 2 parameters (its running
-statistics are buffers, not parameters). MACs are those of the convolution and
-dense layers (bias additions excluded), as in the MobileNet paper.
+Each layer takes the previous layer's output, or ``input = "name"``; joins
+(add, multiply, concat) take ``inputs = [...]``. The layer kinds and their
+fields are those of :data:`convcount.model.kinds.KINDS`; ``when`` skips a
+layer whose condition is false (its name then stands for its input).
+Expressions see the parameters, ``alpha``, ``in_channels`` and ``in_size``
+(the layer's incoming tensor; in a block also ``block_in_channels`` and
+``block_in_size``), ``i`` and ``repeats`` in a repeated block, and the
+functions of :mod:`convcount.model.expr` plus ``correct_pad(k)`` (Keras's
+padding before a stride-2 'valid' convolution, from the incoming size).
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
+from difflib import get_close_matches
 from fractions import Fraction
-from math import ceil, prod
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from convcount.counting import Report, count
 from convcount.errors import ConvcountError
-from convcount.layers import (
-    CONVENTIONS,
-    DTYPE_BYTES,
-    Convention,
-    layer_from_fields,
-    parse_bool,
-    parse_choice,
-    parse_int,
-    parse_ints,
-)
+from convcount.layers import CONVENTIONS, DTYPE_BYTES, Convention
+from convcount.model import expr
+from convcount.model.graph import ModelReport, Net
+from convcount.model.kinds import KINDS, unknown_field
 
-CONV_KINDS = ("conv", "depthwise", "separable", "transpose", "pointwise")
-#: Layer kinds and the fields each takes besides kind, name, input(s).
-KINDS: dict[str, tuple[str, ...]] = {
-    "conv": (
-        "kernel_size",
-        "out_channels",
-        "expand",
-        "groups",
-        "bias",
-        "stride",
-        "padding",
-        "dilation",
-        "scale",
-    ),
-    "pointwise": ("out_channels", "expand", "groups", "bias", "stride", "scale"),
-    "depthwise": ("kernel_size", "depth_multiplier", "bias", "stride", "padding", "dilation"),
-    "separable": (
-        "kernel_size",
-        "out_channels",
-        "depth_multiplier",
-        "depthwise_bias",
-        "pointwise_bias",
-        "stride",
-        "padding",
-        "dilation",
-        "scale",
-    ),
-    "transpose": (
-        "kernel_size",
-        "out_channels",
-        "groups",
-        "bias",
-        "stride",
-        "padding",
-        "dilation",
-        "output_padding",
-        "scale",
-    ),
-    "batchnorm": (),
-    "dense": ("units", "bias"),
-    "max_pool": ("pool_size", "stride", "padding"),
-    "avg_pool": ("pool_size", "stride", "padding"),
-    "global_avg_pool": ("keepdims",),
-    "global_max_pool": ("keepdims",),
-    "flatten": (),
-    "zero_padding": ("padding",),
-    "activation": ("function",),
-    "dropout": ("rate",),
-    "add": (),
-    "concat": (),
+MAX_FILE_BYTES = 1_048_576
+"""Largest model file read (1 MiB); a larger one is refused before it is parsed."""
+MAX_SIZE = 10**18
+"""Largest input size or channel count."""
+MAX_REPEAT = 10_000
+"""Most repeats of one block."""
+MAX_BLOCK_DEPTH = 16
+"""Deepest nesting of blocks in blocks."""
+
+#: Framework class names and common spellings -> the kind they mean (for did-you-mean).
+KIND_ALIASES: dict[str, str] = {
+    "conv2d": "conv",
+    "conv1d": "conv",
+    "conv3d": "conv",
+    "convolution": "conv",
+    "depthwiseconv2d": "depthwise",
+    "depthwise_conv": "depthwise",
+    "separableconv2d": "separable",
+    "separable_conv": "separable",
+    "conv2dtranspose": "transpose",
+    "convtranspose2d": "transpose",
+    "deconv": "transpose",
+    "linear": "dense",
+    "fc": "dense",
+    "batchnormalization": "batchnorm",
+    "batch_normalization": "batchnorm",
+    "batchnorm2d": "batchnorm",
+    "bn": "batchnorm",
+    "layernormalization": "layer_norm",
+    "layernorm": "layer_norm",
+    "maxpool": "max_pool",
+    "maxpooling2d": "max_pool",
+    "maxpool2d": "max_pool",
+    "avgpool": "avg_pool",
+    "averagepooling2d": "avg_pool",
+    "avgpool2d": "avg_pool",
+    "globalaveragepooling2d": "global_avg_pool",
+    "gap": "global_avg_pool",
+    "globalmaxpooling2d": "global_max_pool",
+    "zeropadding2d": "zero_padding",
+    "cropping2d": "cropping",
+    "upsampling2d": "upsampling",
+    "upsample": "upsampling",
+    "concatenate": "concat",
+    "cat": "concat",
+    "mul": "multiply",
+    "relu": "activation",
+    "relu6": "activation",
+    "swish": "activation",
+    "gelu": "activation",
+    "sigmoid": "activation",
+    "hard_swish": "activation",
+    "hard_sigmoid": "activation",
 }
-MODELS_DIR = Path(__file__).parent.parent / "models"
+
+LAYER_KEYS = ("kind", "name", "input", "inputs", "when")
+BLOCK_USE_KEYS = ("block", "name", "input", "when", "repeat", "first")
 
 
-class Tensor(NamedTuple):
-    """A layer's output for a batch of one: spatial size (empty once flat) and channels."""
+class Where(NamedTuple):
+    """Where a layer stands in the file, for messages."""
 
-    spatial: tuple[int, ...]
-    channels: int
-    rf: tuple[int, ...]
-    """Receptive field per spatial dimension, in input pixels."""
-    jump: tuple[Fraction, ...]
-    """Input pixels between neighbouring outputs, per spatial dimension."""
-
-
-class ModelLayer(NamedTuple):
-    """One row of a model summary."""
-
-    number: int
-    """Position in the file, from 1."""
-    name: str
-    kind: str
-    inputs: tuple[str, ...]
-    output: Tensor
-    trainable: int
-    non_trainable: int
-    macs: int
-    report: Report | None
-    """The convolution's full count, for convolution layers."""
-
-    @property
-    def params(self) -> int:
-        """All parameters, trainable or not."""
-        return self.trainable + self.non_trainable
-
-
-class ModelReport(NamedTuple):
-    """A whole network, counted."""
-
-    name: str
     source: str
-    convention: Convention
-    dtype: str
-    width_multiplier: float
-    input: Tensor
-    layers: tuple[ModelLayer, ...]
-    receptive_field: tuple[tuple[int, ...], str] | None
-    """Receptive field of the last spatial layer before any global pooling, and its name."""
+    path: str
+    """The top-level layer and blocks leading to it, e.g. "layer 4 'stage1' > repeat 2"."""
 
-    @property
-    def trainable_params(self) -> int:
-        """Parameters a framework trains."""
-        return sum(layer.trainable for layer in self.layers)
+    def at(self, more: str) -> Where:
+        return Where(self.source, f"{self.path} > {more}" if self.path else more)
 
-    @property
-    def non_trainable_params(self) -> int:
-        """Parameters a framework keeps but does not train (Keras's BN statistics)."""
-        return sum(layer.non_trainable for layer in self.layers)
+    def __str__(self) -> str:
+        return f"{self.source}: {self.path}" if self.path else self.source
 
-    @property
-    def total_params(self) -> int:
-        """All parameters."""
-        return self.trainable_params + self.non_trainable_params
 
-    @property
-    def macs(self) -> int:
-        """Multiply-accumulates of the convolution and dense layers."""
-        return sum(layer.macs for layer in self.layers)
-
-    @property
-    def param_bytes(self) -> int:
-        """Bytes of all parameters at the model's dtype."""
-        return self.total_params * DTYPE_BYTES[self.dtype]
-
-    def output_shape(self, tensor: Tensor) -> tuple[int, ...]:
-        """A tensor's shape without the batch: channels last (keras) or first (torch)."""
-        if not tensor.spatial:
-            return (tensor.channels,)
-        if self.convention == "keras":
-            return (*tensor.spatial, tensor.channels)
-        return (tensor.channels, *tensor.spatial)
+def _error(where: Where | str, field: str, rule: str) -> ConvcountError:
+    prefix = f"{where}: {field}: " if field else f"{where}: "
+    return ConvcountError(field or "model", prefix + rule)
 
 
 # ---------------------------------------------------------------------------
-# Loading
+# Reading
 
 
-def shipped_models() -> list[str]:
-    """Names of the reference models shipped with convcount."""
-    return sorted(path.stem for path in MODELS_DIR.glob("*.toml"))
-
-
-def read_model(source: str) -> tuple[dict[str, Any], str]:
-    """The parsed TOML of a model file or a shipped model's name, and its label."""
-    path = Path(source)
-    if not path.exists() and (MODELS_DIR / f"{source}.toml").exists():
-        path = MODELS_DIR / f"{source}.toml"
-    elif not path.exists():
-        names = ", ".join(shipped_models())
-        raise ConvcountError(
-            "model", f"{source!r} is neither a model file nor a shipped model ({names})"
-        )
+def read_text(path: Path, label: str) -> str:
+    """A model file's text, read with a size cap."""
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle), str(source)
-    except tomllib.TOMLDecodeError as error:
-        raise ConvcountError("model", f"{source}: not valid TOML ({error})") from None
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        raise ConvcountError("model", f"{label}: is a directory, not a model file") from None
     except OSError as error:
-        raise ConvcountError("model", f"{source}: cannot be read ({error.strerror})") from None
+        raise ConvcountError("model", f"{label}: cannot be read ({error.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConvcountError(
+            "model", f"{label}: larger than {MAX_FILE_BYTES:,} bytes, the limit for a model file"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConvcountError("model", f"{label}: not UTF-8 text (byte {error.start + 1})") from None
 
 
-def load_model(source: str, **options: Any) -> ModelReport:
-    """Read and count a model file or shipped model in one call.
+def parse_toml(text: str, label: str) -> dict[str, Any]:
+    """The TOML of a model file; any failure is one message."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConvcountError("model", f"{label}: not valid TOML ({error})") from None
+    except RecursionError:
+        raise ConvcountError("model", f"{label}: not valid TOML (nested too deeply)") from None
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise ConvcountError("model", f"{label}: not valid TOML ({error})") from None
 
-    ``options`` are :func:`build_model`'s: width_multiplier, resolution,
-    convention, dtype.
-    """
-    spec, label = read_model(source)
-    return build_model(spec, label, **options)
+
+def load_file(path: str | Path, **options: Any) -> ModelReport:
+    """Read and count a model file. ``options`` are :func:`build_model`'s."""
+    label = str(path)
+    return build_model(parse_toml(read_text(Path(path), label), label), label, **options)
 
 
 # ---------------------------------------------------------------------------
 # Building
-
-
-class _Context(NamedTuple):
-    source: str
-    convention: Convention
-    alpha: float
-    divisor: int
-
-
-def make_divisible(value: float, divisor: int) -> int:
-    """Keras's rounding of scaled channels to a multiple of ``divisor``."""
-    if divisor <= 1:
-        return int(value)
-    new = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    if new < 0.9 * value:
-        new += divisor
-    return new
 
 
 def build_model(
@@ -255,417 +193,520 @@ def build_model(
     resolution: object = None,
     convention: str | None = None,
     dtype: str | None = None,
+    options: Mapping[str, object] | None = None,
 ) -> ModelReport:
     """Count every layer of a parsed model file (see the module docstring)."""
+    top = Where(source, "")
+    for key in spec:
+        if key not in ("model", "params", "blocks", "layer"):
+            raise _error(
+                top,
+                str(key),
+                _not_one_of("a top-level table", key, ("model", "params", "blocks", "layer")),
+            )
     head = spec.get("model")
     if not isinstance(head, dict):
-        raise ConvcountError("model", f"{source}: needs a [model] table with an input")
-    where = f"{source}: [model]"
-    conv = parse_choice("convention", convention or head.get("convention", "keras"), CONVENTIONS)
-    element = parse_choice("dtype", dtype or head.get("dtype", "float32"), DTYPE_BYTES)
-    alpha = _width_multiplier(width_multiplier)
-    divisor = _field(
-        where,
-        "channel_divisor",
-        lambda: parse_int("channel_divisor", head.get("channel_divisor", 1)),
+        raise _error(top, "model", "needs a [model] table with an input")
+    where = Where(source, "[model]")
+    for key in head:
+        if key not in ("name", "input", "convention", "dtype"):
+            raise _error(
+                where,
+                str(key),
+                _not_one_of("a field of [model]", key, ("name", "input", "convention", "dtype")),
+            )
+    conv = _choice(where, "convention", convention or head.get("convention", "keras"), CONVENTIONS)
+    element = _choice(where, "dtype", dtype or head.get("dtype", "float32"), tuple(DTYPE_BYTES))
+    size, channels = _input(where, head.get("input"), resolution)
+    alpha = _alpha(width_multiplier)
+    name = head.get("name", Path(source).stem)
+    if not isinstance(name, str):
+        raise _error(where, "name", "must be a string")
+    net = Net(
+        name,
+        size,
+        channels,
+        convention=conv,  # type: ignore[arg-type]  # checked against CONVENTIONS
+        dtype=element,
+        source=source,
+        width_multiplier=float(alpha),
     )
-    given_input = head.get("input")
-    if not isinstance(given_input, dict):
+    net.strict = True  # type: ignore[attr-defined]  # user files get every single-layer rule
+    params = _params(Where(source, "[params]"), spec.get("params", {}), options)
+    scope: dict[str, Any] = {**params, "alpha": alpha}
+    used: set[str] = set()
+    blocks = spec.get("blocks", {})
+    if not isinstance(blocks, dict):
+        raise _error(top, "blocks", "must be a table of [blocks.NAME]")
+    layers = spec.get("layer")
+    if not isinstance(layers, list) or not layers:
+        raise _error(top, "layer", "needs at least one [[layer]]")
+    builder = _Builder(net, blocks, used)
+    builder.run(layers, top, scope, {"input": "input"}, prefix="", depth=0)
+    if alpha != 1 and "alpha" not in used:
         raise ConvcountError(
-            "input", f"{where}: input must be a table {{ size = ..., channels = ... }}"
+            "width_multiplier",
+            f"--width-multiplier: {source} never uses alpha, so a width multiplier would change "
+            'nothing; write alpha into its channel counts (e.g. "= int(64 * alpha)")',
         )
-    file_size = _field(
-        where, "input.size", lambda: parse_ints("input_size", given_input.get("size"))
-    )
-    channels = _field(
-        where, "input.channels", lambda: parse_int("in_channels", given_input.get("channels"))
-    )
-    # One number is a square (or cube): 2-D unless input.dims says otherwise.
-    dims = _field(
-        where,
-        "input.dims",
-        lambda: parse_int(
-            "dims", given_input.get("dims", len(file_size) if len(file_size) > 1 else 2)
-        ),
-    )
-    size = file_size if resolution is None else parse_ints("input_size", resolution)
+    return net.report()
+
+
+def _not_one_of(what: str, key: object, known: Sequence[str]) -> str:
+    close = get_close_matches(str(key), known, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"not {what}{hint}; known: {', '.join(known)}"
+
+
+def _choice(where: Where, field: str, value: object, choices: Sequence[str]) -> str:
+    if isinstance(value, str) and value.strip().lower() in choices:
+        return value.strip().lower()
+    raise _error(where, field, f"must be one of {', '.join(choices)}, got {_show(value)}")
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _whole(where: Where, field: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, Fraction) and value.denominator == 1:
+        value = int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        if len(value.strip()) > 19:
+            raise _error(where, field, f"must be at most {MAX_SIZE:.0e}, got {_show(value)}")
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _error(where, field, f"must be a whole number, got {_show(value)}")
+    if value < minimum:
+        raise _error(where, field, f"must be at least {minimum}, got {value}")
+    if value > MAX_SIZE:
+        raise _error(where, field, f"must be at most {MAX_SIZE:.0e}, got {_show(value)}")
+    return value
+
+
+def _input(where: Where, given: object, resolution: object) -> tuple[tuple[int, ...], int]:
+    if not isinstance(given, dict):
+        raise _error(where, "input", "must be a table { size = ..., channels = ... }")
+    for key in given:
+        if key not in ("size", "channels", "dims"):
+            raise _error(
+                where,
+                f"input.{key}",
+                _not_one_of("a field of input", key, ("size", "channels", "dims")),
+            )
+    channels = _whole(where, "input.channels", given.get("channels"))
+    dims_given = given.get("dims")
+    dims = None if dims_given is None else _whole(where, "input.dims", dims_given)
+    if dims is not None and dims > 3:
+        raise _error(where, "input.dims", f"must be 1, 2 or 3, got {dims}")
+    size = _sizes(where, "input.size", given.get("size"))
+    if dims is None:
+        dims = len(size) if len(size) > 1 else 2
+    if resolution is not None:
+        size = _sizes(Where("--resolution", ""), "", resolution)
     if len(size) == 1:
         size = size * dims
-    if len(size) != dims or dims > 3:
-        raise ConvcountError(
-            "input_size", f"{where}: input: a size of {_show(size)} for {dims} spatial dimensions"
+    if len(size) != dims:
+        raise _error(
+            where, "input", f"a size of {'x'.join(map(str, size))} for {dims} spatial dimensions"
         )
-    first = Tensor(size, channels, (1,) * len(size), (Fraction(1),) * len(size))
-
-    layers_spec = spec.get("layer", [])
-    if not isinstance(layers_spec, list) or not layers_spec:
-        raise ConvcountError("layer", f"{source}: needs at least one [[layer]]")
-    context = _Context(source, conv, alpha, divisor)  # type: ignore[arg-type]  # checked by parse_choice
-    outputs: dict[str, Tensor] = {}
-    rows: list[ModelLayer] = []
-    previous = "input"
-    outputs["input"] = first
-    last_spatial: tuple[tuple[int, ...], str] | None = None
-    pooled = False
-    for index, raw in enumerate(layers_spec, start=1):
-        if not isinstance(raw, dict):
-            raise ConvcountError("layer", f"{source}: layer {index} is not a table")
-        row = _layer(context, index, raw, previous, outputs)
-        if row.name in outputs:
-            raise ConvcountError(
-                "name", f"{source}: layer {index} '{row.name}': name is used twice"
-            )
-        outputs[row.name] = row.output
-        rows.append(row)
-        previous = row.name
-        if row.kind.startswith("global_"):
-            pooled = True  # past global pooling every output sees the whole input
-        if row.output.spatial and not pooled:
-            last_spatial = (row.output.rf, row.name)
-    return ModelReport(
-        name=str(head.get("name", Path(source).stem)),
-        source=source,
-        convention=conv,  # type: ignore[arg-type]  # checked by parse_choice
-        dtype=element,
-        width_multiplier=alpha,
-        input=first,
-        layers=tuple(rows),
-        receptive_field=last_spatial,
-    )
+    return size, channels
 
 
-def _width_multiplier(value: object) -> float:
-    """A positive, finite number (1 when not given)."""
+def _sizes(where: Where, field: str, value: object) -> tuple[int, ...]:
+    label = field or "--resolution"
+    if isinstance(value, str):
+        parts = value.lower().replace("×", "x").split("x")
+        if len(parts) > 3:
+            raise _error(where, field, "one to three sizes")
+        return tuple(_whole(where, field, p.strip()) for p in parts)
+    if isinstance(value, (list, tuple)):
+        if not 1 <= len(value) <= 3:
+            raise _error(where, field, f"{label}: one to three sizes, got {len(value)}")
+        return tuple(_whole(where, field, v) for v in value)
+    return (_whole(where, field, value),)
+
+
+def _alpha(value: object) -> Fraction:
+    """The width multiplier, exactly as written (1 when not given)."""
     if value is None:
-        return 1.0
+        return Fraction(1)
+    text = str(value).strip()
     try:
-        alpha = float(value)  # type: ignore[arg-type]  # anything float() takes; errors below
-    except (TypeError, ValueError):
-        alpha = -1.0
-    if not 0 < alpha < float("inf"):
+        alpha = Fraction(text) if len(text) <= 40 else Fraction(-1)
+    except (ValueError, ZeroDivisionError):
+        alpha = Fraction(-1)
+    if not 0 < alpha < 1000:
         raise ConvcountError(
-            "width_multiplier", f"--width-multiplier must be a positive number, got {value!r}"
+            "width_multiplier",
+            "--width-multiplier must be a positive number below 1000 (e.g. 0.75 or 3/4), "
+            f"got {_show(value)}",
         )
     return alpha
 
 
-def _field(where: str, name: str, parse: Any) -> Any:
-    try:
-        return parse()
-    except ConvcountError as error:
-        raise ConvcountError(error.option, f"{where}: {name}: {error}") from None
+def _literal(value: object) -> object:
+    """A TOML or command-line value as the expression language holds it."""
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    if isinstance(value, str) and not expr.is_expression(value):
+        word = value.strip()
+        if word.lower() in ("true", "false"):
+            return word.lower() == "true"
+        try:
+            return Fraction(word) if len(word) <= 40 else value
+        except (ValueError, ZeroDivisionError):
+            return value
+    return value
 
 
-def _layer(
-    context: _Context,
-    index: int,
-    raw: Mapping[str, Any],
-    previous: str,
-    outputs: Mapping[str, Tensor],
-) -> ModelLayer:
-    kind = raw.get("kind")
-    name = str(raw.get("name", f"{kind}_{index}"))
-    where = f"{context.source}: layer {index} '{name}'"
-    if kind not in KINDS:
-        raise ConvcountError(
-            "kind", f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}"
-        )
-    allowed = {"kind", "name", "input", "inputs", *KINDS[kind]}
-    for key in raw:
-        if key not in allowed:
-            hint = (
-                " (it comes from the layer before)" if key in ("in_channels", "input_size") else ""
+def _params(where: Where, given: object, options: Mapping[str, object] | None) -> dict[str, Any]:
+    if not isinstance(given, dict):
+        raise _error(where, "params", "must be a table of NAME = value")
+    params: dict[str, Any] = {}
+    for key, value in given.items():
+        if not key.isidentifier() or key in ("alpha", "i", "repeats"):
+            raise _error(
+                where, key, "a parameter name must be a plain identifier (not alpha, i, repeats)"
             )
-            raise ConvcountError(key, f"{where}: {key}: not a field of a {kind} layer{hint}")
-    inputs = _inputs(where, kind, raw, previous, outputs)
-    tensors = [outputs[i] for i in inputs]
-    try:
-        return _count(context, index, name, kind, raw, inputs, tensors)
-    except ConvcountError as error:
-        raise ConvcountError(error.option, f"{where}: {error}") from None
-
-
-def _inputs(
-    where: str, kind: str, raw: Mapping[str, Any], previous: str, outputs: Mapping[str, Tensor]
-) -> tuple[str, ...]:
-    if kind in ("add", "concat"):
-        names = raw.get("inputs")
-        if not isinstance(names, list) or len(names) < 2:
+        params[key] = _literal(value)
+    for key, value in (options or {}).items():
+        if key not in params:
             raise ConvcountError(
-                "inputs", f"{where}: inputs: {kind} needs a list of at least two layer names"
+                "option",
+                f"--option {key}: {_not_one_of('a parameter of this model', key, list(params))}",
             )
-    else:
-        if "inputs" in raw:
-            raise ConvcountError(
-                "inputs", f"{where}: inputs: only add and concat join several; use input"
-            )
-        names = [raw.get("input", previous)]
-    for name in names:
-        if name not in outputs:
-            raise ConvcountError("input", f"{where}: input: no earlier layer is named {name!r}")
-    return tuple(str(n) for n in names)
+        params[key] = _literal(value)
+    for key, value in list(params.items()):
+        if expr.is_expression(value):
+            params[key] = expr.evaluate(value, params)
+    return params
 
 
-def _count(
-    context: _Context,
-    index: int,
-    name: str,
-    kind: str,
-    raw: Mapping[str, Any],
-    inputs: tuple[str, ...],
-    tensors: Sequence[Tensor],
-) -> ModelLayer:
-    x = tensors[0]
+class _Builder:
+    """Walks [[layer]] lists (the file's and the blocks'), adding to one Net."""
 
-    def row(
-        output: Tensor,
-        trainable: int = 0,
-        non_trainable: int = 0,
-        macs: int = 0,
-        report: Report | None = None,
-    ) -> ModelLayer:
-        return ModelLayer(index, name, kind, inputs, output, trainable, non_trainable, macs, report)
+    def __init__(self, net: Net, blocks: Mapping[str, Any], used: set[str]) -> None:
+        self.net = net
+        self.blocks = blocks
+        self.used = used
 
-    if kind in CONV_KINDS:
-        report = _conv(context, kind, raw, x)
-        layer = report.layer
-        assert report.output_size is not None and report.macs is not None
-        rf, jump = _receptive(
-            x, layer.effective_kernel, layer.stride, transposed=layer.kind == "transpose"
-        )
-        output = Tensor(report.output_size, layer.out_channels, rf, jump)
-        return row(output, report.total, 0, report.macs, report)
-    if kind == "batchnorm":
-        per_channel = 2 * x.channels
-        return row(x, per_channel, per_channel if context.convention == "keras" else 0)
-    if kind == "dense":
-        units = parse_int("units", raw.get("units"))
-        bias = parse_bool("bias", raw.get("bias", True))
-        weights = x.channels * units
-        positions = prod(x.spatial) if x.spatial else 1
-        return row(
-            x._replace(channels=units), weights + (units if bias else 0), 0, positions * weights
-        )
-    if kind in ("max_pool", "avg_pool"):
-        _need_spatial(kind, x)
-        pool = _spread(
-            parse_ints("pool_size", raw.get("pool_size", 2)), len(x.spatial), "pool_size"
-        )
-        stride = _spread(
-            parse_ints("stride", raw.get("stride", list(pool))), len(x.spatial), "stride"
-        )
-        padding = parse_choice("padding", raw.get("padding", "valid"), ("valid", "same"))
-        sizes = tuple(
-            (length - 1) // s + 1 if padding == "same" else (length - k) // s + 1
-            for length, k, s in zip(x.spatial, pool, stride, strict=True)
-        )
-        if min(sizes) < 1:
-            raise ConvcountError(
-                "pool_size",
-                f"pool_size: the output would be {_show(sizes)} (every size must be at least 1)",
-            )
-        rf, jump = _receptive(x, pool, stride, transposed=False)
-        return row(Tensor(sizes, x.channels, rf, jump))
-    if kind in ("global_avg_pool", "global_max_pool"):
-        _need_spatial(kind, x)
-        if parse_bool("keepdims", raw.get("keepdims", False)):
-            full = tuple(
-                r + (length - 1) * int(j)
-                for r, length, j in zip(x.rf, x.spatial, x.jump, strict=True)
-            )
-            return row(Tensor((1,) * len(x.spatial), x.channels, full, x.jump))
-        return row(Tensor((), x.channels, (), ()))
-    if kind == "flatten":
-        return row(Tensor((), prod(x.spatial) * x.channels if x.spatial else x.channels, (), ()))
-    if kind == "zero_padding":
-        _need_spatial(kind, x)
-        pads = _zero_padding(raw.get("padding", 1), len(x.spatial))
-        sizes = tuple(
-            length + before + after for length, (before, after) in zip(x.spatial, pads, strict=True)
-        )
-        return row(x._replace(spatial=sizes))
-    if kind in ("activation", "dropout"):
-        return row(x)
-    # add / concat
-    shapes = [t.spatial for t in tensors]
-    if kind == "add":
-        if any(t.spatial != x.spatial or t.channels != x.channels for t in tensors):
-            described = ", ".join(
-                f"{n} {_show((*t.spatial, t.channels))}"
-                for n, t in zip(inputs, tensors, strict=True)
-            )
-            raise ConvcountError("inputs", f"inputs: add needs equal shapes, got {described}")
-        channels = x.channels
-    else:
-        if any(s != shapes[0] for s in shapes):
-            described = ", ".join(f"{n} {_show(s)}" for n, s in zip(inputs, shapes, strict=True))
-            raise ConvcountError(
-                "inputs", f"inputs: concat needs equal spatial sizes, got {described}"
-            )
-        channels = sum(t.channels for t in tensors)
-    rf = tuple(max(values) for values in zip(*(t.rf for t in tensors), strict=True))
-    jump = tuple(max(values) for values in zip(*(t.jump for t in tensors), strict=True))
-    return row(Tensor(x.spatial, channels, rf, jump))
+    def run(
+        self,
+        layers: Sequence[object],
+        where: Where,
+        scope: Mapping[str, Any],
+        names: dict[str, str],
+        *,
+        prefix: str,
+        depth: int,
+    ) -> str:
+        """Add ``layers``; ``names`` maps local names to the net's. Returns the last name."""
+        last = names["input"]
+        for index, raw in enumerate(layers, start=1):
+            if not isinstance(raw, dict):
+                raise _error(where, "layer", f"layer {index} is not a table")
+            label = raw.get("name")
+            shown = f"layer {index}" + (f" '{label}'" if isinstance(label, str) else "")
+            here = where.at(shown)
+            if "block" in raw:
+                last = self.use_block(raw, here, scope, names, last, prefix=prefix, depth=depth)
+            else:
+                last = self.add_layer(raw, here, scope, names, last, prefix=prefix)
+        return last
 
+    def _scope(self, scope: Mapping[str, Any], incoming: str) -> dict[str, Any]:
+        tensor = self.net.shape(incoming)
+        return {
+            **scope,
+            "in_channels": tensor.channels,
+            "in_size": list(tensor.spatial) if len(tensor.spatial) != 1 else tensor.spatial[0],
+        }
 
-def _conv(context: _Context, kind: str, raw: Mapping[str, Any], x: Tensor) -> Report:
-    _need_spatial(kind, x)
-    fields = {k: v for k, v in raw.items() if k in KINDS[kind] and k not in ("expand", "scale")}
-    if kind == "pointwise":
-        fields["kernel_size"] = 1
-    if "expand" in raw:
-        if "out_channels" in raw:
-            raise ConvcountError("expand", "expand: give out_channels or expand, not both")
-        fields["out_channels"] = x.channels * parse_int("expand", raw["expand"])
-    elif "out_channels" in fields:
-        scale = raw.get("scale", True)
-        up_only = scale == "up"
-        if up_only or parse_bool("scale", scale):
-            channels = parse_int("out_channels", fields["out_channels"])
-            # int() first, as Keras's MobileNets do before rounding to the divisor.
-            scaled = make_divisible(int(channels * context.alpha), context.divisor)
-            if scaled < 1:
-                raise ConvcountError(
-                    "out_channels", f"out_channels: {channels} x the width multiplier is below 1"
+    def _value(
+        self, where: Where, field: str, value: object, scope: Mapping[str, Any], incoming: str
+    ) -> object:
+        if isinstance(value, list):
+            return [self._value(where, field, v, scope, incoming) for v in value]
+        if not expr.is_expression(value):
+            return value.strip() if isinstance(value, str) else value
+        tracked = _Tracking(self._scope(scope, incoming), self.used)
+        try:
+            result = expr.evaluate(
+                str(value), tracked, {"correct_pad": lambda k: self._correct_pad(incoming, k)}
+            )
+        except ConvcountError as error:
+            raise _error(where, field, error.message) from None
+        if isinstance(result, Fraction):
+            raise _error(
+                where,
+                field,
+                f"{str(value).strip()} gives {result} = {float(result):g}, not a whole number "
+                "(use int(), round(), ceil() or make_divisible())",
+            )
+        return result
+
+    def _correct_pad(self, incoming: str, kernel: object) -> list[list[int]]:
+        tensor = self.net.shape(incoming)
+        if len(tensor.spatial) != 2 or not isinstance(kernel, int):
+            raise ConvcountError("expression", "correct_pad(k) needs a 2-D input and a whole k")
+        h, w = tensor.spatial
+        c = kernel // 2
+        return [[c - (1 - h % 2), c], [c - (1 - w % 2), c]]
+
+    def _inputs(
+        self, raw: Mapping[str, Any], where: Where, names: Mapping[str, str], last: str, joins: bool
+    ) -> list[str]:
+        if joins:
+            given = raw.get("inputs")
+            if "input" in raw:
+                raise _error(where, "input", "a join takes inputs = [...], not input")
+            if (
+                not isinstance(given, list)
+                or len(given) < 2
+                or not all(isinstance(g, str) for g in given)
+            ):
+                raise _error(where, "inputs", "must be a list of at least two layer names")
+            wanted = given
+        else:
+            if "inputs" in raw:
+                raise _error(
+                    where, "inputs", "only add, multiply and concat join several; use input"
                 )
-            fields["out_channels"] = max(scaled, channels) if up_only else scaled
-    return count(
-        layer_from_fields(
-            "conv" if kind == "pointwise" else kind,
-            {
-                **fields,
-                "in_channels": x.channels,
-                "input_size": list(x.spatial),
-                "dims": len(x.spatial),
-                "convention": context.convention,
-            },
-        )
-    )
+            one = raw.get("input")
+            if one is None:
+                return [last]
+            if not isinstance(one, str):
+                raise _error(where, "input", f"must be a layer name, got {_show(one)}")
+            wanted = [one]
+        result = []
+        for name in wanted:
+            if name not in names:
+                close = get_close_matches(name, list(names), n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise _error(
+                    where,
+                    "inputs" if joins else "input",
+                    f"no earlier layer is named {name!r}{hint}",
+                )
+            result.append(names[name])
+        return result
 
+    def _kind(self, raw: Mapping[str, Any], where: Where) -> str:
+        kind = raw.get("kind")
+        if not isinstance(kind, str):
+            raise _error(where, "kind", f"must be a layer kind (a string), got {_show(kind)}")
+        if kind in KINDS:
+            return kind
+        word = kind.strip().lower()
+        guess = KIND_ALIASES.get(word) or KIND_ALIASES.get(word.replace("_", ""))
+        if guess is None:
+            close = get_close_matches(word, list(KINDS), n=1, cutoff=0.6)
+            guess = close[0] if close else None
+        hint = f" (did you mean {guess}?)" if guess else ""
+        raise _error(where, "kind", f"no layer kind {kind!r}{hint}; see convcount model --kinds")
 
-def _receptive(
-    x: Tensor, kernel: Sequence[int], stride: Sequence[int], *, transposed: bool
-) -> tuple[tuple[int, ...], tuple[Fraction, ...]]:
-    """Receptive field and jump after a window of ``kernel`` at ``stride``.
+    def add_layer(
+        self,
+        raw: Mapping[str, Any],
+        where: Where,
+        scope: Mapping[str, Any],
+        names: dict[str, str],
+        last: str,
+        *,
+        prefix: str,
+    ) -> str:
+        kind = self._kind(raw, where)
+        spec = KINDS[kind]
+        inputs = self._inputs(raw, where, names, last, spec.joins)
+        local = raw.get("name")
+        if local is not None and (not isinstance(local, str) or not local.strip()):
+            raise _error(where, "name", f"must be a non-empty string, got {_show(local)}")
+        if local in names and local != "input":
+            raise _error(where, "name", f"{local!r} is used twice")
+        if local == "input":
+            raise _error(where, "name", "'input' names the model's (or block's) input")
+        if "when" in raw and not self._when(raw["when"], where, scope, inputs[0]):
+            # A skipped layer passes the previous layer's output on.
+            if local is not None:
+                names[local] = last
+            return last
+        fields: dict[str, Any] = {}
+        known = {f.name for f in spec.fields}
+        for key, value in raw.items():
+            if key in LAYER_KEYS:
+                continue
+            if key not in known:
+                raise _error(where, "", str(unknown_field(spec, key)))
+            fields[key] = self._value(where, key, value, scope, inputs[0])
+        full = prefix + local if local is not None else None
+        if full is None and prefix:
+            full = f"{prefix}{kind}"
+            number = 1
+            while full in self.net.tensors:
+                full = f"{prefix}{kind}_{number}"
+                number += 1
+        made = self.net.layer(kind, inputs, name=full, where=str(where), **fields)
+        if local is not None:
+            names[local] = made
+        names.setdefault(made, made)
+        return made
 
-    r_out = r_in + (k - 1) * j_in and j_out = j_in * s; a transposed layer
-    reaches ceil(k / s) inputs per output and divides the jump by s.
-    """
-    if transposed:
-        rf = tuple(
-            r + (ceil(k / s) - 1) * j
-            for r, k, s, j in zip(x.rf, kernel, stride, x.jump, strict=True)
-        )
-        jump = tuple(j / s for j, s in zip(x.jump, stride, strict=True))
-    else:
-        rf = tuple(r + (k - 1) * j for r, k, j in zip(x.rf, kernel, x.jump, strict=True))
-        jump = tuple(j * s for j, s in zip(x.jump, stride, strict=True))
-    return tuple(ceil(r) for r in rf), jump
+    def _when(self, value: object, where: Where, scope: Mapping[str, Any], incoming: str) -> bool:
+        if isinstance(value, bool):
+            return value
+        if not isinstance(value, str):
+            raise _error(where, "when", f"must be true, false or an expression, got {_show(value)}")
+        text = value if expr.is_expression(value) else "=" + value
+        result = self._value(where, "when", text, scope, incoming)
+        if not isinstance(result, bool):
+            raise _error(where, "when", f"must come out true or false, got {_show(result)}")
+        return result
 
-
-def _need_spatial(kind: str, x: Tensor) -> None:
-    if not x.spatial:
-        raise ConvcountError(
-            "input", f"input: a {kind} layer needs a spatial input, got a flat one of {x.channels}"
-        )
-
-
-def _spread(values: tuple[int, ...], dims: int, option: str) -> tuple[int, ...]:
-    if len(values) == 1:
-        return values * dims
-    if len(values) != dims:
-        raise ConvcountError(
-            option,
-            f"{option}: {_show(values)} has {len(values)} numbers "
-            f"but the input has {dims} spatial dimensions",
-        )
-    return values
-
-
-def _zero_padding(value: object, dims: int) -> tuple[tuple[int, int], ...]:
-    """Zeros before and after each dimension: ``1``, ``[1, 2]`` or ``[[0, 1], [0, 1]]``."""
-    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
-        if len(value) != dims or any(len(v) != 2 for v in value):
-            raise ConvcountError(
-                "padding", f"padding: give one [before, after] pair per spatial dimension ({dims})"
+    def use_block(
+        self,
+        raw: Mapping[str, Any],
+        where: Where,
+        scope: Mapping[str, Any],
+        names: dict[str, str],
+        last: str,
+        *,
+        prefix: str,
+        depth: int,
+    ) -> str:
+        block_name = raw.get("block")
+        if not isinstance(block_name, str) or block_name not in self.blocks:
+            known = [str(k) for k in self.blocks]
+            if not known:
+                raise _error(where, "block", "the file defines no [blocks.NAME]")
+            raise _error(where, "block", _not_one_of("a block of this file", block_name, known))
+        if depth >= MAX_BLOCK_DEPTH:
+            raise _error(
+                where,
+                "block",
+                f"blocks nest deeper than {MAX_BLOCK_DEPTH} (a block that uses itself?)",
             )
-        return tuple(
-            (parse_int("padding", a, minimum=0), parse_int("padding", b, minimum=0))
-            for a, b in value
+        block = self.blocks[block_name]
+        bwhere = Where(where.source, f"[blocks.{block_name}]")
+        if not isinstance(block, dict):
+            raise _error(bwhere, "", "must be a table with params and [[blocks.NAME.layer]]")
+        for key in block:
+            if key not in ("params", "layer"):
+                raise _error(
+                    bwhere, str(key), _not_one_of("a field of a block", key, ("params", "layer"))
+                )
+        defaults = block.get("params", {})
+        body = block.get("layer")
+        if not isinstance(defaults, dict):
+            raise _error(bwhere, "params", "must be a table of NAME = default")
+        if not isinstance(body, list) or not body:
+            raise _error(bwhere, "layer", "needs at least one [[blocks.NAME.layer]]")
+        inputs = self._inputs(raw, where, names, last, joins=False)
+        if "when" in raw and not self._when(raw["when"], where, scope, inputs[0]):
+            return last
+        local = raw.get("name")
+        if local is not None and (
+            not isinstance(local, str) or not local.strip() or local == "input"
+        ):
+            raise _error(
+                where, "name", f"must be a non-empty string other than 'input', got {_show(local)}"
+            )
+        if local is None:
+            local = f"{block_name}_{len(self.net.layers) + 1}"
+        if local in names:
+            raise _error(where, "name", f"{local!r} is used twice")
+        repeat = _whole(
+            where,
+            "repeat",
+            self._value(where, "repeat", raw.get("repeat", 1), scope, inputs[0]),
+            minimum=0,
         )
-    each = _spread(parse_ints("padding", value, minimum=0), dims, "padding")
-    return tuple((p, p) for p in each)
+        if repeat > MAX_REPEAT:
+            raise _error(where, "repeat", f"must be at most {MAX_REPEAT:,}, got {repeat}")
+        first = raw.get("first", {})
+        if not isinstance(first, dict):
+            raise _error(where, "first", "must be a table of parameters for the first repeat")
+        args: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in BLOCK_USE_KEYS:
+                continue
+            if key not in defaults:
+                raise _error(
+                    where,
+                    str(key),
+                    _not_one_of(f"a parameter of block {block_name}", key, list(defaults)),
+                )
+            args[key] = self._value(where, str(key), value, scope, inputs[0])
+        for key in first:
+            if key not in defaults:
+                raise _error(
+                    where,
+                    f"first.{key}",
+                    _not_one_of(f"a parameter of block {block_name}", key, list(defaults)),
+                )
+        current = inputs[0]
+        for i in range(repeat):
+            rwhere = where.at(f"repeat {i + 1}") if repeat > 1 else where
+            values = dict(args)
+            if i == 0:
+                values.update(
+                    {
+                        k: self._value(rwhere, f"first.{k}", v, scope, current)
+                        for k, v in first.items()
+                    }
+                )
+            inner: dict[str, Any] = {**scope, "i": i, "repeats": repeat}
+            for key, default in defaults.items():
+                if key in values:
+                    inner[key] = values[key]
+                else:
+                    inner[key] = self._value(
+                        rwhere.at(f"[blocks.{block_name}]"),
+                        f"params.{key}",
+                        _literal(default),
+                        inner,
+                        current,
+                    )
+            tensor = self.net.shape(current)
+            inner["block_in_channels"] = tensor.channels
+            inner["block_in_size"] = list(tensor.spatial)
+            base = f"{prefix}{local}." + (f"{i}." if repeat > 1 else "")
+            current = self.run(
+                body,
+                rwhere.at(f"block {block_name}"),
+                inner,
+                {"input": current},
+                prefix=base,
+                depth=depth + 1,
+            )
+        names[local] = current
+        return current
 
 
-def _show(values: Sequence[int]) -> str:
-    return "x".join(str(v) for v in values)
+class _Tracking(dict[str, Any]):
+    """A scope that remembers which names were read (to tell whether alpha is used)."""
+
+    def __init__(self, scope: Mapping[str, Any], used: set[str]) -> None:
+        super().__init__(scope)
+        self._used = used
+
+    def __getitem__(self, key: str) -> Any:
+        self._used.add(key)
+        return super().__getitem__(key)
 
 
 # ---------------------------------------------------------------------------
-# Records (JSON, CSV)
-
-MODEL_CSV_COLUMNS = (
-    "index",
-    "name",
-    "kind",
-    "inputs",
-    "output_shape",
-    "params",
-    "trainable_params",
-    "non_trainable_params",
-    "macs",
-)
+# Convenience
 
 
-def layer_record(report: ModelReport, layer: ModelLayer) -> dict[str, Any]:
-    """One layer of a model as JSON."""
-    return {
-        "index": layer.number,
-        "name": layer.name,
-        "kind": layer.kind,
-        "inputs": list(layer.inputs),
-        "output_shape": list(report.output_shape(layer.output)),
-        "params": layer.params,
-        "trainable_params": layer.trainable,
-        "non_trainable_params": layer.non_trainable,
-        "macs": layer.macs,
-    }
-
-
-def model_record(report: ModelReport) -> dict[str, Any]:
-    """A whole model as JSON: per-layer rows and totals (schema in the README)."""
-    rf = report.receptive_field
-    return {
-        "model": report.name,
-        "convention": report.convention,
-        "width_multiplier": report.width_multiplier,
-        "input_shape": list(report.output_shape(report.input)),
-        "dtype": report.dtype,
-        "layers": [layer_record(report, layer) for layer in report.layers],
-        "total_params": report.total_params,
-        "trainable_params": report.trainable_params,
-        "non_trainable_params": report.non_trainable_params,
-        "macs": report.macs,
-        "flops": 2 * report.macs,
-        "param_bytes": report.param_bytes,
-        "receptive_field": None if rf is None else {"size": list(rf[0]), "layer": rf[1]},
-    }
-
-
-def model_csv_rows(report: ModelReport) -> list[list[str]]:
-    """One CSV row per layer and a last row of totals."""
-    from convcount.records import csv_cell
-
-    rows = [
-        [csv_cell(layer_record(report, layer)[c]) for c in MODEL_CSV_COLUMNS]
-        for layer in report.layers
-    ]
-    totals = {
-        "name": "total",
-        "params": report.total_params,
-        "trainable_params": report.trainable_params,
-        "non_trainable_params": report.non_trainable_params,
-        "macs": report.macs,
-    }
-    rows.append([csv_cell(totals.get(c)) for c in MODEL_CSV_COLUMNS])
-    return rows
+def convention_of(value: str | None) -> Convention | None:
+    """A convention name checked, or None."""
+    if value is None:
+        return None
+    word = value.strip().lower()
+    if word not in CONVENTIONS:
+        raise ConvcountError(
+            "convention", f"--convention must be keras or torch, got {_show(value)}"
+        )
+    return word

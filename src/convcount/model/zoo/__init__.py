@@ -163,13 +163,16 @@ def suggestions(name: str) -> list[str]:
     bare = [full for full in ZOO if full.split("/", 1)[1] == word]
     if bare:
         return bare
-    squashed = {_squash(full.split("/", 1)[1]): full for full in ZOO}
-    squashed.update({_squash(alias): full for alias, full in ALIASES.items()})
+    squashed: dict[str, list[str]] = {}
+    for full in ZOO:
+        squashed.setdefault(_squash(full.split("/", 1)[1]), []).append(full)
+    for alias, full in ALIASES.items():
+        squashed.setdefault(_squash(alias), []).append(full)
     target = _squash(word.split("/", 1)[-1])
     if target in squashed:
-        return [squashed[target]]
+        return list(dict.fromkeys(squashed[target]))
     close = get_close_matches(target, list(squashed), n=3, cutoff=0.75)
-    return list(dict.fromkeys(squashed[c] for c in close))
+    return list(dict.fromkeys(full for c in close for full in squashed[c]))
 
 
 def build_zoo(
@@ -245,3 +248,21 @@ def parse_alpha(text: str) -> float:
             f"--width-multiplier must be a positive number below 1000, got {text!r}",
         )
     return value
+
+
+def listing() -> list[tuple[str, str, list[int], int, int, int]]:
+    """Every shipped model at its defaults: name, framework, input shape, params, fixed, MACs."""
+    rows = []
+    for name in sorted(ZOO):
+        report = build_zoo(name)
+        rows.append(
+            (
+                name,
+                name.split("/", 1)[0],
+                list(report.output_shape(report.input)),
+                report.total_params,
+                report.non_trainable_params,
+                report.macs,
+            )
+        )
+    return rows
