@@ -663,3 +663,27 @@ def test_kinds_reference_is_generated_from_the_registry() -> None:
 def test_model_needs_a_source_or_list() -> None:
     assert_usage_error(run("model"), "give a model file or a shipped model's name")
     assert_usage_error(run("model", "keras/vgg16", "--list"), "--list and --kinds take no")
+
+
+def test_the_readme_example_network_builds_and_scales(tmp_path: Path) -> None:
+    text = README.read_text()
+    start = text.index('```toml\n[model]\nname = "tinynet"') + len("```toml\n")
+    example = text[start : text.index("```", start)]
+    path = tmp_path / "tinynet.toml"
+    path.write_text(example)
+    base = load_file(path)
+    scaled = load_file(path, width_multiplier="0.5", options={"depth": "2"}, resolution="96")
+    names = [layer.name for layer in scaled.layers]
+    assert "stage1.3.add" in names and "stage1.0.add" not in names  # stride 2 first
+    assert "stage1.0.zero_padding" in names and "stage1.1.zero_padding" not in names
+    layers = {layer.name: layer for layer in scaled.layers}
+    assert layers["stem"].output.channels == 16  # make_divisible(32 * 0.5, 8)
+    assert layers["stage1.0.depthwise"].output.spatial == (24, 24)
+    assert scaled.total_params < base.total_params
+    broken = tmp_path / "broken.toml"
+    broken.write_text(example.replace("stride = \"= stride\"", "strides = \"= stride\""))
+    message = run("model", str(broken)).stderr
+    assert (
+        "layer 2 'stage1' > repeat 1 > block inverted > layer 5 'depthwise': strides: "
+        "not a field of a depthwise layer (did you mean stride?)"
+    ) in message
