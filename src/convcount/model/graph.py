@@ -26,7 +26,7 @@ class Tensor(NamedTuple):
     channels: int
     rf: tuple[int, ...]
     """Receptive field per spatial dimension, in input pixels."""
-    jump: tuple[Fraction, ...]
+    jump: tuple[Fraction | int, ...]
     """Input pixels between neighbouring outputs, per spatial dimension."""
 
     @property
@@ -161,13 +161,12 @@ class Net:
         self.dtype = dtype
         self.width_multiplier = width_multiplier
         spatial = tuple(size)
-        self.input = Tensor(spatial, channels, (1,) * len(spatial), (Fraction(1),) * len(spatial))
+        self.input = Tensor(spatial, channels, (1,) * len(spatial), (1,) * len(spatial))
         self.tensors: dict[str, Tensor] = {"input": self.input}
         self.layers: list[ModelLayer] = []
         self.last = "input"
         self._counts: dict[str, int] = {}
         self._receptive: tuple[tuple[int, ...], str] | None = None
-        self._pooled = False
 
     # -- the general entry -------------------------------------------------
 
@@ -184,9 +183,7 @@ class Net:
 
         Errors start with ``where`` when given, else with the source and layer name.
         """
-        from convcount.model.kinds import KINDS
-
-        spec = KINDS.get(kind)
+        spec = _kinds().get(kind)
         if spec is None:
             raise ConvcountError("kind", f"{self.source}: no layer kind {kind!r}")
         inputs = (self.last,) if x is None else (x,) if isinstance(x, str) else tuple(x)
@@ -194,20 +191,21 @@ class Net:
             number = self._counts.get(kind, 0)
             self._counts[kind] = number + 1
             name = kind if number == 0 else f"{kind}_{number}"
-        here = where or f"{self.source}: layer '{name}'"
-        if name in self.tensors:
-            raise ConvcountError("name", f"{here}: name: {name!r} is used twice")
-        if len(self.layers) >= MAX_LAYERS:
+        if name in self.tensors or len(self.layers) >= MAX_LAYERS:
+            here = where or f"{self.source}: layer '{name}'"
+            if name in self.tensors:
+                raise ConvcountError("name", f"{here}: name: {name!r} is used twice")
             raise ConvcountError("layer", f"{here}: more than {MAX_LAYERS:,} layers")
+        tensors = self.tensors
         try:
-            tensors = [self.tensors[i] for i in inputs]
+            out = spec.apply(self, [tensors[i] for i in inputs], fields)
         except KeyError as missing:
+            here = where or f"{self.source}: layer '{name}'"
             raise ConvcountError(
                 "input", f"{here}: input: no earlier layer is named {missing}"
             ) from None
-        try:
-            out = spec.apply(self, tensors, fields)
         except ConvcountError as error:
+            here = where or f"{self.source}: layer '{name}'"
             raise ConvcountError(error.option, f"{here}: {error.message}") from None
         self.layers.append(
             ModelLayer(
@@ -224,9 +222,10 @@ class Net:
         )
         self.tensors[name] = out.output
         self.last = name
-        if kind.startswith("global_"):
-            self._pooled = True  # past global pooling every output sees the whole input
-        if out.output.spatial and not self._pooled:
+        # The receptive field reported is the last spatial map's: pooled 1x1 maps
+        # (global pooling, squeeze-and-excite) and what follows them see everything.
+        spatial = out.output.spatial
+        if spatial and max(spatial) > 1 and not kind.startswith(("global_", "adaptive_")):
             self._receptive = (out.output.rf, name)
         return name
 
@@ -337,6 +336,18 @@ class Net:
     def concat(self, *xs: str, name: str | None = None) -> str:
         """Concatenation along the channels."""
         return self.layer("concat", xs, name=name)
+
+
+_KINDS: dict[str, Any] = {}
+
+
+def _kinds() -> dict[str, Any]:
+    """The registry, imported once (kinds imports this module)."""
+    if not _KINDS:
+        from convcount.model.kinds import KINDS
+
+        _KINDS.update(KINDS)
+    return _KINDS
 
 
 def fields_of(kind: str) -> Mapping[str, Any]:

@@ -55,7 +55,7 @@ class Field:
     minimum: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Kind:
     """One layer kind: its fields, arity and what it computes."""
 
@@ -70,6 +70,9 @@ class Kind:
     torch: str = ""
     """The PyTorch module it counts as."""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", frozenset(f.name for f in self.fields))
+
     def apply(self, net: Net, tensors: Sequence[Tensor], given: Mapping[str, Any]) -> Out:
         """Check the inputs and fields, fill defaults, and compute."""
         if self.joins and len(tensors) < 2:
@@ -79,10 +82,9 @@ class Kind:
                 "inputs", f"inputs: {self.name} takes one input; only joins take several"
             )
         values: dict[str, Any] = {}
-        names = self._names
-        for key in given:
-            if key not in names:
-                raise unknown_field(self, key)
+        if not self.names.issuperset(given):  # type: ignore[attr-defined]  # set in __post_init__
+            raise unknown_field(self, next(k for k in given if k not in self.names))  # type: ignore[attr-defined]  # same
+
         dims = len(tensors[0].spatial)
         for spec in self.fields:
             raw = given.get(spec.name)
@@ -98,10 +100,6 @@ class Kind:
                 raw = default
             values[spec.name] = parse_field(spec, raw, dims)
         return self.compute(net, tensors, values)
-
-    @property
-    def _names(self) -> frozenset[str]:
-        return frozenset(f.name for f in self.fields)
 
 
 def unknown_field(kind: Kind, key: str) -> ConvcountError:
@@ -136,6 +134,14 @@ def _show(value: object) -> str:
 
 
 def _ints(name: str, value: object, dims: int, minimum: int) -> tuple[int, ...]:
+    if type(value) is int and value >= minimum:
+        return (value,) * dims
+    if (
+        type(value) is tuple
+        and len(value) == dims
+        and all(type(v) is int and v >= minimum for v in value)
+    ):
+        return value
     if isinstance(value, (list, tuple)):
         numbers = tuple(_int(name, v, minimum) for v in value)
     elif isinstance(value, str):
@@ -243,7 +249,7 @@ def _check_sizes(option: str, sizes: Sequence[int], x: Tensor) -> None:
 
 def _window(
     x: Tensor, kernel: Sequence[int], stride: Sequence[int], *, transposed: bool = False
-) -> tuple[tuple[int, ...], tuple[Fraction, ...]]:
+) -> tuple[tuple[int, ...], tuple[Fraction | int, ...]]:
     """Receptive field and jump after a window of ``kernel`` at ``stride``.
 
     r_out = r_in + (k - 1) * j_in and j_out = j_in * s; a transposed layer
@@ -254,11 +260,18 @@ def _window(
             r + (ceil(k / s) - 1) * j
             for r, k, s, j in zip(x.rf, kernel, stride, x.jump, strict=True)
         )
-        jump = tuple(j / s for j, s in zip(x.jump, stride, strict=True))
-    else:
-        rf = tuple(r + (k - 1) * j for r, k, j in zip(x.rf, kernel, x.jump, strict=True))
-        jump = tuple(j * s for j, s in zip(x.jump, stride, strict=True))
+        jump = tuple(_divide(j, s) for j, s in zip(x.jump, stride, strict=True))
+        return tuple(ceil(r) for r in rf), jump
+    rf = tuple(r + (k - 1) * j for r, k, j in zip(x.rf, kernel, x.jump, strict=True))
+    jump = tuple(j * s for j, s in zip(x.jump, stride, strict=True))
+    if all(type(r) is int for r in rf):
+        return rf, jump  # type: ignore[return-value]  # ints, checked just above
     return tuple(ceil(r) for r in rf), jump
+
+
+def _divide(j: Fraction | int, s: int) -> Fraction | int:
+    """A jump divided by an upsampling factor: exact, and an int when it divides."""
+    return j // s if type(j) is int and j % s == 0 else Fraction(j, s)
 
 
 def _whole(x: Tensor) -> tuple[int, ...]:
@@ -480,6 +493,8 @@ def _adaptive_pool(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     x = xs[0]
     _need_spatial("adaptive pool", x)
     sizes = v["output_size"]
+    if sizes == x.spatial:
+        return Out(x)  # VGG's 7x7 pool of a 7x7 map changes nothing
     return Out(Tensor(sizes, x.channels, _whole(x), x.jump))
 
 
@@ -517,7 +532,7 @@ def _reshape(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
         return Out(Tensor(spatial, channels, x.rf, x.jump))
     whole = _whole(x) if x.spatial else ()
     rf = tuple(max(whole, default=1) for _ in spatial)
-    return Out(Tensor(spatial, channels, rf, tuple(Fraction(1) for _ in spatial)))
+    return Out(Tensor(spatial, channels, rf, (1,) * len(spatial)))
 
 
 def _zero_padding(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -539,7 +554,7 @@ def _upsampling(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     x = xs[0]
     _need_spatial("upsampling", x)
     sizes = tuple(n * f for n, f in zip(x.spatial, v["size"], strict=True))
-    jump = tuple(j / f for j, f in zip(x.jump, v["size"], strict=True))
+    jump = tuple(_divide(j, f) for j, f in zip(x.jump, v["size"], strict=True))
     return Out(Tensor(sizes, x.channels, x.rf, jump))
 
 
@@ -570,7 +585,7 @@ def _describe(tensors: Sequence[Tensor]) -> str:
     return ", ".join(_sizes((*t.spatial, t.channels)) for t in tensors)
 
 
-def _merge_rf(tensors: Sequence[Tensor]) -> tuple[tuple[int, ...], tuple[Fraction, ...]]:
+def _merge_rf(tensors: Sequence[Tensor]) -> tuple[tuple[int, ...], tuple[Fraction | int, ...]]:
     spatial = [t for t in tensors if len(t.rf) == len(tensors[0].rf)]
     rf = tuple(max(values) for values in zip(*(t.rf for t in spatial), strict=True))
     jump = tuple(max(values) for values in zip(*(t.jump for t in spatial), strict=True))
