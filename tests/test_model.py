@@ -419,7 +419,7 @@ def test_parameters_options_and_width_multiplier_in_exact_arithmetic() -> None:
     assert model(RESNETISH, width_multiplier="3/4").total_params == sum(
         layer.params for layer in slim.values()
     )
-    with pytest.raises(ConvcountError, match="--option widht: .*did you mean width"):
+    with pytest.raises(ConvcountError, match=r"--option widht: .*did you mean width"):
         model(RESNETISH, options={"widht": "8"})
 
 
@@ -456,7 +456,7 @@ def test_correct_pad_follows_the_incoming_size() -> None:
 @pytest.mark.parametrize(
     ("expression", "needle"),
     [
-        ('"= __import__(\'os\')"', "unknown function '__import__'"),
+        ("\"= __import__('os')\"", "unknown function '__import__'"),
         ('"= (1).real"', "Attribute is not allowed"),
         ('"= 10 ** 10 ** 10"', "** takes a whole exponent from 0 to 64"),
         ('"= nope * 2"', "unknown name 'nope'"),
@@ -490,7 +490,10 @@ def test_errors_inside_blocks_name_the_repeat_and_block() -> None:
             "[model]: input.size: must be at least 1",
         ),
         (HEAD, "needs at least one [[layer]]"),
-        (HEAD + '[[layers]]\nkind = "conv"\n', "layers: not a top-level table (did you mean layer?)"),
+        (
+            HEAD + '[[layers]]\nkind = "conv"\n',
+            "layers: not a top-level table (did you mean layer?)",
+        ),
         (HEAD + '[[layer]]\nkind = "lstm"\n', "layer 1: kind: no layer kind 'lstm'"),
         (HEAD + '[[layer]]\nkind = "maxpool"\n', "(did you mean max_pool?)"),
         (HEAD + '[[layer]]\nkind = "batch_normalization"\n', "(did you mean batchnorm?)"),
@@ -563,12 +566,12 @@ def test_errors_inside_blocks_name_the_repeat_and_block() -> None:
             "input.dims: must be at most",
         ),
         (
-            '[model]\ninput = { size = 8, channels = 3 }\n[blocks.b]\nparams = {}\n'
+            "[model]\ninput = { size = 8, channels = 3 }\n[blocks.b]\nparams = {}\n"
             '[[blocks.b.layer]]\nblock = "b"\n[[layer]]\nblock = "b"\n',
             "blocks nest deeper than 16",
         ),
         (
-            '[model]\ninput = { size = 8, channels = 3 }\n[blocks.b]\nparams = {}\n'
+            "[model]\ninput = { size = 8, channels = 3 }\n[blocks.b]\nparams = {}\n"
             '[[blocks.b.layer]]\nkind = "flatten"\n[[layer]]\nblock = "b"\nrepeat = 100000\n',
             "repeat: must be at most 10,000",
         ),
@@ -640,11 +643,15 @@ def test_options_and_width_are_checked_per_model() -> None:
     assert_usage_error(
         run("model", "keras/mobilenet", "-O", "poolin=avg"), "(did you mean pooling?)"
     )
-    assert_usage_error(run("model", "keras/mobilenet", "-O", "pooling"), "--option takes NAME=VALUE")
+    assert_usage_error(
+        run("model", "keras/mobilenet", "-O", "pooling"), "--option takes NAME=VALUE"
+    )
     assert_usage_error(run("model", "keras/vgg16", "-a", "0.5"), "keras/vgg16 has no width")
     assert_usage_error(run("model", "keras/mobilenet", "-a", "1e307"), "--width-multiplier")
     headless = json.loads(
-        run("model", "keras/mobilenet", "-O", "include_top=false", "-O", "pooling=avg", "--json").stdout
+        run(
+            "model", "keras/mobilenet", "-O", "include_top=false", "-O", "pooling=avg", "--json"
+        ).stdout
     )
     assert headless["layers"][-1]["kind"] == "global_avg_pool"
     assert headless["total_params"] == 4_253_864 - (1024 * 1000 + 1000)
@@ -681,7 +688,7 @@ def test_the_readme_example_network_builds_and_scales(tmp_path: Path) -> None:
     assert layers["stage1.0.depthwise"].output.spatial == (24, 24)
     assert scaled.total_params < base.total_params
     broken = tmp_path / "broken.toml"
-    broken.write_text(example.replace("stride = \"= stride\"", "strides = \"= stride\""))
+    broken.write_text(example.replace('stride = "= stride"', 'strides = "= stride"'))
     message = run("model", str(broken)).stderr
     assert (
         "layer 2 'stage1' > repeat 1 > block inverted > layer 5 'depthwise': strides: "

@@ -43,6 +43,14 @@ def _id(case: dict[str, Any]) -> str:
     return ",".join(str(p).replace(" ", "") for p in parts)
 
 
+def model_name(case: dict[str, Any]) -> str:
+    """The shipped name of a captured case (its name may carry the variant after @ or [)."""
+    if case.get("callable") == "torchvision.models.MNASNet":
+        return "torchvision/mnasnet1_0"  # the class with another alpha: the width multiplier
+    name: str = case["name"]
+    return name.split("@", 1)[0].split("[", 1)[0]
+
+
 def build(case: dict[str, Any]) -> ModelReport:
     variant = case["variant"]
     resolution = variant.get("resolution")
@@ -53,7 +61,7 @@ def build(case: dict[str, Any]) -> ModelReport:
     options = {k: "none" if v is None else v for k, v in (variant.get("options") or {}).items()}
     width = variant.get("width_multiplier")
     return build_zoo(
-        case["name"],
+        model_name(case),
         width_multiplier=None if width is None else str(width),
         resolution=resolution,
         options=options,
@@ -86,7 +94,9 @@ def _check(case: dict[str, Any], torch: bool) -> None:
             assert layer.macs == row[5], name
 
 
-@pytest.mark.parametrize("case", captured("keras"), ids=_id)
+@pytest.mark.parametrize(
+    "case", captured("keras") if (ZOO_DIR / "keras.json").exists() else [], ids=_id
+)
 def test_keras_applications(case: dict[str, Any]) -> None:
     _check(case, torch=False)
 
@@ -98,7 +108,7 @@ def test_torchvision(case: dict[str, Any]) -> None:
 
 def test_every_shipped_model_has_a_captured_default() -> None:
     defaults = {
-        case["name"]
+        model_name(case)
         for framework in ("keras", "torchvision")
         for case in captured(framework)
         if not any(case["variant"].get(k) for k in ("width_multiplier", "resolution", "options"))

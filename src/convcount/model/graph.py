@@ -28,6 +28,9 @@ class Tensor(NamedTuple):
     """Receptive field per spatial dimension, in input pixels."""
     jump: tuple[Fraction | int, ...]
     """Input pixels between neighbouring outputs, per spatial dimension."""
+    permuted: bool = False
+    """The channel axis sits at the other end from the convention's (a torch Permute to
+    channels last, as in ConvNeXt's blocks): only the printed shape changes."""
 
     @property
     def elements(self) -> int:
@@ -121,7 +124,7 @@ class ModelReport(NamedTuple):
         """A tensor's shape without the batch: channels last (keras) or first (torch)."""
         if not tensor.spatial:
             return (tensor.channels,)
-        if self.convention == "keras":
+        if (self.convention == "keras") != tensor.permuted:
             return (*tensor.spatial, tensor.channels)
         return (tensor.channels, *tensor.spatial)
 
@@ -228,6 +231,14 @@ class Net:
         if spatial and max(spatial) > 1 and not kind.startswith(("global_", "adaptive_")):
             self._receptive = (out.output.rf, name)
         return name
+
+    def idle(self, first: int) -> None:
+        """No MACs for the layers from position ``first`` (0-based) on.
+
+        For heads that hold parameters but do not run in inference, such as
+        torchvision's auxiliary classifiers: FlopCounterMode never sees them.
+        """
+        self.layers[first:] = [layer._replace(macs=0) for layer in self.layers[first:]]
 
     def shape(self, x: str | None = None) -> Tensor:
         """The output of layer ``x`` (default: the last layer)."""

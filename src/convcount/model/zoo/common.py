@@ -40,13 +40,15 @@ class Option:
 
     name: str
     type: str
-    """bool, int or choice."""
+    """bool, int, choice, or neutral (accepted and ignored: it changes no count)."""
     default: object
     doc: str
     choices: tuple[str, ...] = ()
 
     def parse(self, text: object) -> object:
         """The option's value from the command line's text (or a Python value)."""
+        if self.type == "neutral":
+            return text
         if self.type == "bool":
             if isinstance(text, bool):
                 return text
@@ -84,8 +86,28 @@ KERAS_OPTIONS = (
         ("none", "avg", "max"),
     ),
     Option("classes", "int", 1000, "classes of the head"),
+    *(
+        Option(name, "neutral", None, "accepted; changes no count")
+        for name in ("weights", "classifier_activation", "dropout_rate", "drop_connect_rate")
+    ),
 )
-TORCH_OPTIONS = (Option("num_classes", "int", 1000, "classes of the classifier"),)
+TORCH_OPTIONS = (
+    Option("num_classes", "int", 1000, "classes of the classifier"),
+    *(
+        Option(name, "neutral", None, "accepted; changes no count")
+        for name in (
+            "weights",
+            "progress",
+            "dropout",
+            "drop_rate",
+            "zero_init_residual",
+            "memory_efficient",
+            "transform_input",
+            "init_weights",
+            "stochastic_depth_prob",
+        )
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
