@@ -86,6 +86,7 @@ KERAS_OPTIONS = (
         ("none", "avg", "max"),
     ),
     Option("classes", "int", 1000, "classes of the head"),
+    Option("channels", "int", 3, "input channels (the last of input_shape)"),
     *(
         Option(name, "neutral", None, "accepted; changes no count")
         for name in ("weights", "classifier_activation", "dropout_rate", "drop_connect_rate")
@@ -136,12 +137,12 @@ class Spec:
         """A constructor option's value (its default when not given)."""
         return self.options[name]
 
-    def net(self, channels: int = 3) -> Net:
-        """An empty network with this spec's input."""
+    def net(self) -> Net:
+        """An empty network with this spec's input (3 channels, or Keras's ``channels``)."""
         return Net(
             self.name,
             self.size,
-            channels,
+            self.options.get("channels", 3),
             convention=self.convention,
             dtype=self.dtype,
             source=self.name,
