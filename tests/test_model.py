@@ -694,3 +694,9 @@ def test_the_readme_example_network_builds_and_scales(tmp_path: Path) -> None:
         "layer 2 'stage1' > repeat 1 > block inverted > layer 5 'depthwise': strides: "
         "not a field of a depthwise layer (did you mean stride?)"
     ) in message
+
+
+def test_keras_minimum_input_sizes() -> None:
+    assert_usage_error(run("model", "keras/xception", "-r", "70"), "needs at least 71x71")
+    assert_usage_error(run("model", "keras/resnet50", "-r", "31x64"), "needs at least 32x32")
+    assert run("model", "keras/mobilenetv3small", "-r", "16", "--json").exit_code == 0

@@ -120,7 +120,13 @@ ALIASES: dict[str, str] = {
     "vgg16": "keras/vgg16",
 }
 
-PREFIX = {"keras": "keras", "torchvision": "torchvision"}
+#: Smallest input Keras's constructors accept (``obtain_input_shape``'s min_size);
+#: MobileNetV3 checks none.
+KERAS_MIN_SIZE: dict[str, int] = {
+    "keras_xception": 71,
+    "keras_inceptionv3": 75,
+    "keras_inceptionresnetv2": 75,
+}
 
 
 def _framework(module: str) -> str:
@@ -215,6 +221,13 @@ def build_zoo(
         size = (size[0], size[0])
     if len(size) != 2:
         raise ConvcountError("resolution", f"--resolution: {name} takes a 2-D size (H or HxW)")
+    smallest = KERAS_MIN_SIZE.get(module_name, 32)
+    if own == "keras" and module_name != "keras_mobilenetv3" and min(size) < smallest:
+        raise ConvcountError(
+            "resolution",
+            f"--resolution {'x'.join(map(str, size))}: {name} needs at least "
+            f"{smallest}x{smallest} (Keras refuses a smaller input)",
+        )
     declared = {
         o.name: o for o in (*(KERAS_OPTIONS if own == "keras" else TORCH_OPTIONS), *module.OPTIONS)
     }
