@@ -319,7 +319,7 @@ def test_resolution_replaces_the_input_size() -> None:
         ),
         (
             HEAD + '[[layer]]\nname = "c"\nkind = "conv"\nout_channels = 3\n',
-            "layer 1 'c': --kernel-size is required",
+            "layer 1 'c': -k/--kernel-size is required",
         ),
         (
             HEAD + '[[layer]]\nname = "a"\nkind = "add"\ninputs = ["input", "nope"]\n',

@@ -177,7 +177,7 @@ def results(
         try:
             yield number, report_from_row(row)
         except ConvcountError as error:
-            yield number, RowError(number, str(error))
+            yield number, RowError(number, error.spelled("field"))
 
 
 def count_chunk(
