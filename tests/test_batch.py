@@ -175,7 +175,10 @@ def test_row_errors_use_the_single_layer_words(tmp_path: Path) -> None:
     ("args", "needle"),
     [
         (("batch", "/no/such/file.jsonl"), "FILE '/no/such/file.jsonl' cannot be read"),
-        (("batch", "-", "--format", "xml"), "--format must be one of jsonl, csv, table"),
+        (
+            ("batch", "-", "--format", "xml"),
+            "--format must be one of table, json, jsonl, csv, plain",
+        ),
         (("batch", "-", "--input-format", "yaml"), "--input-format must be one of jsonl, csv"),
         (("batch", "-", "--jobs", "0"), "--jobs must be a positive integer"),
     ],

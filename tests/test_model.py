@@ -384,10 +384,6 @@ def test_cli_errors(tmp_path: Path) -> None:
     assert_usage_error(
         run("model", "mobilenet-v1", "-r", "0"), "--input-size must be a positive integer"
     )
-    assert_usage_error(
-        run("model", "mobilenet-v1", "--format", "plain"),
-        "--format must be one of table, json, csv",
-    )
 
 
 # --- the command ---------------------------------------------------------------------

@@ -357,7 +357,16 @@ def layer_from_fields(kind: object, options: Mapping[str, object]) -> Layer:
 
 def _required(kind: Kind, given: Mapping[str, object], option: str) -> object:
     if option not in given:
-        raise ConvcountError(option, f"{flag(option, SHORT[option])} is required for {kind}")
+        # Name every missing one at once, not one per try.
+        needed = ("in_channels", "kernel_size", *(() if kind == "depthwise" else ("out_channels",)))
+        missing = [
+            flag(name, SHORT[name]) for name in SHORT if name in needed and name not in given
+        ]
+        listed = " and ".join(
+            (", ".join(missing[:-1]), missing[-1]) if len(missing) > 1 else missing
+        )
+        verb = "are" if len(missing) > 1 else "is"
+        raise ConvcountError(option, f"{listed} {verb} required for {kind}")
     return given[option]
 
 

@@ -336,7 +336,7 @@ def model_renderable(report: ModelReport, *, compact: bool = False) -> Renderabl
     return Group(Text(title, style="bold"), table, info)
 
 
-def print_model(report: ModelReport) -> None:
+def print_model(report: ModelReport, batch_size: int = 1) -> None:
     """Draw a model summary on stdout (at least 110 columns wide when not a terminal)."""
     console = _console()
     if not console.is_terminal:
