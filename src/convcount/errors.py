@@ -13,16 +13,14 @@ or a model file, whose users never typed a flag::
 
 from __future__ import annotations
 
-import re
-from difflib import get_close_matches
 from typing import Literal
 
 Spelling = Literal["flag", "field"]
 
-# A field reference inside a message: \x1f[short/]name\x1f. Control characters
-# never appear in a value a person types that survives into a message unquoted.
+# A field reference inside a message: \x1f[short/]name\x1f, so that splitting a
+# message on the mark puts the references at the odd places. A control
+# character never appears unquoted in a value a person types.
 _MARK = "\x1f"
-_FIELD = re.compile(_MARK + r"(?:(-\w)/)?([^" + _MARK + r"]*)" + _MARK)
 
 
 class ConvcountError(ValueError):
@@ -48,14 +46,14 @@ class ConvcountError(ValueError):
 
     def spelled(self, spelling: Spelling) -> str:
         """The sentence with fields as flags (``--in-channels``) or as fields (``in_channels``)."""
-        if _MARK not in self.template:
-            return self.template
-        if spelling == "field":
-            return _FIELD.sub(lambda m: m.group(2), self.template)
-        return _FIELD.sub(
-            lambda m: (f"{m.group(1)}/" if m.group(1) else "") + _as_flag(m.group(2)),
-            self.template,
-        )
+        pieces = self.template.split(_MARK)
+        for i in range(1, len(pieces), 2):
+            short, _, name = pieces[i].rpartition("/")
+            if spelling == "field":
+                pieces[i] = name
+            else:
+                pieces[i] = f"{short}/{_as_flag(name)}" if short else _as_flag(name)
+        return "".join(pieces)
 
     def within(self, where: str) -> ConvcountError:
         """The same error placed in its context (``"tiny.toml: layer 3 'c'"``), marks kept."""
@@ -82,6 +80,8 @@ def did_you_mean(word: object, choices: tuple[str, ...] | list[str], *, as_field
     """`` (did you mean stride?)`` when ``word`` is close to one of ``choices``, else ``""``."""
     if not isinstance(word, str):
         return ""
+    from difflib import get_close_matches  # only on the way to an error message
+
     close = get_close_matches(word.strip().lower(), choices, n=1, cutoff=0.6)
     if not close:
         return ""
