@@ -174,7 +174,8 @@ def test_row_errors_use_the_single_layer_words(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (("batch", "/no/such/file.jsonl"), "FILE '/no/such/file.jsonl' cannot be read"),
+        (("batch", "/no/such/file.jsonl"), "FILE '/no/such/file.jsonl' is missing"),
+        (("batch", "/"), "FILE '/' cannot be read"),
         (
             ("batch", "-", "--format", "xml"),
             "--format must be one of table, json, jsonl, csv, plain",
