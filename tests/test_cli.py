@@ -254,7 +254,6 @@ def test_bad_input(args: str, needles: list[str]) -> None:
         ("conv -o 8 3 4", "conv takes its numbers as options: convcount conv -k 3 -i 4 -o 8", ""),
         ("conv 1 2 3 4", "conv takes its numbers as options (-k -i -o)", ""),
         ("conv three", "conv takes no argument 'three'", "convcount conv"),
-        ("model", "Missing argument 'FILE|NAME'.", "Usage: convcount model FILE|NAME"),
     ],
 )
 def test_usage_errors_name_everything_missing_and_show_the_usage(

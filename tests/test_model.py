@@ -1,9 +1,10 @@
-"""`convcount model`: the file format, every layer kind, branches, errors, and the
-reference models against Keras's published totals and the MobileNet paper."""
+"""`convcount model`: the model language, every layer kind, branches, blocks,
+expressions, errors and hostile files, and the MobileNet paper's figures."""
 
 from __future__ import annotations
 
 import json
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,14 @@ from typing import Any
 import pytest
 
 from convcount import ConvcountError
-from convcount.model import build_model, read_model, shipped_models
+from convcount.model import build_model, load_file, load_model, resolve_source
+from convcount.model.kinds import KINDS
+from convcount.model.language import MAX_FILE_BYTES
+from convcount.model.reference import reference_text
 
-from . import reference_models
 from .conftest import assert_usage_error, run
+
+README = Path(__file__).parent.parent / "README.md"
 
 
 def model(text: str, **options: Any) -> Any:
@@ -28,59 +33,26 @@ def layers_of(text: str, **options: Any) -> dict[str, Any]:
     return {layer.name: layer for layer in model(HEAD + text, **options).layers}
 
 
-# --- the reference models --------------------------------------------------------
+def error_of(text: str, **options: Any) -> str:
+    with pytest.raises(ConvcountError) as info:
+        model(text, **options)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
 
 
-@pytest.mark.parametrize("name", sorted(reference_models.GENERATORS))
-def test_reference_model_files_are_current(name: str, overwrite: bool) -> None:
-    text = reference_models.GENERATORS[name]()
-    path = reference_models.MODELS / f"{name}.toml"
-    if overwrite:
-        path.write_text(text, encoding="utf-8")
-    assert path.read_text(encoding="utf-8") == text, "run pytest --overwrite to regenerate"
+# --- the MobileNet paper (Howard et al. 2017) ------------------------------------------
+
+# Table 6 (width at 224) and Table 7 (resolution at width 1.0): million mult-adds and
+# million parameters of the conv and fully connected layers.
 
 
-def test_shipped_models() -> None:
-    assert shipped_models() == ["mobilenet-v1", "mobilenet-v2", "resnet50", "vgg16", "xception"]
-
-
-@pytest.mark.parametrize(
-    ("name", "total", "trainable", "macs"),
-    [
-        # keras.applications with the 1000-class top, as background.md quotes them
-        ("mobilenet-v1", 4_253_864, 4_231_976, 568_740_352),
-        ("mobilenet-v2", 3_538_984, 3_504_872, None),
-        ("xception", 22_910_480, 22_855_952, None),
-        # and the Keras documentation's table for these two
-        ("vgg16", 138_357_544, 138_357_544, None),
-        ("resnet50", 25_636_712, 25_583_592, None),
-    ],
-)
-def test_reference_totals_match_keras(
-    name: str, total: int, trainable: int, macs: int | None
-) -> None:
-    data = json.loads(run("model", name, "--json").stdout)
-    assert (data["total_params"], data["trainable_params"]) == (total, trainable)
-    assert data["non_trainable_params"] == total - trainable
-    if macs is not None:
-        assert data["macs"] == macs and data["flops"] == 2 * macs
-    assert sum(layer["params"] for layer in data["layers"]) == total
-
-
-def test_mobilenet_v1_conv_and_dense_weights() -> None:
-    layers = model(Path(reference_models.MODELS / "mobilenet-v1.toml").read_text()).layers
-    assert sum(layer.params for layer in layers if layer.kind != "batchnorm") == 4_210_088
-
-
-# MobileNet paper, Table 6 (width at 224) and Table 7 (resolution at width 1.0):
-# million mult-adds and million parameters of the conv and fully connected layers.
 @pytest.mark.parametrize(
     ("alpha", "mmacs", "mparams"),
-    [(1.0, 569, 4.2), (0.75, 325, 2.6), (0.5, 149, 1.3), (0.25, 41, 0.5)],
+    [("1.0", 569, 4.2), ("0.75", 325, 2.6), ("0.5", 149, 1.3), ("0.25", 41, 0.5)],
 )
-def test_mobilenet_paper_table_6(alpha: float, mmacs: int, mparams: float) -> None:
-    spec, source = read_model("mobilenet-v1")
-    report = build_model(spec, source, width_multiplier=alpha)
+def test_mobilenet_paper_table_6(alpha: str, mmacs: int, mparams: float) -> None:
+    report = load_model("mobilenet-v1", width_multiplier=alpha)
     weights = sum(layer.params for layer in report.layers if layer.kind != "batchnorm")
     assert round(report.macs / 1e6) == mmacs
     assert round(weights / 1e6, 1) == mparams
@@ -88,21 +60,20 @@ def test_mobilenet_paper_table_6(alpha: float, mmacs: int, mparams: float) -> No
 
 @pytest.mark.parametrize(("resolution", "mmacs"), [(224, 569), (192, 418), (160, 290), (128, 186)])
 def test_mobilenet_paper_table_7(resolution: int, mmacs: int) -> None:
-    spec, source = read_model("mobilenet-v1")
-    report = build_model(spec, source, resolution=resolution)
+    report = load_model("mobilenet-v1", resolution=resolution)
     assert abs(report.macs / 1e6 - mmacs) < 1  # the paper rounds 290.7 down
     assert report.layers[0].output.spatial == (resolution // 2, resolution // 2)
 
 
 def test_mobilenet_v1_shares_from_the_paper_table_2() -> None:
-    report = model(Path(reference_models.MODELS / "mobilenet-v1.toml").read_text())
+    report = load_model("mobilenet-v1")
     pointwise = [layer for layer in report.layers if layer.name.startswith("conv_pw_")]
     weights = sum(layer.params for layer in report.layers if layer.kind != "batchnorm")
+    assert weights == 4_210_088
     assert round(sum(layer.macs for layer in pointwise) / report.macs, 2) == 0.95
-    assert (
-        round(sum(layer.params for layer in pointwise if layer.kind == "conv") / weights, 2) == 0.75
-    )
-    assert round(report.layers[-3].params / weights, 2) == 0.24  # conv_preds, the classifier
+    assert round(sum(layer.params for layer in pointwise) / weights, 2) == 0.75
+    classifier = next(layer for layer in report.layers if layer.name == "conv_preds")
+    assert round(classifier.params / weights, 2) == 0.24
 
 
 # --- every layer kind, worked by hand ----------------------------------------------
@@ -150,15 +121,22 @@ out_channels = 3
     assert layers["d"].params == 9 * 8 * 2 + 16
     assert layers["d"].output.spatial == (3, 3) and layers["d"].output.channels == 16
     assert layers["s"].params == 9 * 16 + 16 * 5 + 5 and layers["s"].output.spatial == (1, 1)
+    # transposed: output (L-1)*s + max(k, s); MACs per INPUT position
     assert layers["t"].output.spatial == (2, 2) and layers["t"].params == 4 * 5 * 3 + 3
+    assert layers["t"].macs == 1 * 4 * 5 * 3
 
 
 def test_batchnorm_follows_the_convention() -> None:
-    text = '[[layer]]\nkind = "conv"\nkernel_size = 1\nout_channels = 6\n[[layer]]\nname = "bn"\nkind = "batchnorm"\n'
-    keras = layers_of(text)["bn"]
-    torch = layers_of(text, convention="torch")["bn"]
-    assert (keras.trainable, keras.non_trainable) == (12, 12)
-    assert (torch.trainable, torch.non_trainable) == (12, 0)
+    text = (
+        '[[layer]]\nkind = "conv"\nkernel_size = 1\nout_channels = 6\n'
+        '[[layer]]\nname = "bn"\nkind = "batchnorm"\n'
+        '[[layer]]\nname = "bn2"\nkind = "batchnorm"\nscale = false\n'
+    )
+    keras = layers_of(text)
+    torch = layers_of(text, convention="torch")
+    assert (keras["bn"].trainable, keras["bn"].non_trainable, keras["bn"].buffers) == (12, 12, 0)
+    assert (keras["bn2"].trainable, keras["bn2"].non_trainable) == (6, 12)  # InceptionV3's
+    assert (torch["bn"].trainable, torch["bn"].non_trainable, torch["bn"].buffers) == (12, 0, 13)
 
 
 def test_pooling_flatten_dense_and_padding() -> None:
@@ -202,13 +180,82 @@ rate = 0.5
     assert layers["act"].params == layers["drop"].params == 0
 
 
-def test_dense_on_a_spatial_input_applies_to_the_last_axis() -> None:
+def test_torch_pooling_with_ceil_mode_and_adaptive_pooling() -> None:
+    layers = layers_of(
+        '[[layer]]\nname = "m"\nkind = "max_pool"\npool_size = 3\nstride = 2\n'
+        "padding = 0\nceil_mode = true\n"
+        '[[layer]]\nname = "a"\nkind = "adaptive_avg_pool"\noutput_size = 7\n',
+        convention="torch",
+    )
+    # PyTorch: ceil((8 - 3) / 2) + 1 = 4, the last window still starts inside the input
+    assert layers["m"].output.spatial == (4, 4)
+    assert layers["a"].output.spatial == (7, 7)
+
+
+def test_dense_on_a_spatial_input_applies_to_the_channels() -> None:
     layers = layers_of('[[layer]]\nname = "d"\nkind = "dense"\nunits = 4\nbias = false\n')
     assert (layers["d"].params, layers["d"].macs, layers["d"].output.spatial) == (
         12,
         64 * 12,
         (8, 8),
     )
+
+
+def test_squeeze_and_excite_with_reshape_and_broadcast_multiply() -> None:
+    layers = layers_of(
+        """
+[[layer]]
+name = "squeeze"
+kind = "global_avg_pool"
+[[layer]]
+name = "r"
+kind = "reshape"
+shape = [1, 1, 3]
+[[layer]]
+name = "reduce"
+kind = "conv"
+kernel_size = 1
+out_channels = 2
+[[layer]]
+name = "expand"
+kind = "conv"
+kernel_size = 1
+out_channels = 3
+[[layer]]
+name = "scale"
+kind = "multiply"
+inputs = ["input", "expand"]
+"""
+    )
+    assert layers["r"].output.spatial == (1, 1)
+    assert layers["reduce"].macs == 3 * 2 and layers["expand"].params == 2 * 3 + 3
+    assert layers["scale"].output.spatial == (8, 8) and layers["scale"].output.channels == 3
+
+
+def test_normalisation_kinds() -> None:
+    layers = layers_of(
+        '[[layer]]\nname = "n"\nkind = "normalization"\n'
+        '[[layer]]\nname = "c"\nkind = "normalization"\nconstant = true\n'
+        '[[layer]]\nname = "r"\nkind = "rescaling"\nscale = 0.5\n'
+        '[[layer]]\nname = "ln"\nkind = "layer_norm"\n'
+        '[[layer]]\nname = "ls"\nkind = "layer_scale"\n'
+    )
+    assert (layers["n"].trainable, layers["n"].non_trainable) == (0, 7)  # mean, variance, count
+    assert layers["c"].params == layers["r"].params == 0
+    assert layers["ln"].trainable == 6 and layers["ls"].trainable == 3
+
+
+def test_shape_kinds() -> None:
+    layers = layers_of(
+        '[[layer]]\nname = "c"\nkind = "cropping"\ncropping = [[1, 0], [0, 2]]\n'
+        '[[layer]]\nname = "u"\nkind = "upsampling"\nsize = 2\ninterpolation = "bilinear"\n'
+        '[[layer]]\nname = "w"\nkind = "conv"\nkernel_size = 1\nout_channels = 4\n'
+        '[[layer]]\nname = "s"\nkind = "channel_shuffle"\ngroups = 2\n'
+        '[[layer]]\nname = "h"\nkind = "split"\nparts = 2\nindex = 1\n'
+    )
+    assert layers["c"].output.spatial == (7, 6)
+    assert layers["u"].output.spatial == (14, 12) and layers["u"].macs == 0
+    assert layers["s"].output.channels == 4 and layers["h"].output.channels == 2
 
 
 def test_global_pooling_and_keepdims() -> None:
@@ -249,19 +296,6 @@ inputs = ["sum", "a", "input"]
     assert layers["cat"].output.channels == 4 + 4 + 3
 
 
-def test_width_multiplier_and_channel_divisor() -> None:
-    text = '[[layer]]\nkind = "conv"\nkernel_size = 1\nout_channels = 30\n[[layer]]\nname = "fc"\nkind = "dense"\nunits = 7\n'
-    assert layers_of(text, width_multiplier=0.5)["conv_1"].output.channels == 15
-    assert (
-        layers_of(text, width_multiplier=0.5)["fc"].output.channels == 7
-    )  # classifiers keep their size
-    divided = model(
-        "[model]\ninput = { size = 8, channels = 3 }\nchannel_divisor = 8\n" + text,
-        width_multiplier=0.5,
-    )
-    assert divided.layers[0].output.channels == 16  # Keras's _make_divisible(15, 8)
-
-
 def test_receptive_field() -> None:
     report = model(
         HEAD
@@ -270,7 +304,7 @@ def test_receptive_field() -> None:
         + '[[layer]]\nkind = "global_avg_pool"\n[[layer]]\nkind = "dense"\nunits = 2\n'
     )
     # 3, then + (3 - 1) x jump 2
-    assert report.receptive_field == ((7, 7), "conv_2")
+    assert report.receptive_field == ((7, 7), "conv_1")
 
 
 def test_one_and_three_dimensional_models() -> None:
@@ -290,19 +324,180 @@ def test_resolution_replaces_the_input_size() -> None:
     assert report.layers[0].output.spatial == (8, 10)
 
 
+# --- the language: parameters, expressions, blocks, repeats ------------------------------
+
+RESNETISH = """
+[model]
+name = "resnetish"
+input = { size = 32, channels = 3 }
+
+[params]
+width = 16
+depth = 1
+
+[blocks.basic]
+params = { out = 16, stride = 1 }
+[[blocks.basic.layer]]
+kind = "conv"
+name = "conv1"
+kernel_size = 3
+out_channels = "= out"
+stride = "= stride"
+padding = "same"
+bias = false
+[[blocks.basic.layer]]
+kind = "batchnorm"
+name = "bn1"
+[[blocks.basic.layer]]
+kind = "conv"
+name = "shortcut"
+input = "input"
+kernel_size = 1
+out_channels = "= out"
+stride = "= stride"
+bias = false
+when = "= stride != 1 or block_in_channels != out"
+[[blocks.basic.layer]]
+kind = "add"
+inputs = ["shortcut", "bn1"]
+when = "= stride != 1 or block_in_channels != out"
+[[blocks.basic.layer]]
+kind = "add"
+name = "residual"
+inputs = ["input", "bn1"]
+when = "= stride == 1 and block_in_channels == out"
+
+[[layer]]
+kind = "conv"
+name = "stem"
+kernel_size = 3
+out_channels = "= make_divisible(width * alpha, 8)"
+padding = "same"
+
+[[layer]]
+block = "basic"
+name = "stage1"
+repeat = "= ceil(2 * depth)"
+out = "= make_divisible(width * alpha, 8)"
+
+[[layer]]
+block = "basic"
+name = "stage2"
+repeat = 2
+first = { stride = 2 }
+out = "= make_divisible(2 * width * alpha, 8)"
+
+[[layer]]
+kind = "global_avg_pool"
+[[layer]]
+kind = "dense"
+units = 10
+"""
+
+
+def test_blocks_repeats_first_and_when() -> None:
+    report = model(RESNETISH)
+    names = [layer.name for layer in report.layers]
+    assert "stage1.0.residual" in names and "stage1.1.residual" in names
+    assert "stage1.0.shortcut" not in names  # same channels, stride 1: identity shortcut
+    assert "stage2.0.shortcut" in names and "stage2.1.shortcut" not in names
+    layers = {layer.name: layer for layer in report.layers}
+    assert layers["stage2.0.conv1"].output.spatial == (16, 16)  # first = { stride = 2 }
+    assert layers["stage2.1.conv1"].inputs == ("stage2.0.add",)
+    assert layers["stage2.1.conv1"].output.channels == 32
+    # 3x3x16x16 twice in stage1, then 3x3x16x32 + 1x1x16x32 + 3x3x32x32
+    assert layers["stage1.1.conv1"].params == 9 * 16 * 16
+    assert layers["stage2.0.shortcut"].params == 16 * 32
+
+
+def test_parameters_options_and_width_multiplier_in_exact_arithmetic() -> None:
+    deeper = model(RESNETISH, options={"depth": "1.5"})
+    assert sum(layer.name.endswith(".conv1") for layer in deeper.layers) == 3 + 2
+    slim = {layer.name: layer for layer in model(RESNETISH, width_multiplier="0.75").layers}
+    assert slim["stem"].output.channels == 16  # make_divisible(12, 8)
+    assert slim["stage2.0.conv1"].output.channels == 24
+    assert model(RESNETISH, width_multiplier="3/4").total_params == sum(
+        layer.params for layer in slim.values()
+    )
+    with pytest.raises(ConvcountError, match=r"--option widht: .*did you mean width"):
+        model(RESNETISH, options={"widht": "8"})
+
+
+def test_big_channel_counts_stay_exact() -> None:
+    # 2**53 + 1 has no float: a width multiplier of 1 must not pass through one
+    text = HEAD + '[[layer]]\nkind = "pointwise"\nout_channels = "= 9007199254740993 * alpha"\n'
+    layer = model(text, width_multiplier="1.0").layers[0]
+    assert layer.output.channels == 9_007_199_254_740_993
+    assert layer.params == 3 * 9_007_199_254_740_993 + 9_007_199_254_740_993
+
+
+def test_a_width_multiplier_needs_alpha_in_the_file() -> None:
+    text = HEAD + '[[layer]]\nkind = "pointwise"\nout_channels = 4\n'
+    assert "never uses alpha" in error_of(text, width_multiplier="0.5")
+    assert model(text, width_multiplier="1").total_params == 16
+
+
+def test_expressions_must_give_whole_channels() -> None:
+    text = HEAD + '[[layer]]\nkind = "pointwise"\nname = "p"\nout_channels = "= 10 * alpha"\n'
+    message = error_of(text, width_multiplier="0.25")
+    assert "layer 1 'p': out_channels: = 10 * alpha gives 5/2" in message
+    assert "make_divisible" in message
+
+
+def test_correct_pad_follows_the_incoming_size() -> None:
+    text = (
+        '[model]\ninput = { size = "7x8", channels = 1 }\n'
+        '[[layer]]\nkind = "zero_padding"\nname = "z"\npadding = "= correct_pad(3)"\n'
+    )
+    # Keras: ((1 - 0, 1), (1 - 1, 1)) for an odd height and an even width
+    assert model(text).layers[0].output.spatial == (7 + 2, 8 + 1)
+
+
+@pytest.mark.parametrize(
+    ("expression", "needle"),
+    [
+        ("\"= __import__('os')\"", "unknown function '__import__'"),
+        ('"= (1).real"', "Attribute is not allowed"),
+        ('"= 10 ** 10 ** 10"', "** takes a whole exponent from 0 to 64"),
+        ('"= nope * 2"', "unknown name 'nope'"),
+        ('"= 1 / 0"', "division by zero"),
+        ('"= 3 +"', "not a valid expression"),
+        ('"= ' + "9" * 40 + '"', "a number beyond"),
+    ],
+)
+def test_expressions_are_never_executed(expression: str, needle: str) -> None:
+    text = HEAD + f'[[layer]]\nkind = "pointwise"\nname = "p"\nout_channels = {expression}\n'
+    message = error_of(text)
+    assert "layer 1 'p': out_channels:" in message and needle in message
+
+
+def test_errors_inside_blocks_name_the_repeat_and_block() -> None:
+    text = RESNETISH.replace('out_channels = "= out"\nstride', 'out_channels = "= out"\nstrides')
+    message = error_of(text)
+    assert "layer 2 'stage1' > repeat 1 > block basic > layer 1 'conv1'" in message
+    assert "strides: not a field of a conv layer (did you mean stride?)" in message
+
+
 # --- errors ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ('[[layer]]\nkind = "conv"\n', "test.toml: needs a [model] table"),
+        ('[[layer]]\nkind = "conv"\n', "test.toml: model: needs a [model] table"),
         (
             '[model]\ninput = { size = 0, channels = 3 }\n[[layer]]\nkind = "flatten"\n',
-            "[model]: input.size: --input-size must be a positive integer",
+            "[model]: input.size: must be at least 1",
         ),
         (HEAD, "needs at least one [[layer]]"),
-        (HEAD + '[[layer]]\nkind = "lstm"\n', "layer 1 'lstm_1': kind must be one of"),
+        (
+            HEAD + '[[layers]]\nkind = "conv"\n',
+            "layers: not a top-level table (did you mean layer?)",
+        ),
+        (HEAD + '[[layer]]\nkind = "lstm"\n', "layer 1: kind: no layer kind 'lstm'"),
+        (HEAD + '[[layer]]\nkind = "maxpool"\n', "(did you mean max_pool?)"),
+        (HEAD + '[[layer]]\nkind = "batch_normalization"\n', "(did you mean batchnorm?)"),
+        (HEAD + '[[layer]]\nkind = "Conv2D"\n', "(did you mean conv?)"),
         (
             HEAD
             + '[[layer]]\nname = "c"\nkind = "conv"\nkernel_size = 3\nout_channels = 2\nin_channels = 3\n',
@@ -311,24 +506,24 @@ def test_resolution_replaces_the_input_size() -> None:
         (
             HEAD
             + '[[layer]]\nname = "c"\nkind = "conv"\nkernel_size = 3\nout_channels = 3\ngroups = 2\n',
-            "layer 1 'c': --groups 2 must divide --in-channels 3",
+            "layer 1 'c':",
         ),
         (
             HEAD + '[[layer]]\nname = "c"\nkind = "conv"\nkernel_size = 9\nout_channels = 3\n',
-            "layer 1 'c': --input-size 8x8 is too small",
+            "layer 1 'c':",
         ),
         (
             HEAD + '[[layer]]\nname = "c"\nkind = "conv"\nout_channels = 3\n',
-            "layer 1 'c': -k/--kernel-size is required",
+            "layer 1 'c': kernel_size: required for conv",
         ),
         (
             HEAD + '[[layer]]\nname = "a"\nkind = "add"\ninputs = ["input", "nope"]\n',
-            "layer 1 'a': input: no earlier layer is named 'nope'",
+            "layer 1 'a': inputs: no earlier layer is named 'nope'",
         ),
         (
             HEAD
             + '[[layer]]\nname = "c"\nkind = "conv"\nkernel_size = 1\nout_channels = 4\n[[layer]]\nname = "a"\nkind = "add"\ninputs = ["input", "c"]\n',
-            "layer 2 'a': inputs: add needs equal shapes, got input 8x8x3, c 8x8x4",
+            "layer 2 'a': inputs: add needs equal shapes, got 8x8x3, 8x8x4",
         ),
         (
             HEAD
@@ -338,7 +533,7 @@ def test_resolution_replaces_the_input_size() -> None:
         (
             HEAD
             + '[[layer]]\nname = "x"\nkind = "flatten"\n[[layer]]\nname = "x"\nkind = "flatten"\n',
-            "layer 2 'x': name is used twice",
+            "layer 2 'x': name: 'x' is used twice",
         ),
         (
             HEAD
@@ -346,88 +541,156 @@ def test_resolution_replaces_the_input_size() -> None:
             "layer 2 'c': input: a conv layer needs a spatial input",
         ),
         (
-            HEAD
-            + '[[layer]]\nname = "c"\nkind = "conv"\nkernel_size = 1\nout_channels = 2\npadding = 1\n',
-            "layer 1 'c': --padding 1x1 (zeros on each side): Keras refuses it",
-        ),
-        (
             HEAD + '[[layer]]\nname = "z"\nkind = "zero_padding"\npadding = [[1, 1]]\n',
             "layer 1 'z': padding: give one [before, after] pair per spatial dimension",
+        ),
+        (HEAD + "[[layer]]\nkind = []\n", "layer 1: kind: must be a layer kind (a string)"),
+        (
+            HEAD + '[[layer]]\nkind = "flatten"\ninput = ["input"]\n',
+            "layer 1: input: must be a layer name",
+        ),
+        (
+            HEAD + '[[layer]]\nkind = "add"\ninputs = [["a"], "input"]\n',
+            "layer 1: inputs: must be a list of at least two layer names",
+        ),
+        (
+            HEAD + '[[layer]]\nblock = "nope"\n',
+            "layer 1: block: the file defines no [blocks.NAME]",
+        ),
+        (
+            '[model]\ninput = { size = 8, channels = 3, dims = 100000000 }\n[[layer]]\nkind = "flatten"\n',
+            "input.dims: must be 1, 2 or 3, got 100000000",
+        ),
+        (
+            '[model]\ninput = { size = 8, channels = 3, dims = "' + "1" * 30 + '" }\n',
+            "input.dims: must be at most",
+        ),
+        (
+            "[model]\ninput = { size = 8, channels = 3 }\n[blocks.b]\nparams = {}\n"
+            '[[blocks.b.layer]]\nblock = "b"\n[[layer]]\nblock = "b"\n',
+            "blocks nest deeper than 16",
+        ),
+        (
+            "[model]\ninput = { size = 8, channels = 3 }\n[blocks.b]\nparams = {}\n"
+            '[[blocks.b.layer]]\nkind = "flatten"\n[[layer]]\nblock = "b"\nrepeat = 100000\n',
+            "repeat: must be at most 10,000",
         ),
     ],
 )
 def test_model_errors_name_the_file_layer_and_field(text: str, needle: str) -> None:
-    with pytest.raises(ConvcountError) as info:
-        model(text)
-    assert needle in str(info.value)
-    assert "\n" not in str(info.value)
+    assert needle in error_of(text)
 
 
-def test_cli_errors(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.toml"
-    bad.write_text(
-        HEAD
-        + '[[layer]]\nname = "c"\nkind = "conv"\nkernel_size = 3\nout_channels = 3\ngroups = 2\n'
-    )
-    assert_usage_error(
-        run("model", str(bad)), f"{bad}: layer 1 'c': --groups 2 must divide --in-channels 3"
-    )
-    broken = tmp_path / "broken.toml"
-    broken.write_text("[model\n")
-    assert_usage_error(run("model", str(broken)), "not valid TOML")
-    assert_usage_error(
-        run("model", "resnet-50"), "'resnet-50' is neither a model file nor a shipped model"
-    )
-    assert_usage_error(
-        run("model", "mobilenet-v1", "-a", "zero"), "--width-multiplier must be a positive number"
-    )
-    assert_usage_error(
-        run("model", "mobilenet-v1", "-r", "0"), "--input-size must be a positive integer"
-    )
-
-
-# --- the command ---------------------------------------------------------------------
-
-
-def test_model_table_json_and_csv(tmp_path: Path) -> None:
-    table = run("model", "mobilenet-v1")
-    assert table.exit_code == 0
-    for text in (
-        "conv_pw_13",
-        "4,253,864",
-        "4,231,976",
-        "21,888",
-        "568,740,352",
-        "receptive field",
-    ):
-        assert text in table.stdout
-    data = json.loads(run("model", "mobilenet-v1", "--json").stdout)
-    assert {"total_params", "trainable_params", "non_trainable_params", "macs", "layers"} <= set(
-        data
-    )
-    assert data["layers"][0] == {
-        "index": 1,
-        "name": "conv1",
-        "kind": "conv",
-        "inputs": ["input"],
-        "output_shape": [112, 112, 32],
-        "params": 27 * 32,
-        "trainable_params": 27 * 32,
-        "non_trainable_params": 0,
-        "macs": 112 * 112 * 32 * 27,
+def test_hostile_files_are_refused_quickly(tmp_path: Path) -> None:
+    cases = {
+        "deep.toml": "a = " + "[" * 10_000 + "]" * 10_000,
+        "digits.toml": HEAD + "x = " + "9" * 5001,
+        "big.toml": "# " + "x" * (MAX_FILE_BYTES + 10),
+        "binary.toml": "\udcff",
     }
-    csv_text = run("model", "mobilenet-v1", "--format", "csv").stdout.splitlines()
-    assert csv_text[0].startswith("index,name,kind") and csv_text[-1].startswith(",total,")
-    assert len(csv_text) == len(data["layers"]) + 2
-    small = run(
-        "model", "mobilenet-v1", "--width-multiplier", "0.5", "--resolution", "160", "--json"
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_bytes(text.encode("utf-8", "surrogateescape"))
+        start = time.perf_counter()
+        with pytest.raises(ConvcountError) as info:
+            load_file(path)
+        assert time.perf_counter() - start < 5
+        assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_dev_zero_is_read_with_a_cap() -> None:
+    zero = Path("/dev/zero")
+    if not zero.exists():
+        pytest.skip("no /dev/zero here")
+    with pytest.raises(ConvcountError, match="larger than 1,048,576 bytes"):
+        load_model("/dev/zero")
+
+
+# --- names, files and the shipped zoo ------------------------------------------------
+
+
+def test_a_file_is_a_file_only_when_it_exists(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert resolve_source("vgg16").shipped == "keras/vgg16"
+    (tmp_path / "x.toml").write_text(HEAD + '[[layer]]\nkind = "flatten"\n')
+    assert_usage_error(run("model", "x"), "'x' is no file and no shipped model")
+    assert_usage_error(run("model", "missing.toml"), "'missing.toml': no such file")
+    assert_usage_error(run("model", "./nowhere/m"), "no such file")
+    (tmp_path / "vgg16").write_text(HEAD + '[[layer]]\nkind = "flatten"\n')
+    shadowed = run("model", "vgg16", "--json")
+    assert shadowed.exit_code == 0
+    assert json.loads(shadowed.stdout)["total_params"] == 0
+    assert "reading the file 'vgg16'" in shadowed.stderr and "keras/vgg16" in shadowed.stderr
+
+
+def test_model_names_get_suggestions() -> None:
+    assert_usage_error(run("model", "resnet-50"), "keras/resnet50 or torchvision/resnet50")
+    assert_usage_error(run("model", "efficientnet-b0"), "did you mean keras/efficientnetb0")
+    assert_usage_error(run("model", "KERAS/MobileNet", "--resolution", "0"), "--resolution")
+
+
+def test_a_zoo_model_keeps_its_convention() -> None:
+    assert_usage_error(
+        run("model", "resnet50", "--convention", "torch"),
+        "keras/resnet50 is built as Keras builds it",
+        "the closest PyTorch model is torchvision/resnet50",
     )
-    assert json.loads(small.stdout)["input_shape"] == [160, 160, 3]
+    same = run("model", "keras/resnet50", "--convention", "keras", "--json")
+    assert same.exit_code == 0
 
 
-def test_load_model_reads_and_counts_in_one_call() -> None:
-    from convcount.model import load_model
+def test_options_and_width_are_checked_per_model() -> None:
+    assert_usage_error(
+        run("model", "keras/mobilenet", "-O", "poolin=avg"), "(did you mean pooling?)"
+    )
+    assert_usage_error(
+        run("model", "keras/mobilenet", "-O", "pooling"), "--option takes NAME=VALUE"
+    )
+    assert_usage_error(run("model", "keras/vgg16", "-a", "0.5"), "keras/vgg16 has no width")
+    assert_usage_error(run("model", "keras/mobilenet", "-a", "1e307"), "--width-multiplier")
+    headless = json.loads(
+        run(
+            "model", "keras/mobilenet", "-O", "include_top=false", "-O", "pooling=avg", "--json"
+        ).stdout
+    )
+    assert headless["layers"][-1]["kind"] == "global_avg_pool"
+    assert headless["total_params"] == 4_253_864 - (1024 * 1000 + 1000)
 
-    report = load_model("mobilenet-v1", width_multiplier=0.5, resolution=160)
-    spec, source = read_model("mobilenet-v1")
-    assert report == build_model(spec, source, width_multiplier=0.5, resolution=160)
+
+def test_kinds_reference_is_generated_from_the_registry() -> None:
+    text = run("model", "--kinds").stdout
+    assert text == reference_text()
+    for kind in KINDS:
+        assert f"| `{kind}` |" in text
+    assert reference_text() in README.read_text(), "README's model format reference has drifted"
+    data = json.loads(run("model", "--kinds", "--json").stdout)
+    assert [k["kind"] for k in data] == list(KINDS)
+
+
+def test_model_needs_a_source_or_list() -> None:
+    assert_usage_error(run("model"), "give a model file or a shipped model's name")
+    assert_usage_error(run("model", "keras/vgg16", "--list"), "--list and --kinds take no")
+
+
+def test_the_readme_example_network_builds_and_scales(tmp_path: Path) -> None:
+    text = README.read_text()
+    start = text.index('```toml\n[model]\nname = "tinynet"') + len("```toml\n")
+    example = text[start : text.index("```", start)]
+    path = tmp_path / "tinynet.toml"
+    path.write_text(example)
+    base = load_file(path)
+    scaled = load_file(path, width_multiplier="0.5", options={"depth": "2"}, resolution="96")
+    names = [layer.name for layer in scaled.layers]
+    assert "stage1.3.add" in names and "stage1.0.add" not in names  # stride 2 first
+    assert "stage1.0.zero_padding" in names and "stage1.1.zero_padding" not in names
+    layers = {layer.name: layer for layer in scaled.layers}
+    assert layers["stem"].output.channels == 16  # make_divisible(32 * 0.5, 8)
+    assert layers["stage1.0.depthwise"].output.spatial == (24, 24)
+    assert scaled.total_params < base.total_params
+    broken = tmp_path / "broken.toml"
+    broken.write_text(example.replace('stride = "= stride"', 'strides = "= stride"'))
+    message = run("model", str(broken)).stderr
+    assert (
+        "layer 2 'stage1' > repeat 1 > block inverted > layer 5 'depthwise': strides: "
+        "not a field of a depthwise layer (did you mean stride?)"
+    ) in message

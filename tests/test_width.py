@@ -145,6 +145,7 @@ MODEL_LAYER_KEYS = (
     "params",
     "trainable_params",
     "non_trainable_params",
+    "buffers",
     "macs",
 )
 MODEL_KEYS = (
@@ -152,6 +153,7 @@ MODEL_KEYS = (
     "total_params",
     "trainable_params",
     "non_trainable_params",
+    "buffers",
     "macs",
     "flops",
     "input_bytes",

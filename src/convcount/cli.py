@@ -391,22 +391,30 @@ def batch(
         raise typer.Exit(code)
 
 
+def _complete_models(incomplete: str) -> list[str]:
+    from convcount.model.zoo import ALIASES, ZOO
+
+    return [name for name in (*ZOO, *ALIASES) if name.startswith(incomplete.lower())]
+
+
 def model(
     source: Annotated[
-        str,
+        str | None,
         typer.Argument(
             metavar="FILE|NAME",
-            help="A TOML model file, or a shipped model: mobilenet-v1, mobilenet-v2, "
-            "xception, resnet50, vgg16.",
+            help="A TOML model file, or a shipped model such as keras/efficientnetb0 or "
+            "torchvision/resnet50 (--list shows them all).",
+            autocompletion=_complete_models,
         ),
-    ],
+    ] = None,
     width_multiplier: Annotated[
         str | None,
         typer.Option(
             "-a",
             "--width-multiplier",
             metavar="ALPHA",
-            help="Scale every convolution's filters by ALPHA (MobileNet's alpha). [default: 1]",
+            help="Width multiplier: the constructor's alpha / width_mult for shipped models "
+            "that have one (rounded as the framework rounds); `alpha` in a model file.",
         ),
     ] = None,
     resolution: Annotated[
@@ -415,7 +423,7 @@ def model(
             "-r",
             "--resolution",
             metavar="SIZE",
-            help="Input size instead of the file's: 192 or 192x256.",
+            help="Input size instead of the model's default: 192 or 192x256.",
         ),
     ] = None,
     batch_size: Annotated[
@@ -427,6 +435,25 @@ def model(
             help="Examples per batch: scales MACs and activation memory. [default: 1]",
         ),
     ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-O",
+            "--option",
+            metavar="NAME=VALUE",
+            help="A constructor option of a shipped model (include_top=false, pooling=avg, "
+            "classes=10, num_classes=10, aux_logits=false, minimalistic=true, ...) or a "
+            "[params] value of a model file. Repeatable.",
+        ),
+    ] = None,
+    list_: Annotated[
+        bool,
+        typer.Option("--list", help="List the shipped models with their parameters and MACs."),
+    ] = False,
+    kinds: Annotated[
+        bool,
+        typer.Option("--kinds", help="The model format's reference: every layer kind and field."),
+    ] = False,
     convention: ConventionOpt = None,
     dtype: Dtype = None,
     format_: Format = None,
@@ -434,10 +461,34 @@ def model(
     quiet: Quiet = False,
 ) -> None:
     """A whole network, layer by layer, like Keras's summary: shapes, parameters, MACs, memory."""
-    from convcount.output import emit_model
+    from convcount.output import emit_kinds, emit_model, emit_zoo_list
 
-    fmt = resolve_format(format_, json_, quiet)
-    emit_model(source, width_multiplier, resolution, convention, dtype, fmt or "table", batch_size)
+    fmt = resolve_format(format_, json_, quiet) or "table"
+    if list_ or kinds:
+        if source is not None:
+            raise ConvcountError("model", "--list and --kinds take no FILE|NAME")
+        if list_:
+            emit_zoo_list(fmt)
+        else:
+            emit_kinds(fmt)
+        return
+    if source is None:
+        raise ConvcountError(
+            "model", "model: give a model file or a shipped model's name (--list shows them)"
+        )
+    options = _parse_options(option or [])
+    emit_model(source, width_multiplier, resolution, convention, dtype, fmt, options, batch_size)
+
+
+def _parse_options(given: Sequence[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs from repeated --option flags."""
+    options: dict[str, str] = {}
+    for item in given:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise ConvcountError("option", f"--option takes NAME=VALUE, got {item!r}")
+        options[name.strip()] = value.strip()
+    return options
 
 
 #: Command name -> function; registered lazily so that a run builds only what it uses.

@@ -109,19 +109,24 @@ def emit_model(
     convention: str | None,
     dtype: str | None,
     fmt: str,
+    options: dict[str, str] | None = None,
     batch_size: str | None = None,
 ) -> None:
     """Count a model file (or a shipped model) and write it in ``fmt``."""
     from convcount.layers import parse_int
-    from convcount.model import load_model
+    from convcount.model import load_model, resolve_source
 
     batch = 1 if batch_size is None else parse_int("batch_size", batch_size)
+    notice = resolve_source(source).notice
+    if notice:
+        sys.stderr.write(notice + "\n")
     report = load_model(
         source,
         width_multiplier=width_multiplier,
         resolution=resolution,
         convention=convention,
         dtype=dtype,
+        options=options,
     )
     if fmt == "plain":
         sys.stdout.write(f"{report.total_params}\n")
@@ -137,3 +142,42 @@ def emit_model(
         from convcount.render import print_model
 
         print_model(report, batch)
+
+
+def emit_zoo_list(fmt: str) -> None:
+    """Every shipped model with its parameters, MACs and default input."""
+    from convcount.model.zoo import listing
+
+    rows = listing()
+    columns = ("name", "framework", "input_shape", "total_params", "non_trainable_params", "macs")
+    if fmt == "json":
+        write_json([dict(zip(columns, row, strict=True)) for row in rows])
+    elif fmt == "csv":
+        from convcount.records import csv_cell
+
+        write_csv(columns, [[csv_cell(v) for v in row] for row in rows])
+    elif fmt == "plain":
+        sys.stdout.write("".join(f"{row[0]}\n" for row in rows))
+    else:
+        from convcount.render import print_zoo_list
+
+        print_zoo_list(columns, rows)
+
+
+def emit_kinds(fmt: str) -> None:
+    """The model format's reference, from the layer-kind registry."""
+    from convcount.model.reference import kinds_records, reference_text
+
+    if fmt == "json":
+        write_json(kinds_records())
+    elif fmt == "csv":
+        from convcount.records import csv_cell
+
+        rows = [
+            [csv_cell(v) for v in (k["kind"], f["name"], f["type"], f["default"], f["doc"])]
+            for k in kinds_records()
+            for f in k["fields"] or [{"name": "", "type": "", "default": "", "doc": ""}]
+        ]
+        write_csv(("kind", "field", "type", "default", "doc"), rows)
+    else:
+        sys.stdout.write(reference_text())

@@ -188,6 +188,7 @@ CELL_TYPES: dict[str, str] = {
             "index",
             "trainable_params",
             "non_trainable_params",
+            "buffers",
             "batch_size",
             "input_bytes",
             "activation_bytes",

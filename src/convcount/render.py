@@ -632,7 +632,7 @@ def comparison_view(rows: Sequence[ComparisonRow], width: int | None = None) -> 
 
 def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1) -> View:
     """A model summary: one row per layer, totals, memory, receptive field, notes."""
-    from convcount.summary import connected_to, has_batchnorm, memory
+    from convcount.summary import buffers, connected_to, has_batchnorm, memory
 
     layers = list(report.layers)
     index = {layer.name: i + 1 for i, layer in enumerate(layers)}
@@ -642,6 +642,7 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     shapes = [_size(report.output_shape(layer.output)) for layer in layers]
     params = [_n(layer.params) if layer.params else "" for layer in layers]
     fixed = [_n(layer.non_trainable) if layer.non_trainable else "" for layer in layers]
+    state = [_n(buffers(layer)) if buffers(layer) else "" for layer in layers]
     macs = [_n(layer.macs * batch_size) if layer.macs else "" for layer in layers]
     shares = [f"{layer.macs / total_macs:5.1%}" if layer.macs else "" for layer in layers]
     bars = [_bar(Fraction(layer.macs, largest)) for layer in layers]
@@ -670,6 +671,8 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
         if any(fixed):
             header = "non-\ntrainable" if tight else "non-trainable"
             columns.append(Column(header, fixed, right=True))
+        if any(state):
+            columns.append(Column("buffers", state, right=True))
         columns.append(Column("MACs", macs, right=True))
         if "share" not in dropped and report.macs:
             if "bars" in dropped:
@@ -690,6 +693,8 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
                 figures.append(f"params {params[i]}")
             if layer.non_trainable:
                 figures.append(f"non-trainable {fixed[i]}")
+            if state[i]:
+                figures.append(f"buffers {state[i]}")
             if layer.macs:
                 figures.append(f"MACs {macs[i]} ({shares[i].strip()})")
             if inputs[i]:
@@ -713,6 +718,7 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
         Pair("parameters", _n(report.total_params), _scaled(report.total_params)),
         Pair("  trainable", _n(report.trainable_params), _scaled(report.trainable_params)),
         Pair("  non-trainable", _n(report.non_trainable_params)),
+        *([Pair("buffers", _n(sum(buffers(layer) for layer in layers)))] if any(state) else []),
         Pair(
             "MACs",
             _n(all_macs),
@@ -747,7 +753,7 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
         ),
     ]
     if mem.buffer_bytes:
-        pairs.append(Pair("buffers", _bytes(mem.buffer_bytes), _binary(mem.buffer_bytes)))
+        pairs.append(Pair("buffer memory", _bytes(mem.buffer_bytes), _binary(mem.buffer_bytes)))
     pairs.append(
         Pair(
             "total memory",
@@ -839,6 +845,41 @@ def batch_view(rows: Sequence[tuple[int, Report]], width: int | None = None) -> 
 
 
 # ---------------------------------------------------------------------------
+# The shipped models
+
+
+def zoo_view(rows: Sequence[Sequence[object]], width: int | None = None) -> View:
+    """The shipped models: name, input, parameters, non-trainable, MACs.
+
+    ``rows`` are (name, framework, input shape, total, non-trainable, MACs).
+    """
+    names = [str(row[0]) for row in rows]
+    shapes = [_size(row[2]) for row in rows]  # type: ignore[arg-type]  # a list of ints
+    figures = [[_n(v) for v in row[3:6]] for row in rows]  # type: ignore[arg-type]  # ints
+
+    def build(dropped: tuple[str, ...], cut: int | None) -> Grid:
+        tight = "_tight" in dropped
+        columns = [
+            Column("model", [_shorten(name, cut) for name in names]),
+            Column("input", shapes),
+            Column("params", [f[0] for f in figures], right=True),
+            Column("non-\ntrainable" if tight else "non-trainable", [f[1] for f in figures], True),
+            Column("MACs", [f[2] for f in figures], right=True),
+        ]
+        return Grid(columns, style="tight" if tight else "plain")
+
+    def stack(width: int | None) -> list[Line]:
+        blocks = [
+            ([name, shape], [f"params {f[0]}", f"non-trainable {f[1]}", f"MACs {f[2]}"])
+            for name, shape, f in zip(names, shapes, figures, strict=True)
+        ]
+        return _blocks(blocks, width)
+
+    natural = max((cell_len(name) for name in names), default=0)
+    return _view([_fit(width, build, ("_tight",), names=natural, stack=stack)], width)
+
+
+# ---------------------------------------------------------------------------
 # Printing
 
 
@@ -885,6 +926,12 @@ def print_comparison(rows: Sequence[ComparisonRow]) -> None:
 def print_model(report: ModelLike, batch_size: int = 1) -> None:
     """Draw a model summary on stdout."""
     print_view(lambda width: model_view(report, width, batch_size))
+
+
+def print_zoo_list(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """The shipped models as a table on stdout (``columns`` name the fields of ``rows``)."""
+    del columns  # the table names its own columns
+    print_view(lambda width: zoo_view(rows, width))
 
 
 def print_batch_table(rows: Sequence[tuple[int, object]]) -> None:

@@ -92,6 +92,11 @@ def elements(tensor: TensorLike) -> int:
     return prod(tensor.spatial) * tensor.channels
 
 
+def buffers(layer: Any) -> int:
+    """A layer's values that are state, not parameters (0 when the front end has none)."""
+    return int(getattr(layer, "buffers", 0) or 0)
+
+
 class Memory(NamedTuple):
     """Memory of a model at a batch size, in bytes (definitions in the module docstring)."""
 
@@ -113,7 +118,7 @@ def memory(report: ModelLike, batch_size: int = 1) -> Memory:
     activations = batch_size * sum(elements(layer.output) for layer in report.layers) * width
     trainable = report.trainable_params * width
     non_trainable = report.non_trainable_params * width
-    buffers = sum(getattr(layer, "buffers", 0) or 0 for layer in report.layers) * width
+    state = sum(buffers(layer) for layer in report.layers) * width
     return Memory(
         batch_size=batch_size,
         input_bytes=input_bytes,
@@ -122,8 +127,8 @@ def memory(report: ModelLike, batch_size: int = 1) -> Memory:
         trainable_param_bytes=trainable,
         non_trainable_param_bytes=non_trainable,
         param_bytes=trainable + non_trainable,
-        buffer_bytes=buffers,
-        total_bytes=input_bytes + 2 * activations + trainable + non_trainable + buffers,
+        buffer_bytes=state,
+        total_bytes=input_bytes + 2 * activations + trainable + non_trainable + state,
     )
 
 
@@ -160,6 +165,7 @@ MODEL_LAYER_COLUMNS: tuple[str, ...] = (
     "params",
     "trainable_params",
     "non_trainable_params",
+    "buffers",
     "macs",
 )
 #: Columns filled on the last row only: the model's own figures.
@@ -190,6 +196,7 @@ def layer_record(report: ModelLike, index: int, batch_size: int = 1) -> dict[str
         "params": layer.params,
         "trainable_params": layer.trainable,
         "non_trainable_params": layer.non_trainable,
+        "buffers": buffers(layer),
         "macs": layer.macs * batch_size,
     }
 
@@ -209,6 +216,7 @@ def model_record(report: ModelLike, batch_size: int = 1) -> dict[str, Any]:
         "total_params": report.total_params,
         "trainable_params": report.trainable_params,
         "non_trainable_params": report.non_trainable_params,
+        "buffers": sum(buffers(layer) for layer in report.layers),
         "macs": macs,
         "flops": 2 * macs,
         **memory(report, batch_size)._asdict(),
@@ -259,6 +267,7 @@ def model_from_csv(rows: Sequence[dict[str, str]]) -> dict[str, Any]:
         total_params=totals["params"],
         trainable_params=totals["trainable_params"],
         non_trainable_params=totals["non_trainable_params"],
+        buffers=totals["buffers"],
         macs=totals["macs"],
         flops=totals["flops"],
     )

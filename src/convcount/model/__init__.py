@@ -1,0 +1,125 @@
+"""Whole networks: the model language, the layer-kind registry and the shipped zoo.
+
+:func:`load_model` takes what a user types after ``convcount model``: the path
+of an existing model file, or the name of a shipped model
+(``keras/efficientnetb0``, ``torchvision/resnet50``, an alias such as
+``mobilenet-v2``). A path is a file only when that file exists; a shipped
+name never falls back to ``NAME.toml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from convcount.errors import ConvcountError
+from convcount.model.graph import ModelLayer, ModelReport, Net, Tensor
+from convcount.model.language import build_model, load_file
+from convcount.model.records import MODEL_CSV_COLUMNS, layer_record, model_csv_rows, model_record
+
+__all__ = [
+    "MODEL_CSV_COLUMNS",
+    "ModelLayer",
+    "ModelReport",
+    "Net",
+    "Resolved",
+    "Tensor",
+    "build_model",
+    "layer_record",
+    "load_file",
+    "load_model",
+    "model_csv_rows",
+    "model_record",
+    "resolve_source",
+    "shipped_models",
+]
+
+
+class Resolved(NamedTuple):
+    """What a model argument names."""
+
+    path: Path | None
+    """The model file, when the argument names an existing file."""
+    shipped: str | None
+    """The shipped model's full name, otherwise."""
+    notice: str | None
+    """A line for stderr when a file shadows a shipped name."""
+
+
+def shipped_models() -> list[str]:
+    """Full names of every shipped model."""
+    from convcount.model.zoo import ZOO
+
+    return sorted(ZOO)
+
+
+def resolve_source(source: str) -> Resolved:
+    """Decide whether ``source`` is a model file or a shipped model, or refuse it."""
+    from convcount.model.zoo import resolve, suggestions
+
+    if not source.strip():
+        raise ConvcountError("model", "model: give a model file or a shipped model's name")
+    path = Path(source)
+    shipped = resolve(source)
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):  # a name too long or with a NUL for the file system
+        exists = False
+    if exists:
+        notice = None
+        if shipped is not None:
+            notice = (
+                f"convcount: reading the file {source!r}; the shipped model {shipped} has the "
+                f"same name (use ./{source} or {shipped} to say which)"
+            )
+        return Resolved(path, None, notice)
+    if shipped is not None:
+        return Resolved(None, shipped, None)
+    close = suggestions(source)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    if ("/" in source and not source.startswith(("keras/", "torchvision/"))) or source.endswith(
+        ".toml"
+    ):
+        raise ConvcountError("model", f"model: {source!r}: no such file")
+    raise ConvcountError(
+        "model",
+        f"model: {source!r} is no file and no shipped model; {hint}"
+        "convcount model --list shows the shipped ones",
+    )
+
+
+def load_model(
+    source: str,
+    *,
+    width_multiplier: str | float | None = None,
+    resolution: object = None,
+    convention: str | None = None,
+    dtype: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> ModelReport:
+    """Read and count a model file or a shipped model in one call."""
+    from convcount.model.language import Where, _sizes, convention_of
+
+    where = resolve_source(source)
+    conv = convention_of(convention)
+    if where.path is not None:
+        return load_file(
+            where.path,
+            width_multiplier=width_multiplier,
+            resolution=resolution,
+            convention=conv,
+            dtype=dtype,
+            options=options,
+        )
+    from convcount.model.zoo import build_zoo
+
+    assert where.shipped is not None
+    size = None if resolution is None else _sizes(Where("--resolution", ""), "", resolution)
+    return build_zoo(
+        where.shipped,
+        width_multiplier=None if width_multiplier is None else str(width_multiplier),
+        resolution=size,
+        options=options,
+        convention=conv,
+        dtype=dtype or "float32",
+    )

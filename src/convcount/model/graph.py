@@ -1,0 +1,368 @@
+"""A network as a graph of counted layers, and the builder that makes one.
+
+:class:`Net` is the one way a network is assembled, whether from a model file
+(:mod:`convcount.model.language`) or from a shipped family definition
+(:mod:`convcount.model.zoo`): each call adds one layer of a registered kind
+(:data:`convcount.model.kinds.KINDS`), computes its output shape, parameters
+and MACs at once, and refuses what the framework would refuse, naming the
+layer. Nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+from math import prod
+from typing import Any, NamedTuple
+
+from convcount.errors import ConvcountError
+from convcount.layers import DTYPE_BYTES, Convention
+
+
+class Tensor(NamedTuple):
+    """A layer's output for a batch of one: spatial size (empty once flat) and channels."""
+
+    spatial: tuple[int, ...]
+    channels: int
+    rf: tuple[int, ...]
+    """Receptive field per spatial dimension, in input pixels."""
+    jump: tuple[Fraction | int, ...]
+    """Input pixels between neighbouring outputs, per spatial dimension."""
+    permuted: bool = False
+    """The channel axis sits at the other end from the convention's (a torch Permute to
+    channels last, as in ConvNeXt's blocks): only the printed shape changes."""
+
+    @property
+    def elements(self) -> int:
+        """Values in the tensor (batch of one)."""
+        return prod(self.spatial) * self.channels
+
+
+class Out(NamedTuple):
+    """What a layer kind computes for one layer."""
+
+    output: Tensor
+    trainable: int = 0
+    non_trainable: int = 0
+    macs: int = 0
+    buffers: int = 0
+
+
+class ModelLayer(NamedTuple):
+    """One row of a model summary."""
+
+    number: int
+    """Position in the network, from 1."""
+    name: str
+    kind: str
+    inputs: tuple[str, ...]
+    output: Tensor
+    trainable: int
+    """Parameters the framework trains."""
+    non_trainable: int
+    """Parameters the framework keeps but does not train (Keras's BatchNorm statistics)."""
+    macs: int
+    """Multiply-accumulates for one input (bias additions excluded)."""
+    buffers: int = 0
+    """PyTorch buffers (BatchNorm's running statistics): state that is not a parameter."""
+
+    @property
+    def params(self) -> int:
+        """All parameters, trainable or not."""
+        return self.trainable + self.non_trainable
+
+
+class ModelReport(NamedTuple):
+    """A whole network, counted."""
+
+    name: str
+    source: str
+    convention: Convention
+    dtype: str
+    width_multiplier: float
+    input: Tensor
+    layers: tuple[ModelLayer, ...]
+    receptive_field: tuple[tuple[int, ...], str] | None
+    """Receptive field of the last spatial layer before any global pooling, and its name."""
+
+    @property
+    def trainable_params(self) -> int:
+        """Parameters a framework trains."""
+        return sum(layer.trainable for layer in self.layers)
+
+    @property
+    def non_trainable_params(self) -> int:
+        """Parameters a framework keeps but does not train (Keras's BN statistics)."""
+        return sum(layer.non_trainable for layer in self.layers)
+
+    @property
+    def total_params(self) -> int:
+        """All parameters."""
+        return self.trainable_params + self.non_trainable_params
+
+    @property
+    def buffers(self) -> int:
+        """PyTorch buffers (BatchNorm running statistics and batch counters)."""
+        return sum(layer.buffers for layer in self.layers)
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of the convolution and matrix-product layers."""
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def param_bytes(self) -> int:
+        """Bytes of all parameters at the model's dtype."""
+        return self.total_params * DTYPE_BYTES[self.dtype]
+
+    @property
+    def output(self) -> Tensor:
+        """The network's output (its last layer's)."""
+        return self.layers[-1].output if self.layers else self.input
+
+    def output_shape(self, tensor: Tensor) -> tuple[int, ...]:
+        """A tensor's shape without the batch: channels last (keras) or first (torch)."""
+        if not tensor.spatial:
+            return (tensor.channels,)
+        if (self.convention == "keras") != tensor.permuted:
+            return (*tensor.spatial, tensor.channels)
+        return (tensor.channels, *tensor.spatial)
+
+
+#: Most spatial dimensions and elements a network may have: checked before anything
+#: is computed, so that a hostile file cannot make convcount allocate or loop.
+MAX_DIMS = 3
+MAX_LAYERS = 100_000
+
+
+class Net:
+    """Builds a network layer by layer; :meth:`report` returns the counted model.
+
+    Every method returns the new layer's name, which later layers take as
+    their input. ``layer(kind, x, **fields)`` adds any registered kind; the
+    short methods (``conv``, ``bn``, ``act``, ...) spell the common ones.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        size: Sequence[int],
+        channels: int,
+        *,
+        convention: Convention = "keras",
+        dtype: str = "float32",
+        source: str = "",
+        width_multiplier: float = 1.0,
+    ) -> None:
+        if not 1 <= len(size) <= MAX_DIMS:
+            raise ConvcountError("input_size", f"input: {len(size)} spatial dimensions (1 to 3)")
+        if min(size) < 1 or channels < 1:
+            raise ConvcountError("input_size", "input: sizes and channels must be at least 1")
+        self.name = name
+        self.source = source or name
+        self.convention: Convention = convention
+        self.dtype = dtype
+        self.width_multiplier = width_multiplier
+        spatial = tuple(size)
+        self.input = Tensor(spatial, channels, (1,) * len(spatial), (1,) * len(spatial))
+        self.tensors: dict[str, Tensor] = {"input": self.input}
+        self.layers: list[ModelLayer] = []
+        self.last = "input"
+        self._counts: dict[str, int] = {}
+        self._receptive: tuple[tuple[int, ...], str] | None = None
+
+    # -- the general entry -------------------------------------------------
+
+    def layer(
+        self,
+        kind: str,
+        x: str | Sequence[str] | None = None,
+        /,
+        name: str | None = None,
+        where: str | None = None,
+        **fields: Any,
+    ) -> str:
+        """Add a layer of ``kind`` fed by ``x`` (default: the last layer); return its name.
+
+        Errors start with ``where`` when given, else with the source and layer name.
+        """
+        spec = _kinds().get(kind)
+        if spec is None:
+            raise ConvcountError("kind", f"{self.source}: no layer kind {kind!r}")
+        inputs = (self.last,) if x is None else (x,) if isinstance(x, str) else tuple(x)
+        if name is None:
+            number = self._counts.get(kind, 0)
+            self._counts[kind] = number + 1
+            name = kind if number == 0 else f"{kind}_{number}"
+        if name in self.tensors or len(self.layers) >= MAX_LAYERS:
+            here = where or f"{self.source}: layer '{name}'"
+            if name in self.tensors:
+                raise ConvcountError("name", f"{here}: name: {name!r} is used twice")
+            raise ConvcountError("layer", f"{here}: more than {MAX_LAYERS:,} layers")
+        tensors = self.tensors
+        try:
+            out = spec.apply(self, [tensors[i] for i in inputs], fields)
+        except KeyError as missing:
+            here = where or f"{self.source}: layer '{name}'"
+            raise ConvcountError(
+                "input", f"{here}: input: no earlier layer is named {missing}"
+            ) from None
+        except ConvcountError as error:
+            here = where or f"{self.source}: layer '{name}'"
+            raise ConvcountError(error.option, f"{here}: {error.message}") from None
+        self.layers.append(
+            ModelLayer(
+                len(self.layers) + 1,
+                name,
+                kind,
+                inputs,
+                out.output,
+                out.trainable,
+                out.non_trainable,
+                out.macs,
+                out.buffers,
+            )
+        )
+        self.tensors[name] = out.output
+        self.last = name
+        # The receptive field reported is the last spatial map's: pooled 1x1 maps
+        # (global pooling, squeeze-and-excite) and what follows them see everything.
+        spatial = out.output.spatial
+        if spatial and max(spatial) > 1 and not kind.startswith(("global_", "adaptive_")):
+            self._receptive = (out.output.rf, name)
+        return name
+
+    def idle(self, first: int) -> None:
+        """No MACs for the layers from position ``first`` (0-based) on.
+
+        For heads that hold parameters but do not run in inference, such as
+        torchvision's auxiliary classifiers: FlopCounterMode never sees them.
+        """
+        self.layers[first:] = [layer._replace(macs=0) for layer in self.layers[first:]]
+
+    def shape(self, x: str | None = None) -> Tensor:
+        """The output of layer ``x`` (default: the last layer)."""
+        return self.tensors[self.last if x is None else x]
+
+    def channels(self, x: str | None = None) -> int:
+        """Channels of layer ``x``'s output (default: the last layer)."""
+        return self.shape(x).channels
+
+    def report(self) -> ModelReport:
+        """The counted network."""
+        return ModelReport(
+            name=self.name,
+            source=self.source,
+            convention=self.convention,
+            dtype=self.dtype,
+            width_multiplier=self.width_multiplier,
+            input=self.input,
+            layers=tuple(self.layers),
+            receptive_field=self._receptive,
+        )
+
+    # -- short spellings of common kinds ------------------------------------
+
+    def conv(
+        self,
+        x: str | None,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: str | int | Sequence[int] = 0,
+        *,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        name: str | None = None,
+    ) -> str:
+        """A (grouped) convolution."""
+        return self.layer(
+            "conv",
+            x,
+            name=name,
+            out_channels=out_channels,
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            bias=bias,
+        )
+
+    def depthwise(
+        self,
+        x: str | None,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: str | int | Sequence[int] = 0,
+        *,
+        depth_multiplier: int = 1,
+        dilation: int | Sequence[int] = 1,
+        bias: bool = True,
+        name: str | None = None,
+    ) -> str:
+        """A depthwise convolution (out = in x depth_multiplier)."""
+        return self.layer(
+            "depthwise",
+            x,
+            name=name,
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            depth_multiplier=depth_multiplier,
+            dilation=dilation,
+            bias=bias,
+        )
+
+    def dense(
+        self, x: str | None, units: int, *, bias: bool = True, name: str | None = None
+    ) -> str:
+        """A dense (linear) layer over the channels, at every position."""
+        return self.layer("dense", x, name=name, units=units, bias=bias)
+
+    def bn(
+        self,
+        x: str | None = None,
+        *,
+        center: bool = True,
+        scale: bool = True,
+        name: str | None = None,
+    ) -> str:
+        """Batch normalisation."""
+        return self.layer("batchnorm", x, name=name, center=center, scale=scale)
+
+    def act(self, x: str | None, function: str, *, name: str | None = None) -> str:
+        """An activation (no parameters)."""
+        return self.layer("activation", x, name=name, function=function)
+
+    def add(self, *xs: str, name: str | None = None) -> str:
+        """Elementwise sum of equal shapes."""
+        return self.layer("add", xs, name=name)
+
+    def multiply(self, *xs: str, name: str | None = None) -> str:
+        """Elementwise product, broadcasting sizes of 1 (squeeze-and-excite)."""
+        return self.layer("multiply", xs, name=name)
+
+    def concat(self, *xs: str, name: str | None = None) -> str:
+        """Concatenation along the channels."""
+        return self.layer("concat", xs, name=name)
+
+
+_KINDS: dict[str, Any] = {}
+
+
+def _kinds() -> dict[str, Any]:
+    """The registry, imported once (kinds imports this module)."""
+    if not _KINDS:
+        from convcount.model.kinds import KINDS
+
+        _KINDS.update(KINDS)
+    return _KINDS
+
+
+def fields_of(kind: str) -> Mapping[str, Any]:
+    """The fields a kind takes (name -> Field), for documentation and checks."""
+    from convcount.model.kinds import KINDS
+
+    return {f.name: f for f in KINDS[kind].fields}

@@ -1,0 +1,954 @@
+"""The registry of layer kinds: one entry per kind, everything else reads it.
+
+Each :class:`Kind` says which fields it takes (with their types, defaults and
+meaning), how many inputs it joins, and computes, from its input tensors, its
+output tensor, its trainable and non-trainable parameters under the network's
+convention, its PyTorch buffers and its MACs. The model language, the zoo,
+the summary table, JSON, CSV, the receptive field and the format reference
+(``convcount model --kinds``) all read :data:`KINDS`; adding a kind is adding
+one entry here.
+
+Conventions, as the frameworks count (Keras 3 and PyTorch 2):
+
+* MACs are those ``torch.utils.flop_counter.FlopCounterMode`` counts, halved:
+  convolutions and matrix products (Dense / Linear, also per position on a
+  4-D tensor). Normalisation, activations, pooling, adds and multiplies
+  count 0; bias additions are not MACs.
+* Keras's BatchNormalization holds gamma and beta (trainable, unless
+  ``scale``/``center`` is off) and the moving mean and variance
+  (non-trainable). PyTorch's BatchNorm holds weight and bias as parameters;
+  its running mean, variance and batch counter are buffers, not parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from difflib import get_close_matches
+from fractions import Fraction
+from math import ceil, prod
+from typing import TYPE_CHECKING, Any
+
+from convcount.counting import output_length
+from convcount.errors import ConvcountError
+from convcount.model.graph import Out, Tensor
+
+if TYPE_CHECKING:
+    from convcount.model.graph import Net
+
+REQUIRED = object()
+"""Default of a field that must be given."""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field a layer kind takes."""
+
+    name: str
+    type: str
+    """int, ints (one number or one per spatial dimension), bool, number, padding,
+    pads (zeros or crops per side), shape, or choice."""
+    default: object
+    """The value when not given: REQUIRED, a value, or a callable of the convention."""
+    doc: str
+    choices: tuple[str, ...] = ()
+    minimum: int = 1
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One layer kind: its fields, arity and what it computes."""
+
+    name: str
+    doc: str
+    fields: tuple[Field, ...]
+    compute: Callable[[Net, Sequence[Tensor], dict[str, Any]], Out]
+    joins: bool = False
+    """Whether it takes several inputs (``inputs = [...]``) instead of one."""
+    keras: str = ""
+    """The Keras layer it counts as."""
+    torch: str = ""
+    """The PyTorch module it counts as."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", frozenset(f.name for f in self.fields))
+
+    def apply(self, net: Net, tensors: Sequence[Tensor], given: Mapping[str, Any]) -> Out:
+        """Check the inputs and fields, fill defaults, and compute."""
+        if self.joins and len(tensors) < 2:
+            raise ConvcountError("inputs", f"inputs: {self.name} needs at least two inputs")
+        if not self.joins and len(tensors) != 1:
+            raise ConvcountError(
+                "inputs", f"inputs: {self.name} takes one input; only joins take several"
+            )
+        values: dict[str, Any] = {}
+        if not self.names.issuperset(given):  # type: ignore[attr-defined]  # set in __post_init__
+            raise unknown_field(self, next(k for k in given if k not in self.names))  # type: ignore[attr-defined]  # same
+
+        dims = len(tensors[0].spatial)
+        for spec in self.fields:
+            raw = given.get(spec.name)
+            if raw is None:
+                default = spec.default
+                if default is REQUIRED:
+                    raise ConvcountError(spec.name, f"{spec.name}: required for {self.name}")
+                if callable(default):
+                    default = default(net.convention)
+                if default is None:
+                    values[spec.name] = None
+                    continue
+                raw = default
+            values[spec.name] = parse_field(spec, raw, dims)
+        return self.compute(net, tensors, values)
+
+
+def unknown_field(kind: Kind, key: str) -> ConvcountError:
+    """The error for a field the kind does not take, with a did-you-mean."""
+    names = [f.name for f in kind.fields]
+    close = get_close_matches(str(key), names, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    if key in ("in_channels", "input_size"):
+        hint = " (it comes from the layer before)"
+    listed = ", ".join(names) if names else "no fields"
+    return ConvcountError(
+        str(key), f"{key}: not a field of a {kind.name} layer{hint}; it takes {listed}"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Field values
+
+
+def _int(name: str, value: object, minimum: int) -> int:
+    if type(value) is int and value >= minimum:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        what = "a whole number" if minimum < 1 else "a positive whole number"
+        raise ConvcountError(name, f"{name}: must be {what}, got {_show(value)}")
+    raise ConvcountError(name, f"{name}: must be at least {minimum}, got {value}")
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _ints(name: str, value: object, dims: int, minimum: int) -> tuple[int, ...]:
+    if type(value) is int and value >= minimum:
+        return (value,) * dims
+    if (
+        type(value) is tuple
+        and len(value) == dims
+        and all(type(v) is int and v >= minimum for v in value)
+    ):
+        return value
+    if isinstance(value, (list, tuple)):
+        numbers = tuple(_int(name, v, minimum) for v in value)
+    elif isinstance(value, str):
+        parts = value.lower().replace("×", "x").split("x")
+        if not all(p.strip().isascii() and p.strip().isdigit() for p in parts):
+            raise ConvcountError(
+                name, f"{name}: must be a number or numbers joined by x (3x5), got {_show(value)}"
+            )
+        numbers = tuple(_int(name, int(p), minimum) for p in parts)
+    else:
+        numbers = (_int(name, value, minimum),)
+    if len(numbers) == 1:
+        return numbers * dims
+    if len(numbers) != dims:
+        raise ConvcountError(
+            name,
+            f"{name}: {len(numbers)} numbers for an input of {dims} spatial dimensions",
+        )
+    return numbers
+
+
+def _pads(name: str, value: object, dims: int) -> tuple[tuple[int, int], ...]:
+    """Zeros (or crops) before and after each dimension: 1, [1, 2] or [[0, 1], [0, 1]]."""
+    if (
+        isinstance(value, (list, tuple))
+        and value
+        and all(isinstance(v, (list, tuple)) for v in value)
+    ):
+        if len(value) != dims or any(len(v) != 2 for v in value):
+            raise ConvcountError(
+                name, f"{name}: give one [before, after] pair per spatial dimension ({dims})"
+            )
+        return tuple((_int(name, a, 0), _int(name, b, 0)) for a, b in value)
+    return tuple((p, p) for p in _ints(name, value, dims, 0))
+
+
+def parse_field(spec: Field, value: object, dims: int) -> object:
+    """A field's value in its normal form, or a ConvcountError naming the field."""
+    kind = spec.type
+    if kind == "int":
+        return _int(spec.name, value, spec.minimum)
+    if kind == "ints":
+        return _ints(spec.name, value, dims, spec.minimum)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise ConvcountError(spec.name, f"{spec.name}: must be true or false, got {_show(value)}")
+    if kind == "choice":
+        if isinstance(value, str) and value in spec.choices:
+            return value
+        close = get_close_matches(str(value), spec.choices, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConvcountError(
+            spec.name,
+            f"{spec.name}: must be one of {', '.join(spec.choices)}, got {_show(value)}{hint}",
+        )
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
+            raise ConvcountError(spec.name, f"{spec.name}: must be a number, got {_show(value)}")
+        return value
+    if kind == "padding":
+        if value in ("valid", "same", "causal"):
+            return value
+        try:
+            return _ints(spec.name, value, dims, 0)
+        except ConvcountError:
+            raise ConvcountError(
+                spec.name,
+                f"{spec.name}: must be valid, same, causal or zeros per side, got {_show(value)}",
+            ) from None
+    if kind == "pads":
+        return _pads(spec.name, value, dims)
+    if kind == "shape":
+        if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 4:
+            raise ConvcountError(
+                spec.name, f"{spec.name}: must be a list of one to four sizes, got {_show(value)}"
+            )
+        return tuple(v if v == -1 else _int(spec.name, v, 1) for v in value)
+    raise AssertionError(f"field type {kind}")  # pragma: no cover - a registry typo
+
+
+# ---------------------------------------------------------------------------
+# Shapes and receptive fields
+
+
+def _need_spatial(kind: str, x: Tensor) -> None:
+    if not x.spatial:
+        raise ConvcountError(
+            "input", f"input: a {kind} layer needs a spatial input, got a flat one of {x.channels}"
+        )
+
+
+def _sizes(values: Sequence[int]) -> str:
+    return "x".join(map(str, values))
+
+
+def _check_sizes(option: str, sizes: Sequence[int], x: Tensor) -> None:
+    if min(sizes) < 1:
+        raise ConvcountError(
+            option,
+            f"the input {_sizes(x.spatial)} is too small: the output would be {_sizes(sizes)} "
+            "(every size must be at least 1)",
+        )
+
+
+def _window(
+    x: Tensor, kernel: Sequence[int], stride: Sequence[int], *, transposed: bool = False
+) -> tuple[tuple[int, ...], tuple[Fraction | int, ...]]:
+    """Receptive field and jump after a window of ``kernel`` at ``stride``.
+
+    r_out = r_in + (k - 1) * j_in and j_out = j_in * s; a transposed layer
+    reaches ceil(k / s) inputs per output and divides the jump by s.
+    """
+    if transposed:
+        rf = tuple(
+            r + (ceil(k / s) - 1) * j
+            for r, k, s, j in zip(x.rf, kernel, stride, x.jump, strict=True)
+        )
+        jump = tuple(_divide(j, s) for j, s in zip(x.jump, stride, strict=True))
+        return tuple(ceil(r) for r in rf), jump
+    rf = tuple(r + (k - 1) * j for r, k, j in zip(x.rf, kernel, x.jump, strict=True))
+    jump = tuple(j * s for j, s in zip(x.jump, stride, strict=True))
+    if all(type(r) is int for r in rf):
+        return rf, jump  # type: ignore[return-value]  # ints, checked just above
+    return tuple(ceil(r) for r in rf), jump
+
+
+def _divide(j: Fraction | int, s: int) -> Fraction | int:
+    """A jump divided by an upsampling factor: exact, and an int when it divides."""
+    return j // s if type(j) is int and j % s == 0 else Fraction(j, s)
+
+
+def _whole(x: Tensor) -> tuple[int, ...]:
+    """The receptive field of an output that sees the whole input."""
+    return tuple(r + (n - 1) * int(j) for r, n, j in zip(x.rf, x.spatial, x.jump, strict=True))
+
+
+# ---------------------------------------------------------------------------
+# Convolutions
+
+
+def _conv_sizes(
+    x: Tensor, v: Mapping[str, Any], *, transposed: bool = False
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Output sizes and dilated kernels of a convolution over ``x``."""
+    kernel = v["kernel_size"]
+    dilated = tuple(d * (k - 1) + 1 for k, d in zip(kernel, v["dilation"], strict=True))
+    padding = v["padding"]
+    pads = (padding,) * len(kernel) if isinstance(padding, str) else padding
+    extra = v.get("output_padding") or (None,) * len(kernel)
+    sizes = tuple(
+        output_length(transposed, length, k, s, p, op)
+        for length, k, s, p, op in zip(x.spatial, dilated, v["stride"], pads, extra, strict=True)
+    )
+    _check_sizes("kernel_size", sizes, x)
+    return sizes, dilated
+
+
+def _strict(net: Net, kind: str, x: Tensor, v: Mapping[str, Any]) -> None:
+    """In a user's model file, every rule the single-layer commands apply."""
+    if not getattr(net, "strict", False):
+        return
+    from convcount.layers import layer_from_fields
+
+    fields = {k: (list(w) if isinstance(w, tuple) else w) for k, w in v.items() if w is not None}
+    if kind != "depthwise" and "out_channels" not in fields:
+        fields["out_channels"] = x.channels
+    layer_from_fields(
+        kind,
+        {
+            **fields,
+            "in_channels": x.channels,
+            "input_size": list(x.spatial),
+            "dims": len(x.spatial),
+            "convention": net.convention,
+        },
+    )
+
+
+def _groups(v: Mapping[str, Any], cin: int, cout: int) -> int:
+    g: int = v["groups"]
+    if cin % g or cout % g:
+        raise ConvcountError(
+            "groups", f"groups: {g} must divide the input channels {cin} and out_channels {cout}"
+        )
+    return g
+
+
+def _out_channels(v: Mapping[str, Any], x: Tensor) -> int:
+    if v.get("expand") is not None:
+        if v.get("out_channels") is not None:
+            raise ConvcountError("expand", "expand: give out_channels or expand, not both")
+        return x.channels * int(v["expand"])
+    if v.get("out_channels") is None:
+        raise ConvcountError("out_channels", "out_channels: required (or expand)")
+    return int(v["out_channels"])
+
+
+def _conv(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("conv", x)
+    cin, cout = x.channels, _out_channels(v, x)
+    v["out_channels"], v["expand"] = cout, None
+    _strict(net, "conv", x, v)
+    g = _groups(v, cin, cout)
+    sizes, dilated = _conv_sizes(x, v)
+    weights = prod(v["kernel_size"]) * (cin // g) * cout
+    rf, jump = _window(x, dilated, v["stride"])
+    return Out(
+        Tensor(sizes, cout, rf, jump),
+        weights + (cout if v["bias"] else 0),
+        macs=prod(sizes) * weights,
+    )
+
+
+def _pointwise(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    _need_spatial("pointwise", xs[0])
+    dims = len(xs[0].spatial)
+    return _conv(
+        net,
+        xs,
+        {**v, "kernel_size": (1,) * dims, "padding": "valid", "dilation": (1,) * dims},
+    )
+
+
+def _depthwise(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("depthwise", x)
+    _strict(net, "depthwise", x, v)
+    cout = x.channels * v["depth_multiplier"]
+    sizes, dilated = _conv_sizes(x, v)
+    weights = prod(v["kernel_size"]) * cout
+    rf, jump = _window(x, dilated, v["stride"])
+    return Out(
+        Tensor(sizes, cout, rf, jump),
+        weights + (cout if v["bias"] else 0),
+        macs=prod(sizes) * weights,
+    )
+
+
+def _separable(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("separable", x)
+    _strict(net, "separable", x, v)
+    mid = x.channels * v["depth_multiplier"]
+    cout = v["out_channels"]
+    sizes, dilated = _conv_sizes(x, v)
+    depthwise = prod(v["kernel_size"]) * mid
+    pointwise = mid * cout
+    rf, jump = _window(x, dilated, v["stride"])
+    bias = (mid if v["depthwise_bias"] else 0) + (cout if v["pointwise_bias"] else 0)
+    return Out(
+        Tensor(sizes, cout, rf, jump),
+        depthwise + pointwise + bias,
+        macs=prod(sizes) * (depthwise + pointwise),
+    )
+
+
+def _transpose(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("transpose", x)
+    _strict(net, "transpose", x, v)
+    cin, cout = x.channels, v["out_channels"]
+    g = _groups(v, cin, cout)
+    sizes, dilated = _conv_sizes(x, v, transposed=True)
+    weights = prod(v["kernel_size"]) * cin * (cout // g)
+    rf, jump = _window(x, dilated, v["stride"], transposed=True)
+    # The kernel is applied once per INPUT position.
+    return Out(
+        Tensor(sizes, cout, rf, jump),
+        weights + (cout if v["bias"] else 0),
+        macs=prod(x.spatial) * weights,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Dense, normalisation, scaling
+
+
+def _dense(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    units = v["units"]
+    weights = x.channels * units
+    return Out(
+        x._replace(channels=units),
+        weights + (units if v["bias"] else 0),
+        macs=prod(x.spatial) * weights,
+    )
+
+
+def _batchnorm(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    c = x.channels
+    affine = c * (int(v["center"]) + int(v["scale"]))
+    if net.convention == "keras":
+        return Out(x, affine, 2 * c)
+    return Out(x, affine, buffers=2 * c + 1)
+
+
+def _layer_norm(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    return Out(x, x.channels * (int(v["center"]) + int(v["scale"])))
+
+
+def _layer_scale(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    return Out(xs[0], xs[0].channels)
+
+
+def _normalization(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    if v["constant"]:
+        return Out(x)
+    return Out(x, 0, 2 * x.channels + 1)  # mean, variance, count
+
+
+def _same(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    return Out(xs[0])
+
+
+# ---------------------------------------------------------------------------
+# Pooling and shape changes
+
+
+def _pool(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("pool", x)
+    kernel = v["pool_size"]
+    stride = v["stride"] or kernel
+    padding = v["padding"]
+    sizes: list[int] = []
+    for i, (length, k, s) in enumerate(zip(x.spatial, kernel, stride, strict=True)):
+        if padding == "same":
+            sizes.append((length - 1) // s + 1)
+        elif padding == "valid" or not v["ceil_mode"]:
+            p = 0 if padding == "valid" else padding[i]
+            sizes.append((length + 2 * p - k) // s + 1)
+        else:  # PyTorch's ceil_mode: the last window may start in the right padding only
+            p = padding[i]
+            out = -((length + 2 * p - k) // -s) + 1
+            if (out - 1) * s >= length + p:
+                out -= 1
+            sizes.append(out)
+    _check_sizes("pool_size", sizes, x)
+    rf, jump = _window(x, kernel, stride)
+    return Out(Tensor(tuple(sizes), x.channels, rf, jump))
+
+
+def _adaptive_pool(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("adaptive pool", x)
+    sizes = v["output_size"]
+    if sizes == x.spatial:
+        return Out(x)  # VGG's 7x7 pool of a 7x7 map changes nothing
+    return Out(Tensor(sizes, x.channels, _whole(x), x.jump))
+
+
+def _global_pool(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("global pool", x)
+    if v["keepdims"]:
+        return Out(Tensor((1,) * len(x.spatial), x.channels, _whole(x), x.jump))
+    return Out(Tensor((), x.channels, (), ()))
+
+
+def _flatten(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    return Out(Tensor((), x.elements, (), ()))
+
+
+def _reshape(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    shape: tuple[int, ...] = v["shape"]
+    known = prod(s for s in shape if s != -1)
+    if shape.count(-1) > 1 or (-1 in shape and x.elements % known):
+        raise ConvcountError("shape", f"shape: {list(shape)} does not fit {x.elements} values")
+    if -1 in shape:
+        shape = tuple(x.elements // known if s == -1 else s for s in shape)
+    if prod(shape) != x.elements:
+        raise ConvcountError(
+            "shape", f"shape: {list(shape)} holds {prod(shape)} values, the input {x.elements}"
+        )
+    if len(shape) == 1:
+        return Out(Tensor((), shape[0], (), ()))
+    spatial, channels = (
+        (shape[:-1], shape[-1]) if net.convention == "keras" else (shape[1:], shape[0])
+    )
+    if len(spatial) == len(x.spatial):
+        return Out(Tensor(spatial, channels, x.rf, x.jump))
+    whole = _whole(x) if x.spatial else ()
+    rf = tuple(max(whole, default=1) for _ in spatial)
+    return Out(Tensor(spatial, channels, rf, (1,) * len(spatial)))
+
+
+def _zero_padding(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("zero_padding", x)
+    sizes = tuple(n + a + b for n, (a, b) in zip(x.spatial, v["padding"], strict=True))
+    return Out(x._replace(spatial=sizes))
+
+
+def _cropping(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("cropping", x)
+    sizes = tuple(n - a - b for n, (a, b) in zip(x.spatial, v["cropping"], strict=True))
+    _check_sizes("cropping", sizes, x)
+    return Out(x._replace(spatial=sizes))
+
+
+def _upsampling(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("upsampling", x)
+    sizes = tuple(n * f for n, f in zip(x.spatial, v["size"], strict=True))
+    jump = tuple(_divide(j, f) for j, f in zip(x.jump, v["size"], strict=True))
+    return Out(Tensor(sizes, x.channels, x.rf, jump))
+
+
+def _channel_shuffle(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    if x.channels % v["groups"]:
+        raise ConvcountError(
+            "groups", f"groups: {v['groups']} must divide the input channels {x.channels}"
+        )
+    return Out(x)
+
+
+def _split(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    parts, index = v["parts"], v["index"]
+    if x.channels % parts:
+        raise ConvcountError("parts", f"parts: {parts} must divide the input channels {x.channels}")
+    if index >= parts:
+        raise ConvcountError("index", f"index: must be below parts ({parts}), got {index}")
+    return Out(x._replace(channels=x.channels // parts))
+
+
+# ---------------------------------------------------------------------------
+# Joins
+
+
+def _describe(tensors: Sequence[Tensor]) -> str:
+    return ", ".join(_sizes((*t.spatial, t.channels)) for t in tensors)
+
+
+def _merge_rf(tensors: Sequence[Tensor]) -> tuple[tuple[int, ...], tuple[Fraction | int, ...]]:
+    spatial = [t for t in tensors if len(t.rf) == len(tensors[0].rf)]
+    rf = tuple(max(values) for values in zip(*(t.rf for t in spatial), strict=True))
+    jump = tuple(max(values) for values in zip(*(t.jump for t in spatial), strict=True))
+    return rf, jump
+
+
+def _add(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    if any(t.spatial != x.spatial or t.channels != x.channels for t in xs):
+        raise ConvcountError("inputs", f"inputs: add needs equal shapes, got {_describe(xs)}")
+    rf, jump = _merge_rf(xs)
+    return Out(Tensor(x.spatial, x.channels, rf, jump))
+
+
+def _multiply(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Broadcasting product: each size equal, or 1 on all but one input."""
+    dims = {len(t.spatial) for t in xs}
+    if len(dims) != 1:
+        raise ConvcountError(
+            "inputs", f"inputs: multiply needs the same dimensions, got {_describe(xs)}"
+        )
+    shapes = [(*t.spatial, t.channels) for t in xs]
+    result = []
+    for sizes in zip(*shapes, strict=True):
+        wide = {s for s in sizes if s != 1}
+        if len(wide) > 1:
+            raise ConvcountError(
+                "inputs", f"inputs: multiply cannot broadcast {_describe(xs)} together"
+            )
+        result.append(wide.pop() if wide else 1)
+    big = max(xs, key=lambda t: t.elements)
+    return Out(Tensor(tuple(result[:-1]), result[-1], big.rf, big.jump))
+
+
+def _concat(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    if any(t.spatial != x.spatial for t in xs):
+        raise ConvcountError(
+            "inputs", f"inputs: concat needs equal spatial sizes, got {_describe(xs)}"
+        )
+    rf, jump = _merge_rf(xs)
+    return Out(Tensor(x.spatial, sum(t.channels for t in xs), rf, jump))
+
+
+# ---------------------------------------------------------------------------
+# The registry
+
+ACTIVATIONS = (
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "swish",
+    "silu",
+    "sigmoid",
+    "hard_sigmoid",
+    "hard_swish",
+    "tanh",
+    "softmax",
+    "mish",
+    "linear",
+)
+
+
+def _by_convention(keras: object, torch: object) -> Callable[[str], object]:
+    return lambda convention: keras if convention == "keras" else torch
+
+
+KERNEL = Field("kernel_size", "ints", REQUIRED, "kernel size: 3, 3x5 or [3, 5]")
+STRIDE = Field("stride", "ints", 1, "stride per dimension")
+PADDING = Field(
+    "padding",
+    "padding",
+    _by_convention("valid", 0),
+    "valid, same, causal (1-D), or zeros per side (P or [P, Q]); "
+    "default valid (keras) or 0 (torch)",
+    minimum=0,
+)
+DILATION = Field("dilation", "ints", 1, "dilation per dimension")
+OUT = Field("out_channels", "int", None, "output channels (required unless expand is given)")
+EXPAND = Field("expand", "int", None, "out_channels as a multiple of the input channels")
+GROUPS = Field("groups", "int", 1, "groups; must divide both channel counts")
+BIAS = Field("bias", "bool", True, "whether the layer has a bias")
+CENTER = Field("center", "bool", True, "a learned offset (beta)")
+SCALE = Field("scale", "bool", True, "a learned scale (gamma)")
+RATE = Field("rate", "number", 0, "drop rate (no parameters, no effect on counts)")
+KEEPDIMS = Field("keepdims", "bool", False, "keep the spatial dimensions as size 1")
+POOL = Field("pool_size", "ints", 2, "window size")
+POOL_STRIDE = Field("stride", "ints", None, "stride; default: the window size")
+POOL_PADDING = Field(
+    "padding", "padding", _by_convention("valid", 0), "valid, same, or zeros per side", minimum=0
+)
+CEIL = Field("ceil_mode", "bool", False, "PyTorch's ceil_mode: round output sizes up")
+
+
+def _kinds(*kinds: Kind) -> dict[str, Kind]:
+    return {k.name: k for k in kinds}
+
+
+#: Every layer kind, by name.
+KINDS: dict[str, Kind] = _kinds(
+    Kind(
+        "conv",
+        "convolution, optionally grouped: K*(Cin/g)*Cout weights, Cout biases",
+        (KERNEL, OUT, EXPAND, STRIDE, PADDING, DILATION, GROUPS, BIAS),
+        _conv,
+        keras="Conv1D/2D/3D",
+        torch="nn.Conv1d/2d/3d",
+    ),
+    Kind(
+        "pointwise",
+        "1x1 convolution",
+        (OUT, EXPAND, STRIDE, GROUPS, BIAS),
+        _pointwise,
+        keras="Conv2D(filters, 1)",
+        torch="nn.Conv2d(cin, cout, 1)",
+    ),
+    Kind(
+        "depthwise",
+        "depthwise convolution: K*Cin*m weights, Cin*m biases",
+        (
+            KERNEL,
+            Field("depth_multiplier", "int", 1, "outputs per input channel"),
+            STRIDE,
+            PADDING,
+            DILATION,
+            BIAS,
+        ),
+        _depthwise,
+        keras="DepthwiseConv2D",
+        torch="nn.Conv2d(cin, cin*m, k, groups=cin)",
+    ),
+    Kind(
+        "separable",
+        "depthwise then 1x1 convolution",
+        (
+            KERNEL,
+            Field("out_channels", "int", REQUIRED, "output channels"),
+            Field("depth_multiplier", "int", 1, "outputs per input channel of the depthwise step"),
+            STRIDE,
+            PADDING,
+            DILATION,
+            Field(
+                "depthwise_bias",
+                "bool",
+                _by_convention(False, True),
+                "a bias on the depthwise step; default false (keras), true (torch)",
+            ),
+            Field("pointwise_bias", "bool", True, "a bias on the pointwise step"),
+        ),
+        _separable,
+        keras="SeparableConv2D",
+        torch="two nn.Conv2d",
+    ),
+    Kind(
+        "transpose",
+        "transposed convolution: K*Cin*(Cout/g) weights; MACs scale with the input size",
+        (
+            KERNEL,
+            Field("out_channels", "int", REQUIRED, "output channels"),
+            STRIDE,
+            PADDING,
+            DILATION,
+            GROUPS,
+            BIAS,
+            Field("output_padding", "ints", None, "extra size on one side", minimum=0),
+        ),
+        _transpose,
+        keras="Conv2DTranspose",
+        torch="nn.ConvTranspose2d",
+    ),
+    Kind(
+        "dense",
+        "dense / linear over the channels, at every position: Cin*units weights",
+        (Field("units", "int", REQUIRED, "output features"), BIAS),
+        _dense,
+        keras="Dense",
+        torch="nn.Linear",
+    ),
+    Kind(
+        "batchnorm",
+        "batch normalisation: keras 4 values per channel (2 non-trainable); "
+        "torch 2 parameters per channel and 2C+1 buffers",
+        (CENTER, SCALE),
+        _batchnorm,
+        keras="BatchNormalization",
+        torch="nn.BatchNorm2d",
+    ),
+    Kind(
+        "layer_norm",
+        "layer normalisation over the channels: 2 parameters per channel",
+        (CENTER, SCALE),
+        _layer_norm,
+        keras="LayerNormalization",
+        torch="nn.LayerNorm / LayerNorm2d",
+    ),
+    Kind(
+        "layer_scale",
+        "a learned scale per channel (ConvNeXt)",
+        (),
+        _layer_scale,
+        keras="LayerScale",
+        torch="nn.Parameter(C, 1, 1)",
+    ),
+    Kind(
+        "normalization",
+        "input normalisation; adapted statistics hold mean, variance and count (2C+1 "
+        "non-trainable), constant ones nothing",
+        (Field("constant", "bool", False, "mean and variance given as constants"),),
+        _normalization,
+        keras="Normalization",
+    ),
+    Kind(
+        "rescaling",
+        "multiply and offset the input (no parameters)",
+        (
+            Field("scale", "number", 1, "the factor"),
+            Field("offset", "number", 0, "the offset"),
+        ),
+        _same,
+        keras="Rescaling",
+    ),
+    Kind(
+        "activation",
+        "an activation function (no parameters)",
+        (Field("function", "choice", "relu", "the function", choices=ACTIVATIONS),),
+        _same,
+        keras="Activation / ReLU",
+        torch="nn.ReLU, nn.Hardswish, ...",
+    ),
+    Kind("dropout", "dropout (no parameters)", (RATE,), _same, keras="Dropout", torch="nn.Dropout"),
+    Kind(
+        "stochastic_depth",
+        "stochastic depth (no parameters)",
+        (RATE,),
+        _same,
+        keras="StochasticDepth",
+        torch="StochasticDepth",
+    ),
+    Kind("identity", "passes its input on", (), _same, torch="nn.Identity"),
+    Kind(
+        "max_pool",
+        "max pooling",
+        (POOL, POOL_STRIDE, POOL_PADDING, CEIL),
+        _pool,
+        keras="MaxPooling2D",
+        torch="nn.MaxPool2d",
+    ),
+    Kind(
+        "avg_pool",
+        "average pooling",
+        (POOL, POOL_STRIDE, POOL_PADDING, CEIL),
+        _pool,
+        keras="AveragePooling2D",
+        torch="nn.AvgPool2d",
+    ),
+    Kind(
+        "adaptive_avg_pool",
+        "average pooling to a fixed output size",
+        (Field("output_size", "ints", 1, "the output size"),),
+        _adaptive_pool,
+        torch="nn.AdaptiveAvgPool2d",
+    ),
+    Kind(
+        "adaptive_max_pool",
+        "max pooling to a fixed output size",
+        (Field("output_size", "ints", 1, "the output size"),),
+        _adaptive_pool,
+        torch="nn.AdaptiveMaxPool2d",
+    ),
+    Kind(
+        "global_avg_pool",
+        "average over all positions",
+        (KEEPDIMS,),
+        _global_pool,
+        keras="GlobalAveragePooling2D",
+        torch="adaptive_avg_pool2d(1) + flatten",
+    ),
+    Kind(
+        "global_max_pool",
+        "maximum over all positions",
+        (KEEPDIMS,),
+        _global_pool,
+        keras="GlobalMaxPooling2D",
+        torch="adaptive_max_pool2d(1) + flatten",
+    ),
+    Kind("flatten", "flatten to one vector", (), _flatten, keras="Flatten", torch="nn.Flatten"),
+    Kind(
+        "reshape",
+        "reshape, in the convention's layout (channels last for keras, first for torch)",
+        (Field("shape", "shape", REQUIRED, "the new shape without the batch; one size may be -1"),),
+        _reshape,
+        keras="Reshape",
+        torch="view",
+    ),
+    Kind(
+        "zero_padding",
+        "zeros around the input",
+        (Field("padding", "pads", 1, "zeros per side: 1, [1, 2] or [[0, 1], [0, 1]]"),),
+        _zero_padding,
+        keras="ZeroPadding2D",
+        torch="nn.ZeroPad2d",
+    ),
+    Kind(
+        "cropping",
+        "crop the input's borders",
+        (
+            Field(
+                "cropping", "pads", REQUIRED, "values cut per side: 1, [1, 2] or [[0, 1], [0, 1]]"
+            ),
+        ),
+        _cropping,
+        keras="Cropping2D",
+    ),
+    Kind(
+        "upsampling",
+        "nearest or bilinear upsampling by an integer factor (no parameters, no MACs)",
+        (
+            Field("size", "ints", 2, "factor per dimension"),
+            Field(
+                "interpolation", "choice", "nearest", "the method", choices=("nearest", "bilinear")
+            ),
+        ),
+        _upsampling,
+        keras="UpSampling2D",
+        torch="nn.Upsample",
+    ),
+    Kind(
+        "channel_shuffle",
+        "ShuffleNet's channel shuffle (no parameters)",
+        (Field("groups", "int", 2, "groups; must divide the channels"),),
+        _channel_shuffle,
+        torch="nn.ChannelShuffle",
+    ),
+    Kind(
+        "split",
+        "one of `parts` equal slices of the channels",
+        (
+            Field("parts", "int", 2, "how many equal slices"),
+            Field("index", "int", 0, "which slice, from 0", minimum=0),
+        ),
+        _split,
+        torch="chunk",
+    ),
+    Kind("add", "elementwise sum of equal shapes", (), _add, joins=True, keras="Add", torch="+"),
+    Kind(
+        "multiply",
+        "elementwise product, broadcasting sizes of 1 (squeeze-and-excite)",
+        (),
+        _multiply,
+        joins=True,
+        keras="Multiply",
+        torch="*",
+    ),
+    Kind(
+        "concat",
+        "concatenation along the channels",
+        (),
+        _concat,
+        joins=True,
+        keras="Concatenate",
+        torch="torch.cat",
+    ),
+)

@@ -1,0 +1,712 @@
+"""The model language: networks written as TOML, read with tomllib, never executed.
+
+A model file::
+
+    [model]
+    name = "tiny"
+    input = { size = 32, channels = 3 }   # size: 32, "32x32" or [32, 32]; dims = 1 or 3
+    convention = "keras"                  # optional; --convention overrides
+
+    [params]                              # optional; --option NAME=VALUE overrides
+    width = 16                            # alpha (--width-multiplier) is always defined
+
+    [blocks.residual]                     # a block: defined once, used many times
+    params = { out = 16, stride = 1 }
+    [[blocks.residual.layer]]
+    kind = "conv"
+    name = "conv"
+    kernel_size = 3
+    out_channels = "= out"                # '=' starts an expression
+    stride = "= stride"
+    padding = "same"
+    [[blocks.residual.layer]]
+    kind = "add"
+    inputs = ["input", "conv"]            # 'input' is the block's input
+    when = "= stride == 1 and in_channels == out"
+
+    [[layer]]
+    kind = "conv"
+    kernel_size = 3
+    out_channels = "= make_divisible(width * alpha, 8)"
+
+    [[layer]]
+    block = "residual"
+    name = "stage1"
+    repeat = 3                            # stage1.0, stage1.1, stage1.2
+    first = { stride = 2 }                # parameters of the first repeat only
+    out = 32
+
+Each layer takes the previous layer's output, or ``input = "name"``; joins
+(add, multiply, concat) take ``inputs = [...]``. The layer kinds and their
+fields are those of :data:`convcount.model.kinds.KINDS`; ``when`` skips a
+layer whose condition is false (its name then stands for its input).
+Expressions see the parameters, ``alpha``, ``in_channels`` and ``in_size``
+(the layer's incoming tensor; in a block also ``block_in_channels`` and
+``block_in_size``), ``i`` and ``repeats`` in a repeated block, and the
+functions of :mod:`convcount.model.expr` plus ``correct_pad(k)`` (Keras's
+padding before a stride-2 'valid' convolution, from the incoming size).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from difflib import get_close_matches
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from convcount.errors import ConvcountError
+from convcount.layers import CONVENTIONS, DTYPE_BYTES, Convention
+from convcount.model import expr
+from convcount.model.graph import ModelReport, Net
+from convcount.model.kinds import KINDS, unknown_field
+
+MAX_FILE_BYTES = 1_048_576
+"""Largest model file read (1 MiB); a larger one is refused before it is parsed."""
+MAX_SIZE = 10**18
+"""Largest input size or channel count."""
+MAX_REPEAT = 10_000
+"""Most repeats of one block."""
+MAX_BLOCK_DEPTH = 16
+"""Deepest nesting of blocks in blocks."""
+
+#: Framework class names and common spellings -> the kind they mean (for did-you-mean).
+KIND_ALIASES: dict[str, str] = {
+    "conv2d": "conv",
+    "conv1d": "conv",
+    "conv3d": "conv",
+    "convolution": "conv",
+    "depthwiseconv2d": "depthwise",
+    "depthwise_conv": "depthwise",
+    "separableconv2d": "separable",
+    "separable_conv": "separable",
+    "conv2dtranspose": "transpose",
+    "convtranspose2d": "transpose",
+    "deconv": "transpose",
+    "linear": "dense",
+    "fc": "dense",
+    "batchnormalization": "batchnorm",
+    "batch_normalization": "batchnorm",
+    "batchnorm2d": "batchnorm",
+    "bn": "batchnorm",
+    "layernormalization": "layer_norm",
+    "layernorm": "layer_norm",
+    "maxpool": "max_pool",
+    "maxpooling2d": "max_pool",
+    "maxpool2d": "max_pool",
+    "avgpool": "avg_pool",
+    "averagepooling2d": "avg_pool",
+    "avgpool2d": "avg_pool",
+    "globalaveragepooling2d": "global_avg_pool",
+    "gap": "global_avg_pool",
+    "globalmaxpooling2d": "global_max_pool",
+    "zeropadding2d": "zero_padding",
+    "cropping2d": "cropping",
+    "upsampling2d": "upsampling",
+    "upsample": "upsampling",
+    "concatenate": "concat",
+    "cat": "concat",
+    "mul": "multiply",
+    "relu": "activation",
+    "relu6": "activation",
+    "swish": "activation",
+    "gelu": "activation",
+    "sigmoid": "activation",
+    "hard_swish": "activation",
+    "hard_sigmoid": "activation",
+}
+
+LAYER_KEYS = ("kind", "name", "input", "inputs", "when")
+BLOCK_USE_KEYS = ("block", "name", "input", "when", "repeat", "first")
+
+
+class Where(NamedTuple):
+    """Where a layer stands in the file, for messages."""
+
+    source: str
+    path: str
+    """The top-level layer and blocks leading to it, e.g. "layer 4 'stage1' > repeat 2"."""
+
+    def at(self, more: str) -> Where:
+        return Where(self.source, f"{self.path} > {more}" if self.path else more)
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.path}" if self.path else self.source
+
+
+def _error(where: Where | str, field: str, rule: str) -> ConvcountError:
+    prefix = f"{where}: {field}: " if field else f"{where}: "
+    return ConvcountError(field or "model", prefix + rule)
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+def read_text(path: Path, label: str) -> str:
+    """A model file's text, read with a size cap."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        raise ConvcountError("model", f"{label}: is a directory, not a model file") from None
+    except OSError as error:
+        raise ConvcountError("model", f"{label}: cannot be read ({error.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConvcountError(
+            "model", f"{label}: larger than {MAX_FILE_BYTES:,} bytes, the limit for a model file"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConvcountError("model", f"{label}: not UTF-8 text (byte {error.start + 1})") from None
+
+
+def parse_toml(text: str, label: str) -> dict[str, Any]:
+    """The TOML of a model file; any failure is one message."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConvcountError("model", f"{label}: not valid TOML ({error})") from None
+    except RecursionError:
+        raise ConvcountError("model", f"{label}: not valid TOML (nested too deeply)") from None
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise ConvcountError("model", f"{label}: not valid TOML ({error})") from None
+
+
+def load_file(path: str | Path, **options: Any) -> ModelReport:
+    """Read and count a model file. ``options`` are :func:`build_model`'s."""
+    label = str(path)
+    return build_model(parse_toml(read_text(Path(path), label), label), label, **options)
+
+
+# ---------------------------------------------------------------------------
+# Building
+
+
+def build_model(
+    spec: Mapping[str, Any],
+    source: str,
+    *,
+    width_multiplier: object = None,
+    resolution: object = None,
+    convention: str | None = None,
+    dtype: str | None = None,
+    options: Mapping[str, object] | None = None,
+) -> ModelReport:
+    """Count every layer of a parsed model file (see the module docstring)."""
+    top = Where(source, "")
+    for key in spec:
+        if key not in ("model", "params", "blocks", "layer"):
+            raise _error(
+                top,
+                str(key),
+                _not_one_of("a top-level table", key, ("model", "params", "blocks", "layer")),
+            )
+    head = spec.get("model")
+    if not isinstance(head, dict):
+        raise _error(top, "model", "needs a [model] table with an input")
+    where = Where(source, "[model]")
+    for key in head:
+        if key not in ("name", "input", "convention", "dtype"):
+            raise _error(
+                where,
+                str(key),
+                _not_one_of("a field of [model]", key, ("name", "input", "convention", "dtype")),
+            )
+    conv = _choice(where, "convention", convention or head.get("convention", "keras"), CONVENTIONS)
+    element = _choice(where, "dtype", dtype or head.get("dtype", "float32"), tuple(DTYPE_BYTES))
+    size, channels = _input(where, head.get("input"), resolution)
+    alpha = _alpha(width_multiplier)
+    name = head.get("name", Path(source).stem)
+    if not isinstance(name, str):
+        raise _error(where, "name", "must be a string")
+    net = Net(
+        name,
+        size,
+        channels,
+        convention=conv,  # type: ignore[arg-type]  # checked against CONVENTIONS
+        dtype=element,
+        source=source,
+        width_multiplier=float(alpha),
+    )
+    net.strict = True  # type: ignore[attr-defined]  # user files get every single-layer rule
+    params = _params(Where(source, "[params]"), spec.get("params", {}), options)
+    scope: dict[str, Any] = {**params, "alpha": alpha}
+    used: set[str] = set()
+    blocks = spec.get("blocks", {})
+    if not isinstance(blocks, dict):
+        raise _error(top, "blocks", "must be a table of [blocks.NAME]")
+    layers = spec.get("layer")
+    if not isinstance(layers, list) or not layers:
+        raise _error(top, "layer", "needs at least one [[layer]]")
+    builder = _Builder(net, blocks, used)
+    builder.run(layers, top, scope, {"input": "input"}, prefix="", depth=0)
+    if alpha != 1 and "alpha" not in used:
+        raise ConvcountError(
+            "width_multiplier",
+            f"--width-multiplier: {source} never uses alpha, so a width multiplier would change "
+            'nothing; write alpha into its channel counts (e.g. "= int(64 * alpha)")',
+        )
+    return net.report()
+
+
+def _not_one_of(what: str, key: object, known: Sequence[str]) -> str:
+    close = get_close_matches(str(key), known, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"not {what}{hint}; known: {', '.join(known)}"
+
+
+def _choice(where: Where, field: str, value: object, choices: Sequence[str]) -> str:
+    if isinstance(value, str) and value.strip().lower() in choices:
+        return value.strip().lower()
+    raise _error(where, field, f"must be one of {', '.join(choices)}, got {_show(value)}")
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _whole(where: Where, field: str, value: object, minimum: int = 1) -> int:
+    if isinstance(value, Fraction) and value.denominator == 1:
+        value = int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        if len(value.strip()) > 19:
+            raise _error(where, field, f"must be at most {MAX_SIZE:.0e}, got {_show(value)}")
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _error(where, field, f"must be a whole number, got {_show(value)}")
+    if value < minimum:
+        raise _error(where, field, f"must be at least {minimum}, got {value}")
+    if value > MAX_SIZE:
+        raise _error(where, field, f"must be at most {MAX_SIZE:.0e}, got {_show(value)}")
+    return value
+
+
+def _input(where: Where, given: object, resolution: object) -> tuple[tuple[int, ...], int]:
+    if not isinstance(given, dict):
+        raise _error(where, "input", "must be a table { size = ..., channels = ... }")
+    for key in given:
+        if key not in ("size", "channels", "dims"):
+            raise _error(
+                where,
+                f"input.{key}",
+                _not_one_of("a field of input", key, ("size", "channels", "dims")),
+            )
+    channels = _whole(where, "input.channels", given.get("channels"))
+    dims_given = given.get("dims")
+    dims = None if dims_given is None else _whole(where, "input.dims", dims_given)
+    if dims is not None and dims > 3:
+        raise _error(where, "input.dims", f"must be 1, 2 or 3, got {dims}")
+    size = _sizes(where, "input.size", given.get("size"))
+    if dims is None:
+        dims = len(size) if len(size) > 1 else 2
+    if resolution is not None:
+        size = _sizes(Where("--resolution", ""), "", resolution)
+    if len(size) == 1:
+        size = size * dims
+    if len(size) != dims:
+        raise _error(
+            where, "input", f"a size of {'x'.join(map(str, size))} for {dims} spatial dimensions"
+        )
+    return size, channels
+
+
+def _sizes(where: Where, field: str, value: object) -> tuple[int, ...]:
+    label = field or "--resolution"
+    if isinstance(value, str):
+        parts = value.lower().replace("×", "x").split("x")
+        if len(parts) > 3:
+            raise _error(where, field, "one to three sizes")
+        return tuple(_whole(where, field, p.strip()) for p in parts)
+    if isinstance(value, (list, tuple)):
+        if not 1 <= len(value) <= 3:
+            raise _error(where, field, f"{label}: one to three sizes, got {len(value)}")
+        return tuple(_whole(where, field, v) for v in value)
+    return (_whole(where, field, value),)
+
+
+def _alpha(value: object) -> Fraction:
+    """The width multiplier, exactly as written (1 when not given)."""
+    if value is None:
+        return Fraction(1)
+    text = str(value).strip()
+    try:
+        alpha = Fraction(text) if len(text) <= 40 else Fraction(-1)
+    except (ValueError, ZeroDivisionError):
+        alpha = Fraction(-1)
+    if not 0 < alpha < 1000:
+        raise ConvcountError(
+            "width_multiplier",
+            "--width-multiplier must be a positive number below 1000 (e.g. 0.75 or 3/4), "
+            f"got {_show(value)}",
+        )
+    return alpha
+
+
+def _literal(value: object) -> object:
+    """A TOML or command-line value as the expression language holds it."""
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    if isinstance(value, str) and not expr.is_expression(value):
+        word = value.strip()
+        if word.lower() in ("true", "false"):
+            return word.lower() == "true"
+        try:
+            return Fraction(word) if len(word) <= 40 else value
+        except (ValueError, ZeroDivisionError):
+            return value
+    return value
+
+
+def _params(where: Where, given: object, options: Mapping[str, object] | None) -> dict[str, Any]:
+    if not isinstance(given, dict):
+        raise _error(where, "params", "must be a table of NAME = value")
+    params: dict[str, Any] = {}
+    for key, value in given.items():
+        if not key.isidentifier() or key in ("alpha", "i", "repeats"):
+            raise _error(
+                where, key, "a parameter name must be a plain identifier (not alpha, i, repeats)"
+            )
+        params[key] = _literal(value)
+    for key, value in (options or {}).items():
+        if key not in params:
+            raise ConvcountError(
+                "option",
+                f"--option {key}: {_not_one_of('a parameter of this model', key, list(params))}",
+            )
+        params[key] = _literal(value)
+    for key, value in list(params.items()):
+        if expr.is_expression(value):
+            params[key] = expr.evaluate(value, params)
+    return params
+
+
+class _Builder:
+    """Walks [[layer]] lists (the file's and the blocks'), adding to one Net."""
+
+    def __init__(self, net: Net, blocks: Mapping[str, Any], used: set[str]) -> None:
+        self.net = net
+        self.blocks = blocks
+        self.used = used
+
+    def run(
+        self,
+        layers: Sequence[object],
+        where: Where,
+        scope: Mapping[str, Any],
+        names: dict[str, str],
+        *,
+        prefix: str,
+        depth: int,
+    ) -> str:
+        """Add ``layers``; ``names`` maps local names to the net's. Returns the last name."""
+        last = names["input"]
+        for index, raw in enumerate(layers, start=1):
+            if not isinstance(raw, dict):
+                raise _error(where, "layer", f"layer {index} is not a table")
+            label = raw.get("name")
+            shown = f"layer {index}" + (f" '{label}'" if isinstance(label, str) else "")
+            here = where.at(shown)
+            if "block" in raw:
+                last = self.use_block(raw, here, scope, names, last, prefix=prefix, depth=depth)
+            else:
+                last = self.add_layer(raw, here, scope, names, last, prefix=prefix)
+        return last
+
+    def _scope(self, scope: Mapping[str, Any], incoming: str) -> dict[str, Any]:
+        tensor = self.net.shape(incoming)
+        return {
+            **scope,
+            "in_channels": tensor.channels,
+            "in_size": list(tensor.spatial) if len(tensor.spatial) != 1 else tensor.spatial[0],
+        }
+
+    def _value(
+        self, where: Where, field: str, value: object, scope: Mapping[str, Any], incoming: str
+    ) -> object:
+        if isinstance(value, list):
+            return [self._value(where, field, v, scope, incoming) for v in value]
+        if not expr.is_expression(value):
+            return value.strip() if isinstance(value, str) else value
+        tracked = _Tracking(self._scope(scope, incoming), self.used)
+        try:
+            result = expr.evaluate(
+                str(value), tracked, {"correct_pad": lambda k: self._correct_pad(incoming, k)}
+            )
+        except ConvcountError as error:
+            raise _error(where, field, error.message) from None
+        if isinstance(result, Fraction):
+            raise _error(
+                where,
+                field,
+                f"{str(value).strip()} gives {result} = {float(result):g}, not a whole number "
+                "(use int(), round(), ceil() or make_divisible())",
+            )
+        return result
+
+    def _correct_pad(self, incoming: str, kernel: object) -> list[list[int]]:
+        tensor = self.net.shape(incoming)
+        if len(tensor.spatial) != 2 or not isinstance(kernel, int):
+            raise ConvcountError("expression", "correct_pad(k) needs a 2-D input and a whole k")
+        h, w = tensor.spatial
+        c = kernel // 2
+        return [[c - (1 - h % 2), c], [c - (1 - w % 2), c]]
+
+    def _inputs(
+        self, raw: Mapping[str, Any], where: Where, names: Mapping[str, str], last: str, joins: bool
+    ) -> list[str]:
+        if joins:
+            given = raw.get("inputs")
+            if "input" in raw:
+                raise _error(where, "input", "a join takes inputs = [...], not input")
+            if (
+                not isinstance(given, list)
+                or len(given) < 2
+                or not all(isinstance(g, str) for g in given)
+            ):
+                raise _error(where, "inputs", "must be a list of at least two layer names")
+            wanted = given
+        else:
+            if "inputs" in raw:
+                raise _error(
+                    where, "inputs", "only add, multiply and concat join several; use input"
+                )
+            one = raw.get("input")
+            if one is None:
+                return [last]
+            if not isinstance(one, str):
+                raise _error(where, "input", f"must be a layer name, got {_show(one)}")
+            wanted = [one]
+        result = []
+        for name in wanted:
+            if name not in names:
+                close = get_close_matches(name, list(names), n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise _error(
+                    where,
+                    "inputs" if joins else "input",
+                    f"no earlier layer is named {name!r}{hint}",
+                )
+            result.append(names[name])
+        return result
+
+    def _kind(self, raw: Mapping[str, Any], where: Where) -> str:
+        kind = raw.get("kind")
+        if not isinstance(kind, str):
+            raise _error(where, "kind", f"must be a layer kind (a string), got {_show(kind)}")
+        if kind in KINDS:
+            return kind
+        word = kind.strip().lower()
+        guess = KIND_ALIASES.get(word) or KIND_ALIASES.get(word.replace("_", ""))
+        if guess is None:
+            close = get_close_matches(word, list(KINDS), n=1, cutoff=0.6)
+            guess = close[0] if close else None
+        hint = f" (did you mean {guess}?)" if guess else ""
+        raise _error(where, "kind", f"no layer kind {kind!r}{hint}; see convcount model --kinds")
+
+    def add_layer(
+        self,
+        raw: Mapping[str, Any],
+        where: Where,
+        scope: Mapping[str, Any],
+        names: dict[str, str],
+        last: str,
+        *,
+        prefix: str,
+    ) -> str:
+        kind = self._kind(raw, where)
+        spec = KINDS[kind]
+        inputs = self._inputs(raw, where, names, last, spec.joins)
+        local = raw.get("name")
+        if local is not None and (not isinstance(local, str) or not local.strip()):
+            raise _error(where, "name", f"must be a non-empty string, got {_show(local)}")
+        if local in names and local != "input":
+            raise _error(where, "name", f"{local!r} is used twice")
+        if local == "input":
+            raise _error(where, "name", "'input' names the model's (or block's) input")
+        if "when" in raw and not self._when(raw["when"], where, scope, inputs[0]):
+            # A skipped layer passes the previous layer's output on.
+            if local is not None:
+                names[local] = last
+            return last
+        fields: dict[str, Any] = {}
+        known = {f.name for f in spec.fields}
+        for key, value in raw.items():
+            if key in LAYER_KEYS:
+                continue
+            if key not in known:
+                raise _error(where, "", str(unknown_field(spec, key)))
+            fields[key] = self._value(where, key, value, scope, inputs[0])
+        full = prefix + local if local is not None else None
+        if full is None and prefix:
+            full = f"{prefix}{kind}"
+            number = 1
+            while full in self.net.tensors:
+                full = f"{prefix}{kind}_{number}"
+                number += 1
+        made = self.net.layer(kind, inputs, name=full, where=str(where), **fields)
+        if local is not None:
+            names[local] = made
+        names.setdefault(made, made)
+        return made
+
+    def _when(self, value: object, where: Where, scope: Mapping[str, Any], incoming: str) -> bool:
+        if isinstance(value, bool):
+            return value
+        if not isinstance(value, str):
+            raise _error(where, "when", f"must be true, false or an expression, got {_show(value)}")
+        text = value if expr.is_expression(value) else "=" + value
+        result = self._value(where, "when", text, scope, incoming)
+        if not isinstance(result, bool):
+            raise _error(where, "when", f"must come out true or false, got {_show(result)}")
+        return result
+
+    def use_block(
+        self,
+        raw: Mapping[str, Any],
+        where: Where,
+        scope: Mapping[str, Any],
+        names: dict[str, str],
+        last: str,
+        *,
+        prefix: str,
+        depth: int,
+    ) -> str:
+        block_name = raw.get("block")
+        if not isinstance(block_name, str) or block_name not in self.blocks:
+            known = [str(k) for k in self.blocks]
+            if not known:
+                raise _error(where, "block", "the file defines no [blocks.NAME]")
+            raise _error(where, "block", _not_one_of("a block of this file", block_name, known))
+        if depth >= MAX_BLOCK_DEPTH:
+            raise _error(
+                where,
+                "block",
+                f"blocks nest deeper than {MAX_BLOCK_DEPTH} (a block that uses itself?)",
+            )
+        block = self.blocks[block_name]
+        bwhere = Where(where.source, f"[blocks.{block_name}]")
+        if not isinstance(block, dict):
+            raise _error(bwhere, "", "must be a table with params and [[blocks.NAME.layer]]")
+        for key in block:
+            if key not in ("params", "layer"):
+                raise _error(
+                    bwhere, str(key), _not_one_of("a field of a block", key, ("params", "layer"))
+                )
+        defaults = block.get("params", {})
+        body = block.get("layer")
+        if not isinstance(defaults, dict):
+            raise _error(bwhere, "params", "must be a table of NAME = default")
+        if not isinstance(body, list) or not body:
+            raise _error(bwhere, "layer", "needs at least one [[blocks.NAME.layer]]")
+        inputs = self._inputs(raw, where, names, last, joins=False)
+        if "when" in raw and not self._when(raw["when"], where, scope, inputs[0]):
+            return last
+        local = raw.get("name")
+        if local is not None and (
+            not isinstance(local, str) or not local.strip() or local == "input"
+        ):
+            raise _error(
+                where, "name", f"must be a non-empty string other than 'input', got {_show(local)}"
+            )
+        if local is None:
+            local = f"{block_name}_{len(self.net.layers) + 1}"
+        if local in names:
+            raise _error(where, "name", f"{local!r} is used twice")
+        repeat = _whole(
+            where,
+            "repeat",
+            self._value(where, "repeat", raw.get("repeat", 1), scope, inputs[0]),
+            minimum=0,
+        )
+        if repeat > MAX_REPEAT:
+            raise _error(where, "repeat", f"must be at most {MAX_REPEAT:,}, got {repeat}")
+        first = raw.get("first", {})
+        if not isinstance(first, dict):
+            raise _error(where, "first", "must be a table of parameters for the first repeat")
+        args: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in BLOCK_USE_KEYS:
+                continue
+            if key not in defaults:
+                raise _error(
+                    where,
+                    str(key),
+                    _not_one_of(f"a parameter of block {block_name}", key, list(defaults)),
+                )
+            args[key] = self._value(where, str(key), value, scope, inputs[0])
+        for key in first:
+            if key not in defaults:
+                raise _error(
+                    where,
+                    f"first.{key}",
+                    _not_one_of(f"a parameter of block {block_name}", key, list(defaults)),
+                )
+        current = inputs[0]
+        for i in range(repeat):
+            rwhere = where.at(f"repeat {i + 1}") if repeat > 1 else where
+            values = dict(args)
+            if i == 0:
+                values.update(
+                    {
+                        k: self._value(rwhere, f"first.{k}", v, scope, current)
+                        for k, v in first.items()
+                    }
+                )
+            inner: dict[str, Any] = {**scope, "i": i, "repeats": repeat}
+            for key, default in defaults.items():
+                if key in values:
+                    inner[key] = values[key]
+                else:
+                    inner[key] = self._value(
+                        rwhere.at(f"[blocks.{block_name}]"),
+                        f"params.{key}",
+                        _literal(default),
+                        inner,
+                        current,
+                    )
+            tensor = self.net.shape(current)
+            inner["block_in_channels"] = tensor.channels
+            inner["block_in_size"] = list(tensor.spatial)
+            base = f"{prefix}{local}." + (f"{i}." if repeat > 1 else "")
+            current = self.run(
+                body,
+                rwhere.at(f"block {block_name}"),
+                inner,
+                {"input": current},
+                prefix=base,
+                depth=depth + 1,
+            )
+        names[local] = current
+        return current
+
+
+class _Tracking(dict[str, Any]):
+    """A scope that remembers which names were read (to tell whether alpha is used)."""
+
+    def __init__(self, scope: Mapping[str, Any], used: set[str]) -> None:
+        super().__init__(scope)
+        self._used = used
+
+    def __getitem__(self, key: str) -> Any:
+        self._used.add(key)
+        return super().__getitem__(key)
+
+
+# ---------------------------------------------------------------------------
+# Convenience
+
+
+def convention_of(value: str | None) -> Convention | None:
+    """A convention name checked, or None."""
+    if value is None:
+        return None
+    word = value.strip().lower()
+    if word not in CONVENTIONS:
+        raise ConvcountError(
+            "convention", f"--convention must be keras or torch, got {_show(value)}"
+        )
+    return word

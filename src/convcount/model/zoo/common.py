@@ -1,0 +1,195 @@
+"""What every family definition shares: the spec it builds from, options, rounding.
+
+A family module (``keras_resnet.py``, ``torchvision_regnet.py``, ...) defines
+``MODELS`` (variant name -> :class:`Model`: default resolution, whether it
+takes a width multiplier, its own arguments), ``OPTIONS`` (the constructor
+options it accepts beyond width and resolution) and ``build(spec) -> Net``.
+Channel arithmetic follows the framework's own code, float operations
+included, so that every width multiplier rounds exactly as the framework does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from convcount.errors import ConvcountError
+from convcount.layers import Convention
+from convcount.model.graph import Net
+
+
+class Model(NamedTuple):
+    """One shipped variant of a family."""
+
+    resolution: int | tuple[int, int]
+    """Default input size (the framework's default, or its weights' crop size)."""
+    args: Mapping[str, Any] = {}
+    """The family's own arguments for this variant (depths, widths, ...)."""
+    width: bool = False
+    """Whether ``--width-multiplier`` applies (the constructor has alpha / width_mult)."""
+    twin: str | None = None
+    """The closest model of the other framework, named when a convention is refused."""
+    width_default: float = 1.0
+    """The constructor's own width (mnasnet0_5 is 0.5)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A constructor option given as ``--option NAME=VALUE``."""
+
+    name: str
+    type: str
+    """bool, int, choice, or neutral (accepted and ignored: it changes no count)."""
+    default: object
+    doc: str
+    choices: tuple[str, ...] = ()
+
+    def parse(self, text: object) -> object:
+        """The option's value from the command line's text (or a Python value)."""
+        if self.type == "neutral":
+            return text
+        if self.type == "bool":
+            if isinstance(text, bool):
+                return text
+            word = str(text).strip().lower()
+            if word in ("true", "yes", "1", "on"):
+                return True
+            if word in ("false", "no", "0", "off"):
+                return False
+            raise ConvcountError(
+                "option", f"--option {self.name} must be true or false, got {text!r}"
+            )
+        if self.type == "int":
+            word = str(text).strip()
+            if not (word.isascii() and word.isdigit()) or len(word) > 9 or int(word) < 1:
+                raise ConvcountError(
+                    "option", f"--option {self.name} must be a positive integer, got {text!r}"
+                )
+            return int(word)
+        word = str(text).strip().lower()
+        if word not in self.choices:
+            raise ConvcountError(
+                "option",
+                f"--option {self.name} must be one of {', '.join(self.choices)}, got {text!r}",
+            )
+        return None if word == "none" else word
+
+
+KERAS_OPTIONS = (
+    Option("include_top", "bool", True, "the classifier head (include_top)"),
+    Option(
+        "pooling",
+        "choice",
+        None,
+        "the pooling without the head: none, avg or max",
+        ("none", "avg", "max"),
+    ),
+    Option("classes", "int", 1000, "classes of the head"),
+    *(
+        Option(name, "neutral", None, "accepted; changes no count")
+        for name in ("weights", "classifier_activation", "dropout_rate", "drop_connect_rate")
+    ),
+)
+TORCH_OPTIONS = (
+    Option("num_classes", "int", 1000, "classes of the classifier"),
+    *(
+        Option(name, "neutral", None, "accepted; changes no count")
+        for name in (
+            "weights",
+            "progress",
+            "dropout",
+            "drop_rate",
+            "zero_init_residual",
+            "memory_efficient",
+            "transform_input",
+            "init_weights",
+            "stochastic_depth_prob",
+        )
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """Everything a family's ``build`` needs for one model."""
+
+    name: str
+    """The shipped name, e.g. keras/resnet50."""
+    variant: str
+    """The key in the family's MODELS, e.g. resnet50."""
+    model: Model
+    size: tuple[int, int]
+    """Input height and width."""
+    alpha: float
+    """The width multiplier as the framework receives it (a Python float)."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    convention: Convention = "keras"
+    dtype: str = "float32"
+
+    @property
+    def args(self) -> Mapping[str, Any]:
+        """The variant's own arguments."""
+        return self.model.args
+
+    def option(self, name: str) -> Any:
+        """A constructor option's value (its default when not given)."""
+        return self.options[name]
+
+    def net(self, channels: int = 3) -> Net:
+        """An empty network with this spec's input."""
+        return Net(
+            self.name,
+            self.size,
+            channels,
+            convention=self.convention,
+            dtype=self.dtype,
+            source=self.name,
+            width_multiplier=self.alpha,
+        )
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Keras's and torchvision's ``_make_divisible``, float arithmetic and all.
+
+    Rounds to the nearest multiple of ``divisor`` (at least ``min_value``,
+    default ``divisor``) and adds one more step when rounding lost over 10%.
+    """
+    if min_value is None:
+        min_value = divisor
+    new = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if new < 0.9 * value:
+        new += divisor
+    return new
+
+
+def correct_pad(net: Net, x: str, kernel: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Keras's ``imagenet_utils.correct_pad``: the zeros before a stride-2 'valid' conv.
+
+    ((k//2 - adjust_h, k//2), (k//2 - adjust_w, k//2)) with adjust = 1 on even sizes.
+    """
+    h, w = net.shape(x).spatial
+    c = kernel // 2
+    return ((c - (1 - h % 2), c), (c - (1 - w % 2), c))
+
+
+def keras_top(
+    net: Net, x: str, spec: Spec, *, dropout: float = 0.0, name: str = "predictions"
+) -> str:
+    """Keras's usual ending: global average pooling and Dense(classes), or `pooling`."""
+    if spec.option("include_top"):
+        x = net.layer("global_avg_pool", x, name="avg_pool")
+        if dropout:
+            x = net.layer("dropout", x, name="top_dropout", rate=dropout)
+        return net.dense(x, spec.option("classes"), name=name)
+    return keras_pooling(net, x, spec)
+
+
+def keras_pooling(net: Net, x: str, spec: Spec) -> str:
+    """``pooling`` without the head: none, avg or max."""
+    pooling = spec.option("pooling")
+    if pooling == "avg":
+        return net.layer("global_avg_pool", x, name="avg_pool")
+    if pooling == "max":
+        return net.layer("global_max_pool", x, name="max_pool")
+    return x
