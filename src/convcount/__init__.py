@@ -12,7 +12,7 @@ from convcount.counting import Report, Term, count
 from convcount.errors import ConvcountError
 from convcount.layers import Layer, make_layer
 
-__version__ = "1.0.0"
+__version__ = "2.0.0"
 
 __all__ = [
     "ConvcountError",

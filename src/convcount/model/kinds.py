@@ -461,6 +461,14 @@ def _same(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     return Out(xs[0])
 
 
+def _permute(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("permute", x)
+    last = v["to"] == "channels_last"
+    # Flag the layout opposite to the convention's; counts are unchanged.
+    return Out(x._replace(permuted=last != (net.convention == "keras")))
+
+
 # ---------------------------------------------------------------------------
 # Pooling and shape changes
 
@@ -828,6 +836,22 @@ KINDS: dict[str, Kind] = _kinds(
         torch="StochasticDepth",
     ),
     Kind("identity", "passes its input on", (), _same, torch="nn.Identity"),
+    Kind(
+        "permute",
+        "moves the channel axis (no parameters): only the printed shape changes",
+        (
+            Field(
+                "to",
+                "choice",
+                REQUIRED,
+                "where the channels go",
+                choices=("channels_last", "channels_first"),
+            ),
+        ),
+        _permute,
+        keras="Permute",
+        torch="torch.permute",
+    ),
     Kind(
         "max_pool",
         "max pooling",
