@@ -359,3 +359,17 @@ def test_any_layer_at_any_width(
         return  # an input too small for the kernel
     data = json.loads(json.dumps(to_record(report)))
     assert_whole(report_view(report, width).text(), figures("layer", data), width)
+
+
+def test_the_zoo_list_fits_too() -> None:
+    from convcount.render import zoo_view
+
+    rows = [
+        ("torchvision/wide_resnet101_2", "torch", [3, 224, 224], 126_886_696, 0, 22_753_442_816),
+        ("keras/mobilenet", "keras", [224, 224, 3], 4_253_864, 21_888, 568_740_352),
+    ]
+    wanted = {"3×224×224", "126,886,696", "22,753,442,816", "4,253,864", "21,888", "568,740,352"}
+    for width in (60, 80, None):
+        text = zoo_view(rows, width).text()
+        assert_whole(text, wanted, width)
+        assert "torchvision/wide_resnet101_2" in text  # a name is never shortened

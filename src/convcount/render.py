@@ -875,8 +875,8 @@ def zoo_view(rows: Sequence[Sequence[object]], width: int | None = None) -> View
         ]
         return _blocks(blocks, width)
 
-    natural = max((cell_len(name) for name in names), default=0)
-    return _view([_fit(width, build, ("_tight",), names=natural, stack=stack)], width)
+    # Names are never shortened here: a name is what the user types next.
+    return _view([_fit(width, build, ("_tight",), stack=stack)], width)
 
 
 # ---------------------------------------------------------------------------
