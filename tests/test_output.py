@@ -105,8 +105,14 @@ def test_help_says_what_quiet_prints() -> None:
     assert "params_ratio of the separable row" in _help("compare")
     assert "the total parameters alone" in _help("model")
     batch_help = _help("batch")
-    assert "each row's total parameters, one per line" in batch_help
+    assert "each row's total parameters alone, one per line" in batch_help
     assert "JSON Lines, each row's --json object on one line" in batch_help
+
+
+def test_format_names_get_a_suggestion() -> None:
+    result = run(*LAYER_ARGS["conv"], "--format", "tabel")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("got 'tabel' (did you mean table?)\n")
 
 
 def test_batch_plain_keeps_a_bad_row_in_its_place(tmp_path: Path) -> None:

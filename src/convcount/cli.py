@@ -178,7 +178,7 @@ def _format_option(choices: Sequence[str], default: str) -> Any:
 
 
 def _quiet_option(what: str) -> Any:
-    return typer.Option("-q", "--quiet", help=f"Print {what} alone (--format plain).")
+    return typer.Option("-q", "--quiet", help=f"{what} (--format plain).")
 
 
 Format = Annotated[str | None, _format_option(FORMATS, "table")]
@@ -197,17 +197,19 @@ BatchJson = Annotated[
         "in input order (a stream, not one array).",
     ),
 ]
-Quiet = Annotated[bool, _quiet_option("the total parameters")]
+Quiet = Annotated[bool, _quiet_option("Print the total parameters alone")]
 CompareQuiet = Annotated[
     bool,
     _quiet_option(
-        "the separable block's parameters as a fraction of the standard conv's "
-        "(the params_ratio of the separable row, e.g. 0.151786)"
+        "Print one number: the separable block's parameters as a fraction of the standard "
+        "conv's, the params_ratio of the separable row (e.g. 0.151786)"
     ),
 ]
 BatchQuiet = Annotated[
     bool,
-    _quiet_option("each row's total parameters, one per line (an empty line for a bad row),"),
+    _quiet_option(
+        "Print each row's total parameters alone, one per line (an empty line for a bad row)"
+    ),
 ]
 BATCH_FORMATS = ("table", "json", "jsonl", "csv", "plain")
 
