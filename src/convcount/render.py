@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from functools import lru_cache
 from math import prod
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -147,9 +148,13 @@ class Column(NamedTuple):
     right: bool = False
 
     def width(self) -> int:
-        return max(
-            cell_len(line) for text in (self.header, *self.cells) for line in text.split("\n")
-        )
+        return _widest((self.header, *self.cells))
+
+
+@lru_cache(maxsize=256)
+def _widest(texts: tuple[str, ...]) -> int:
+    """The widest line among ``texts`` (cached: fitting a view measures a column often)."""
+    return max(cell_len(line) for text in texts for line in text.split("\n"))
 
 
 class Grid(NamedTuple):
