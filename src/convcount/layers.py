@@ -358,15 +358,12 @@ def layer_from_fields(kind: object, options: Mapping[str, object]) -> Layer:
 def _required(kind: Kind, given: Mapping[str, object], option: str) -> object:
     if option not in given:
         # Name every missing one at once, not one per try.
-        needed = ("in_channels", "kernel_size", *(() if kind == "depthwise" else ("out_channels",)))
-        missing = [
-            flag(name, SHORT[name]) for name in SHORT if name in needed and name not in given
-        ]
-        listed = " and ".join(
-            (", ".join(missing[:-1]), missing[-1]) if len(missing) > 1 else missing
-        )
-        verb = "are" if len(missing) > 1 else "is"
-        raise ConvcountError(option, f"{listed} {verb} required for {kind}")
+        needed = [name for name in SHORT if name != "out_channels" or kind != "depthwise"]
+        missing = [flag(name, SHORT[name]) for name in needed if name not in given]
+        if len(missing) == 1:
+            raise ConvcountError(option, f"{missing[0]} is required for {kind}")
+        listed = f"{', '.join(missing[:-1])} and {missing[-1]}"
+        raise ConvcountError(option, f"{listed} are required for {kind}")
     return given[option]
 
 
