@@ -87,6 +87,12 @@ def test_bad_values(option: str, value: object, needle: str) -> None:
 
 def test_missing_required_options() -> None:
     assert refused("conv", kernel_size=3, in_channels=4) == "-o/--out-channels is required for conv"
+    assert refused("conv") == (
+        "-k/--kernel-size, -i/--in-channels and -o/--out-channels are required for conv"
+    )
+    assert (
+        refused("depthwise") == "-k/--kernel-size and -i/--in-channels are required for depthwise"
+    )
     assert "--kernel-size is required" in refused("depthwise", in_channels=4)
     assert "--in-channels is required" in refused("separable", kernel_size=3, out_channels=4)
 
