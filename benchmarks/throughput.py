@@ -13,6 +13,9 @@ prints:
   when torch is installed, on a sample,
 * peak resident memory (largest process of the run, workers included) of the
   full run against a 10,000-line run (target: within 1.2x).
+
+Each target line ends in `ok`, `below target` or `over target`, and the exit
+code is 1 when any target is missed.
 """
 
 from __future__ import annotations
@@ -164,9 +167,14 @@ def torch_rate(rows: list[dict[str, Any]]) -> float | None:
     return len(rows) / (time.perf_counter() - start)
 
 
-def main() -> None:
+def main() -> int:
+    """Measure, print a verdict per target, and return 1 when any target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--min-rate", type=float, default=100_000, help="target layers/s")
+    parser.add_argument(
+        "--max-memory-ratio", type=float, default=1.20, help="target peak RSS, big / small run"
+    )
     parser.add_argument("--small", type=int, default=10_000, help="rows of the memory baseline run")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the median is printed")
     parser.add_argument("--torch-sample", type=int, default=5_000)
@@ -189,14 +197,15 @@ def main() -> None:
         assert all(code == 0 for _, code, _ in runs + smalls), "convcount batch failed"
         seconds = statistics.median(s for s, _, _ in runs)
         rate = args.rows / seconds
+        rate_ok = rate >= args.min_rate
         print(
             f"convcount batch: {rate:,.0f} layers/s ({seconds:.2f} s, median of {args.repeat})"
-            "  target >= 100,000"
+            f"  {verdict(rate_ok, 'below')}: >= {args.min_rate:,.0f}"
         )
 
-        measured = torch_rate(rows[: args.torch_sample])
+        measured = torch_rate(rows[: args.torch_sample]) if args.torch_sample else None
         if measured is None:
-            print("PyTorch (meta device): not installed")
+            print("PyTorch (meta device): not installed or not asked for")
         else:
             print(
                 f"PyTorch modules on the meta device: {measured:,.0f} layers/s"
@@ -206,12 +215,20 @@ def main() -> None:
         peak_big = statistics.median(p for _, _, p in runs)
         peak_small = statistics.median(p for _, _, p in smalls)
         ratio = peak_big / peak_small
+        memory_ok = ratio <= args.max_memory_ratio
         print(
             f"peak RSS: {peak_big / 1024:.1f} MiB for {args.rows:,} rows"
-            f" vs {peak_small / 1024:.1f} MiB for {args.small:,}: {ratio:.2f}x  target <= 1.20x"
+            f" vs {peak_small / 1024:.1f} MiB for {args.small:,}: {ratio:.2f}x"
+            f"  {verdict(memory_ok, 'over')}: <= {args.max_memory_ratio:.2f}x"
         )
+    return 0 if rate_ok and memory_ok else 1
+
+
+def verdict(ok: bool, miss: str) -> str:
+    """``ok``, or ``below target`` / ``over target``: how a figure stands against its target."""
+    return "ok" if ok else f"{miss} target"
 
 
 if __name__ == "__main__":
     del resource  # imported for the child process's code; kept here to document it
-    main()
+    sys.exit(main())

@@ -132,13 +132,13 @@ def test_a_bad_row_is_reported_and_the_others_go_on(tmp_path: Path) -> None:
     result = run("batch", str(path), "--format", "jsonl")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "convcount: line 5: --groups 3 must divide --in-channels 10",
+        "convcount: line 5: groups 3 must divide in_channels 10",
         "convcount: line 10: not valid JSON "
         "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))",
     ]
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 10
-    assert lines[4] == {"line": 5, "error": "--groups 3 must divide --in-channels 10"}
+    assert lines[4] == {"line": 5, "error": "groups 3 must divide in_channels 10"}
     assert lines[5] == expected_record(ROWS[0])
 
 
@@ -151,7 +151,7 @@ def test_fail_fast_stops_at_the_first_bad_row(tmp_path: Path) -> None:
     assert len(result.stdout.splitlines()) == 2  # the good row and the error object
     assert (
         result.stderr
-        == "convcount: line 2: --layer must be one of conv, depthwise, separable, transpose, "
+        == "convcount: line 2: layer must be one of conv, depthwise, separable, transpose, "
         "got 'pool'\n"
     )
 
@@ -161,7 +161,10 @@ def test_row_errors_use_the_single_layer_words(tmp_path: Path) -> None:
     batch = run("batch", str(write_jsonl(tmp_path / "in.jsonl", [row])), "--format", "jsonl")
     with pytest.raises(convcount.ConvcountError) as info:
         convcount.make_layer("depthwise", kernel_size=3, in_channels=10, out_channels=7)
-    assert batch.stderr == f"convcount: line 1: {info.value}\n"
+    # The same rule, in the row's words: its fields, not the command line's flags.
+    assert batch.stderr == f"convcount: line 1: {info.value.spelled('field')}\n"
+    assert "out_channels does not apply to depthwise" in batch.stderr
+    assert "--" not in batch.stderr
     missing = run(
         "batch", str(write_jsonl(tmp_path / "m.jsonl", [{"kernel_size": 3}])), "--format", "jsonl"
     )
@@ -171,8 +174,12 @@ def test_row_errors_use_the_single_layer_words(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (("batch", "/no/such/file.jsonl"), "FILE '/no/such/file.jsonl' cannot be read"),
-        (("batch", "-", "--format", "xml"), "--format must be one of jsonl, csv, table"),
+        (("batch", "/no/such/file.jsonl"), "FILE '/no/such/file.jsonl' is missing"),
+        (("batch", "/"), "FILE '/' cannot be read"),
+        (
+            ("batch", "-", "--format", "xml"),
+            "--format must be one of table, json, jsonl, csv, plain",
+        ),
         (("batch", "-", "--input-format", "yaml"), "--input-format must be one of jsonl, csv"),
         (("batch", "-", "--jobs", "0"), "--jobs must be a positive integer"),
     ],
@@ -242,7 +249,7 @@ def test_parallel_chunks_match_one_process_row_for_row(big_file: Path) -> None:
     assert (
         parallel.stderr
         == serial.stderr
-        == "convcount: line 6001: --groups 4 must divide --in-channels 10\n"
+        == "convcount: line 6001: groups 4 must divide in_channels 10\n"
     )
     lines = parallel.stdout.splitlines()
     assert len(lines) == 12_000

@@ -205,10 +205,6 @@ def test_compare_shows_standard_and_separable_with_ratio() -> None:
             ["--bias does not apply to separable", "--depthwise-bias"],
         ),
         ("conv -k 3 -i 10 -o 3 --output-padding 1", ["--output-padding does not apply to conv"]),
-        ("conv -k 3 -i 10", ["--out-channels is required for conv"]),
-        ("depthwise -i 10", ["--kernel-size is required for depthwise"]),
-        ("separable -k 3 -o 10", ["--in-channels is required for separable"]),
-        ("transpose -k 3 -i 10", ["--out-channels is required for transpose"]),
         ("conv -k", ["-k", "requires an argument"]),
         ("conv -k 3 -i 4 -o 4 --kernal 3", ["No such option: --kernal"]),
         ("conv -k 3 -i 4 -o 4 --json -q", ["--json, -q/--quiet and --format"]),
@@ -223,12 +219,51 @@ def test_compare_shows_standard_and_separable_with_ratio() -> None:
             ["--convention keras"],
         ),
         ("compare -k 3 -i 10 -o 32 -g 3", ["--groups 3 must divide --in-channels 10"]),
-        ("compare -k 3 -i 10", ["--out-channels is required"]),
         ("frobnicate", ["No such command"]),
     ],
 )
 def test_bad_input(args: str, needles: list[str]) -> None:
     assert_usage_error(run(*args.split()), *needles)
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "usage"),
+    [
+        (
+            "conv",
+            "conv needs -k/--kernel-size, -i/--in-channels and -o/--out-channels",
+            "Usage: convcount conv -k K -i CIN -o COUT [OPTIONS]  (convcount conv -h for help)",
+        ),
+        ("conv -k 3 -i 10", "conv needs -o/--out-channels", "convcount conv -k K"),
+        ("depthwise -i 10", "depthwise needs -k/--kernel-size", "convcount depthwise -k K"),
+        ("separable -k 3 -o 10", "separable needs -i/--in-channels", "convcount separable"),
+        ("transpose -k 3", "transpose needs -i/--in-channels and -o/--out-channels", "transpose"),
+        ("compare -i 10", "compare needs -k/--kernel-size and -o/--out-channels", "compare"),
+        (
+            "conv 3 10 32",
+            "conv takes its numbers as options: convcount conv -k 3 -i 10 -o 32",
+            "convcount conv -k K -i CIN -o COUT",
+        ),
+        (
+            "depthwise 3x3 10",
+            "depthwise takes its numbers as options: convcount depthwise -k 3x3 -i 10",
+            "convcount depthwise",
+        ),
+        ("separable 3", "separable takes its numbers as options: convcount separable -k 3", ""),
+        ("conv -k 3 10", "conv takes its numbers as options: convcount conv -k 3 -i 10", ""),
+        ("conv -o 8 3 4", "conv takes its numbers as options: convcount conv -k 3 -i 4 -o 8", ""),
+        ("conv 1 2 3 4", "conv takes its numbers as options (-k -i -o)", ""),
+        ("conv three", "conv takes no argument 'three'", "convcount conv"),
+    ],
+)
+def test_usage_errors_name_everything_missing_and_show_the_usage(
+    args: str, message: str, usage: str
+) -> None:
+    result = run(*args.split())
+    assert (result.exit_code, result.stdout) == (2, ""), result
+    first, second = result.stderr.splitlines()
+    assert first == f"convcount: {message}"
+    assert second.startswith("Usage: convcount ") and usage in second
 
 
 def test_the_library_and_the_cli_use_the_same_words() -> None:

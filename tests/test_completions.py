@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,19 @@ def test_the_scripts_complete_commands_options_and_values() -> None:
     assert "--depth-multiplier" in _complete("convcount separable --dep", 2)
     assert _complete("convcount conv --convention ", 3) == ["keras", "torch"]
     assert "--depth-multiplier" not in _complete("convcount conv --de", 2)
+
+
+def test_zsh_completion_texts_keep_their_apostrophes() -> None:
+    env = {
+        **os.environ,
+        "_CONVCOUNT_COMPLETE": "complete_zsh",
+        "_TYPER_COMPLETE_ARGS": "convcount conv --pad",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "convcount"], capture_output=True, text=True, env=env, check=True
+    )
+    # The script runs `eval $(...)`: the words are joined by spaces, then parsed
+    # with the shell's quoting, which shlex's POSIX mode follows (zsh without RC_QUOTES).
+    words = shlex.split(" ".join(done.stdout.split()))
+    assert words[0] == "_arguments"
+    assert "Keras's rules" in words[1] and "(PyTorch's)" in words[1], words

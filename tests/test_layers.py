@@ -86,8 +86,12 @@ def test_bad_values(option: str, value: object, needle: str) -> None:
 
 
 def test_missing_required_options() -> None:
-    assert refused("conv", kernel_size=3, in_channels=4) == (
-        "--out-channels is required for conv (give -o/--out-channels)"
+    assert refused("conv", kernel_size=3, in_channels=4) == "-o/--out-channels is required for conv"
+    assert refused("conv") == (
+        "-k/--kernel-size, -i/--in-channels and -o/--out-channels are required for conv"
+    )
+    assert (
+        refused("depthwise") == "-k/--kernel-size and -i/--in-channels are required for depthwise"
     )
     assert "--kernel-size is required" in refused("depthwise", in_channels=4)
     assert "--in-channels is required" in refused("separable", kernel_size=3, out_channels=4)
@@ -127,7 +131,7 @@ def test_groups_must_divide_both_channel_counts() -> None:
         ("separable", "bias", "use --depthwise-bias and --pointwise-bias"),
         ("conv", "depthwise_bias", "--depthwise-bias does not apply to conv (only to separable)"),
         ("conv", "output_padding", "--output-padding does not apply to conv (only to transpose)"),
-        ("conv", "colour", "--colour is not an option convcount knows"),
+        ("conv", "colour", "--colour is not a field convcount knows"),
     ],
 )
 def test_options_that_do_not_belong(kind: str, option: str, needle: str) -> None:
@@ -221,3 +225,101 @@ def test_causal_padding_is_keras_conv1d_only() -> None:
 def test_keras_transposed_accepts_same_and_valid() -> None:
     for padding in ("same", "valid"):
         assert make_layer("transpose", **BASE, padding=padding).padding == padding
+
+
+# --- one rule, spelled for its source ------------------------------------------------
+
+
+def spelled(kind: str, **kwargs: object) -> tuple[str, str]:
+    """(command-line words, batch-row and model-file words) of one refusal."""
+    with pytest.raises(ConvcountError) as info:
+        make_layer(kind, **kwargs)
+    return str(info.value), info.value.spelled("field")
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "cli", "field"),
+    [
+        (
+            "conv",
+            {**BASE, "groups": 3},
+            "--groups 3 must divide --in-channels 8",
+            "groups 3 must divide in_channels 8",
+        ),
+        (
+            "depthwise",
+            {"kernel_size": 3, "in_channels": 8, "out_channels": 5},
+            "--out-channels does not apply to depthwise: its outputs are --in-channels x "
+            "--depth-multiplier (8); use -m/--depth-multiplier",
+            "out_channels does not apply to depthwise: its outputs are in_channels x "
+            "depth_multiplier (8); use depth_multiplier",
+        ),
+        (
+            "conv",
+            {"kernel_size": 3, "in_channels": 8},
+            "-o/--out-channels is required for conv",
+            "out_channels is required for conv",
+        ),
+        (
+            "conv",
+            {**BASE, "padding": 1},
+            "--padding 1x1 (zeros on each side): Keras refuses it",
+            "padding 1x1 (zeros on each side): Keras refuses it",
+        ),
+        (
+            "conv",
+            {**BASE, "padding": 1},
+            "use --convention torch",
+            "use convention torch",
+        ),
+        (
+            "separable",
+            {**BASE, "bias": False},
+            "use --depthwise-bias and --pointwise-bias",
+            "use depthwise_bias and pointwise_bias",
+        ),
+        (
+            "conv",
+            {**BASE, "strides": 2},
+            "--strides is not a field convcount knows (did you mean --stride?)",
+            "strides is not a field convcount knows (did you mean stride?)",
+        ),
+        (
+            "conv",
+            {**BASE, "kernel": 3},
+            "(did you mean --kernel-size?)",
+            "(did you mean kernel_size?)",
+        ),
+        (
+            "conv",
+            {**BASE, "input_size": 2},
+            "--input-size 2x2 is too small",
+            "input_size 2x2 is too small",
+        ),
+    ],
+)
+def test_one_rule_spelled_for_its_source(
+    kind: str, options: dict[str, object], cli: str, field: str
+) -> None:
+    from convcount.counting import count
+
+    with pytest.raises(ConvcountError) as info:
+        count(make_layer(kind, **options))
+    assert cli in str(info.value)
+    assert field in info.value.spelled("field")
+    assert "--" not in info.value.spelled("field")
+
+
+def test_unknown_choices_suggest_the_nearest() -> None:
+    assert refused("convv", **BASE).endswith("got 'convv' (did you mean conv?)")
+    assert refused("conv", **BASE, convention="kears").endswith("(did you mean keras?)")
+    assert refused("conv", **BASE, convention="tensorflow").endswith("got 'tensorflow'")
+
+
+def test_an_error_placed_in_context_keeps_its_spelling() -> None:
+    with pytest.raises(ConvcountError) as info:
+        make_layer("conv", **{**BASE, "groups": 3})
+    placed = info.value.within("net.toml: layer 2 'c'")
+    assert str(placed) == "net.toml: layer 2 'c': --groups 3 must divide --in-channels 8"
+    assert placed.spelled("field") == "net.toml: layer 2 'c': groups 3 must divide in_channels 8"
+    assert placed.option == "groups"

@@ -45,10 +45,42 @@ def test_every_command_example_runs() -> None:
             assert run(*args).exit_code == 0, line
 
 
+def _transcripts() -> list[tuple[dict[str, str], list[str], str]]:
+    """(environment, arguments, printed text) of each ``$ [VAR=N] convcount ...`` in a block."""
+    found = []
+    for block in _blocks():
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, _, printed = chunk.partition("\n")
+            words = shlex.split(command)
+            env = dict(w.split("=", 1) for w in words if "=" in w and w.split("=")[0].isupper())
+            words = words[len(env) :]
+            if words[:1] == ["convcount"]:
+                found.append((env, words[1:], printed))
+    return found
+
+
 def test_error_examples() -> None:
-    for command, message in re.findall(r"\$ convcount (.*)\n(convcount: .*)", README):
-        result = run(*shlex.split(command))
-        assert (result.exit_code, result.stderr) == (2, message + "\n")
+    errors = [(args, text) for _, args, text in _transcripts() if text.startswith("convcount: ")]
+    assert len(errors) >= 4
+    for args, text in errors:
+        result = run(*args)
+        assert (result.exit_code, result.stdout, result.stderr) == (2, "", text), args
+
+
+def test_the_output_examples_are_current() -> None:
+    shown = [(env, args, text) for env, args, text in _transcripts() if "COLUMNS" in env]
+    assert len(shown) >= 2, "the README shows a table at a set width"
+    for env, args, text in shown:
+        result = run(*args, env=env)
+        assert (result.exit_code, result.stdout) == (0, text), args
+
+
+def test_the_exit_code_table_is_the_clis() -> None:
+    from convcount.cli import EXIT_CODES
+
+    section = README[README.index("### Exit codes") :]
+    rows = re.findall(r"^\| (\d+) \| (.*) \|$", section, flags=re.M)[: len(EXIT_CODES)]
+    assert [(int(code), text) for code, text in rows] == list(EXIT_CODES)
 
 
 def test_python_api_example() -> None:

@@ -1,4 +1,4 @@
-"""Rendered tables: golden files at a fixed width without colour.
+"""Rendered tables: golden files at their natural width and narrowed, without colour.
 
 Regenerate with ``pytest tests/test_render.py --overwrite`` after a deliberate
 change, and read the diff.
@@ -13,7 +13,7 @@ import pytest
 from convcount import make_layer
 from convcount.compare import compare_layers
 from convcount.counting import Report, Term, count
-from convcount.render import comparison_renderable, render_text, report_renderable
+from convcount.render import comparison_view, model_view, report_view
 
 from .conftest import GOLDEN
 
@@ -106,15 +106,25 @@ def check_golden(name: str, text: str, overwrite: bool) -> None:
 @pytest.mark.parametrize("name", sorted(REPORTS))
 def test_report_golden(name: str, overwrite: bool) -> None:
     kind, options = REPORTS[name]
-    text = render_text(report_renderable(count(make_layer(kind, **options))), width=100)
+    text = report_view(count(make_layer(kind, **options))).text()
     assert "\x1b[" not in text
     check_golden(name, text, overwrite)
 
 
 @pytest.mark.parametrize("name", sorted(COMPARISONS))
 def test_comparison_golden(name: str, overwrite: bool) -> None:
-    text = render_text(comparison_renderable(compare_layers(**COMPARISONS[name])), width=100)
+    text = comparison_view(compare_layers(**COMPARISONS[name])).text()
     check_golden(name, text, overwrite)
+
+
+@pytest.mark.parametrize("width", [40, 60])
+def test_narrowed_goldens(width: int, overwrite: bool) -> None:
+    """What each kind of table gives up at a narrow width, and the line that says so."""
+    kind, options = REPORTS["conv_grouped_sized"]
+    layer = report_view(count(make_layer(kind, **options)), width).text()
+    compared = comparison_view(compare_layers(**COMPARISONS["compare_sized_grouped"]), width)
+    check_golden(f"narrow_{width}", layer + "\n" + compared.text(), overwrite)
+    assert max(len(line) for line in (layer + compared.text()).splitlines()) <= width
 
 
 def _cells(line: str) -> list[str]:
@@ -144,7 +154,7 @@ def test_render_shows_what_it_is_given_and_computes_nothing() -> None:
     # A deliberately inconsistent result: the table must show it as given.
     terms = (Term("kernel", (1, 1, 7, 5), 35), Term("bias", (5,), 6))
     report = Report(layer, terms, output_size=None, total=99, macs=None, bias_adds=None)
-    text = render_text(report_renderable(report))
+    text = report_view(report).text()
     assert re.search(r"│ kernel\s+│ 1×1×7×5\s+│\s+35 │", text)
     assert re.search(r"│ bias\s+│ 5\s+│\s+6 │", text)
     assert re.search(r"│ total\s+│\s+│\s+99 │", text)
@@ -152,19 +162,15 @@ def test_render_shows_what_it_is_given_and_computes_nothing() -> None:
 
 
 def test_notes_for_layers_keras_lacks() -> None:
-    text = render_text(
-        report_renderable(count(make_layer("depthwise", kernel_size=3, in_channels=4, dims=3)))
-    )
+    text = report_view(count(make_layer("depthwise", kernel_size=3, in_channels=4, dims=3))).text()
     assert "Keras has no DepthwiseConv3D" in text
-    text = render_text(
-        report_renderable(
-            count(
-                make_layer(
-                    "separable", kernel_size=3, in_channels=4, out_channels=8, depthwise_bias=True
-                )
+    text = report_view(
+        count(
+            make_layer(
+                "separable", kernel_size=3, in_channels=4, out_channels=8, depthwise_bias=True
             )
         )
-    )
+    ).text()
     assert "Keras's SeparableConv has no depthwise bias" in text
     assert "keras.layers.DepthwiseConv2D((3, 3)) + keras.layers.Conv2D(8, (1, 1))" in text
 
@@ -210,19 +216,19 @@ units = 10
 """
 
 
-@pytest.mark.parametrize("compact", [False, True])
-def test_model_golden_and_its_columns_add_up(compact: bool, overwrite: bool) -> None:
+@pytest.mark.parametrize("width", [None, 60])
+def test_model_golden_and_its_columns_add_up(width: int | None, overwrite: bool) -> None:
     import tomllib
 
     from convcount.model import build_model
-    from convcount.render import model_renderable
 
     report = build_model(tomllib.loads(TINY_MODEL), "tiny.toml")
-    text = render_text(model_renderable(report, compact=compact), width=80 if compact else 110)
-    check_golden(f"model_tiny{'_compact' if compact else ''}", text, overwrite)
+    text = model_view(report, width).text()
+    check_golden(f"model_tiny{'_60' if width else ''}", text, overwrite)
     lines = text.splitlines()
     header = next(line for line in lines if " params " in line)
     end = header.index("params") + len("params")  # the column is right-aligned
-    cells = [line[end - 9 : end].strip() for line in lines if line.strip()[:1].isdigit()]
-    assert sum(int(cell.replace(",", "")) for cell in cells if cell) == report.total_params
-    assert f"parameters        {report.total_params:,}" in text
+    rows = [line[:end] for line in lines if line.strip()[:1].isdigit() and len(line) >= end]
+    cells = [re.search(r"(?<= )[\d,]+$", row) for row in rows]
+    assert sum(int(cell.group().replace(",", "")) for cell in cells if cell) == report.total_params
+    assert re.search(rf"parameters +{report.total_params:,}", text)

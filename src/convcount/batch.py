@@ -28,7 +28,7 @@ from convcount.layers import FIELDS, layer_from_fields
 from convcount.records import CSV_COLUMNS, to_csv_row, to_record
 
 INPUT_FORMATS = ("jsonl", "csv")
-OUTPUT_FORMATS = ("jsonl", "csv", "table")
+OUTPUT_FORMATS = ("jsonl", "csv", "table", "plain")
 #: Columns of batch CSV output: the single-layer CSV columns and the row's error.
 BATCH_CSV_COLUMNS = (*CSV_COLUMNS, "error")
 #: Keys of an output record that are results, not inputs: a batch reads the
@@ -159,9 +159,18 @@ def _csv_error(error: RowError) -> bytes:
     return _csv_line([""] * len(CSV_COLUMNS) + [f"line {error.line}: {error.message}"])
 
 
+def _plain_out(report: Any) -> bytes:
+    return b"%d\n" % report.total
+
+
+def _plain_error(error: RowError) -> bytes:
+    return b"\n"  # a bad row keeps its place: output line N is still input row N
+
+
 WRITERS: dict[str, tuple[Callable[[Any], bytes], Callable[[RowError], bytes]]] = {
     "jsonl": (_jsonl_out, _jsonl_error),
     "csv": (_csv_out, _csv_error),
+    "plain": (_plain_out, _plain_error),
 }
 
 
@@ -177,7 +186,7 @@ def results(
         try:
             yield number, report_from_row(row)
         except ConvcountError as error:
-            yield number, RowError(number, str(error))
+            yield number, RowError(number, error.spelled("field"))
 
 
 def count_chunk(

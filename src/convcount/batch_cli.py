@@ -32,6 +32,8 @@ def _open(file: str) -> tuple[IO[bytes], int | None]:
         return sys.stdin.buffer, None
     try:
         stream = open(file, "rb")  # noqa: SIM115  # closed by the caller
+    except FileNotFoundError:
+        raise ConvcountError("file", f"FILE {file!r} is missing (no such file)") from None
     except OSError as error:
         raise ConvcountError("file", f"FILE {file!r} cannot be read: {error.strerror}") from None
     info = os.fstat(stream.fileno())

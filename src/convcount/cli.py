@@ -7,6 +7,7 @@ with the same words. Bad input ends with one line on stderr and exit code 2.
 """
 
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, NoReturn
@@ -22,6 +23,37 @@ from convcount.output import FORMATS, emit_report, resolve_format
 
 PROG = "convcount"
 USAGE_ERROR = 2
+
+#: Exit codes of every command (the README's table and every --help show these).
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (0, "done"),
+    (1, "finished, but some batch rows were bad"),
+    (2, "bad input or usage"),
+    (74, "output could not be written (stdout or stderr closed, disk full)"),
+    (130, "interrupted (Ctrl-C)"),
+    (141, "stdout is a closed pipe (quietly, as `head` expects)"),
+)
+# \b keeps the lines as written in click's and typer's help formatting.
+EPILOG = "\b\nExit codes:\n" + "".join(f"  {code:<4} {text}\n" for code, text in EXIT_CODES)
+
+#: How each command is called, for usage lines in messages.
+USAGE: dict[str, str] = {
+    "conv": "convcount conv -k K -i CIN -o COUT [OPTIONS]",
+    "depthwise": "convcount depthwise -k K -i CIN [-m MULT] [OPTIONS]",
+    "separable": "convcount separable -k K -i CIN -o COUT [OPTIONS]",
+    "transpose": "convcount transpose -k K -i CIN -o COUT [OPTIONS]",
+    "compare": "convcount compare -k K -i CIN -o COUT [-m MULT] [-g GROUPS] [OPTIONS]",
+    "batch": "convcount batch [FILE | -] [OPTIONS]",
+    "model": "convcount model FILE|NAME [OPTIONS]",
+}
+#: Fields each command needs, in the order their flags are usually given.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "conv": ("kernel_size", "in_channels", "out_channels"),
+    "depthwise": ("kernel_size", "in_channels"),
+    "separable": ("kernel_size", "in_channels", "out_channels"),
+    "transpose": ("kernel_size", "in_channels", "out_channels"),
+    "compare": ("kernel_size", "in_channels", "out_channels"),
+}
 
 
 def _complete(choices: Sequence[str]) -> Callable[[str], list[str]]:
@@ -145,22 +177,64 @@ def _format_option(choices: Sequence[str], default: str) -> Any:
     )
 
 
-Format = Annotated[str | None, _format_option(FORMATS, "table; plain is the total alone")]
+def _quiet_option(what: str) -> Any:
+    return typer.Option("-q", "--quiet", help=f"{what} (--format plain).")
+
+
+Format = Annotated[str | None, _format_option(FORMATS, "table")]
 BatchFormat = Annotated[
-    str | None, _format_option(("jsonl", "csv", "table"), "table on a terminal, else jsonl")
+    str | None,
+    _format_option(
+        ("table", "json", "csv", "plain"), "table on a terminal, else json; jsonl is json"
+    ),
 ]
-ModelFormat = Annotated[str | None, _format_option(("table", "json", "csv"), "table")]
 Json = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
-Quiet = Annotated[
-    bool, typer.Option("-q", "--quiet", help="Print the total alone (--format plain).")
+BatchJson = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Same as --format json: JSON Lines, each row's --json object on one line, "
+        "in input order (a stream, not one array).",
+    ),
 ]
+Quiet = Annotated[bool, _quiet_option("Print the total parameters alone")]
+CompareQuiet = Annotated[
+    bool,
+    _quiet_option(
+        "Print one number: the separable block's parameters as a fraction of the standard "
+        "conv's, the params_ratio of the separable row (e.g. 0.151786)"
+    ),
+]
+BatchQuiet = Annotated[
+    bool,
+    _quiet_option(
+        "Print each row's total parameters alone, one per line (an empty line for a bad row)"
+    ),
+]
+BATCH_FORMATS = ("table", "json", "jsonl", "csv", "plain")
+
+
+def _check_required(command: str, given: dict[str, Any]) -> None:
+    """Every missing required option in one message, with the usage line."""
+    from convcount.layers import SHORT
+
+    missing = [f for f in REQUIRED[command] if given.get(f) is None or given[f] == ""]
+    if missing:
+        names = [f"{SHORT[f]}/--{f.replace('_', '-')}" for f in missing]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+        raise ConvcountError(missing[0], f"{command} needs {listed}\n{_usage_line(command)}")
+
+
+def _usage_line(command: str) -> str:
+    return f"Usage: {USAGE[command]}  ({PROG} {command} -h for help)"
 
 
 def _layer_command(kind: Kind, params: dict[str, Any]) -> None:
     fmt = resolve_format(params.pop("format_"), params.pop("json_"), params.pop("quiet"))
     fields = {name: value for name, value in params.items() if name in FIELDS}
+    _check_required(kind, fields)
     report: Report = count(make_layer(kind, **fields))
-    emit_report(report, fmt)
+    emit_report(report, fmt or "table")
 
 
 def conv(
@@ -263,7 +337,7 @@ def compare(
     dtype: Dtype = None,
     format_: Format = None,
     json_: Json = False,
-    quiet: Quiet = False,
+    quiet: CompareQuiet = False,
 ) -> None:
     """The same job as a standard conv, a depthwise-separable block and (with -g) a grouped conv."""
     from convcount.compare import compare_layers
@@ -271,7 +345,8 @@ def compare(
 
     fmt = resolve_format(format_, json_, quiet)
     params = {k: v for k, v in locals().items() if k in FIELDS}
-    emit_comparison(compare_layers(**params), fmt)
+    _check_required("compare", params)
+    emit_comparison(compare_layers(**params), fmt or "table")
 
 
 def batch(
@@ -288,6 +363,8 @@ def batch(
         ),
     ] = None,
     format_: BatchFormat = None,
+    json_: BatchJson = False,
+    quiet: BatchQuiet = False,
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop at the first bad row.")
     ] = False,
@@ -309,7 +386,9 @@ def batch(
     """
     from convcount.batch_cli import run_batch_command
 
-    code = run_batch_command(file, input_format, format_, fail_fast, jobs)
+    fmt = resolve_format(format_, json_, quiet, choices=BATCH_FORMATS, default=None)
+    # For a batch, json is JSON Lines: one object per row, streamed in order.
+    code = run_batch_command(file, input_format, "jsonl" if fmt == "json" else fmt, fail_fast, jobs)
     if code:
         raise typer.Exit(code)
 
@@ -349,6 +428,15 @@ def model(
             help="Input size instead of the model's default: 192 or 192x256.",
         ),
     ] = None,
+    batch_size: Annotated[
+        str | None,
+        typer.Option(
+            "-b",
+            "--batch-size",
+            metavar="N",
+            help="Examples per batch: scales MACs and activation memory. [default: 1]",
+        ),
+    ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option(
@@ -370,13 +458,14 @@ def model(
     ] = False,
     convention: ConventionOpt = None,
     dtype: Dtype = None,
-    format_: ModelFormat = None,
+    format_: Format = None,
     json_: Json = False,
+    quiet: Quiet = False,
 ) -> None:
-    """A whole network, layer by layer, like Keras's summary: shapes, parameters, MACs."""
+    """A whole network, layer by layer, like Keras's summary: shapes, parameters, MACs, memory."""
     from convcount.output import emit_kinds, emit_model, emit_zoo_list
 
-    fmt = resolve_format(format_, json_, False)
+    fmt = resolve_format(format_, json_, quiet) or "table"
     if list_ or kinds:
         if source is not None:
             raise ConvcountError("model", "--list and --kinds take no FILE|NAME")
@@ -390,7 +479,7 @@ def model(
             "model", "model: give a model file or a shipped model's name (--list shows them)"
         )
     options = _parse_options(option or [])
-    emit_model(source, width_multiplier, resolution, convention, dtype, fmt, options)
+    emit_model(source, width_multiplier, resolution, convention, dtype, fmt, options, batch_size)
 
 
 def _parse_options(given: Sequence[str]) -> dict[str, str]:
@@ -492,7 +581,7 @@ def _closed_pipe() -> int:
 
 
 def _usage_message(error: Exception) -> str:
-    """One line for a parse error from the option parser."""
+    """The message for a parse error from the option parser (a usage line where it helps)."""
     option_name = getattr(error, "option_name", None)
     ctx = getattr(error, "ctx", None)
     command = getattr(getattr(ctx, "command", None), "name", None)
@@ -501,8 +590,35 @@ def _usage_message(error: Exception) -> str:
         if field is not None:
             return str(not_applicable(command, field, spelled=option_name))
     format_message = getattr(error, "format_message", None)
-    text = format_message() if callable(format_message) else str(error)
-    return " ".join(text.split())
+    text = " ".join((format_message() if callable(format_message) else str(error)).split())
+    extra = re.fullmatch(r"Got unexpected extra argument(?:\(s\)|s)? \((.*)\)", text)
+    if extra and command in USAGE:
+        given = dict(getattr(ctx, "params", None) or {})
+        hint = _positional_hint(command, extra.group(1).split(), given)
+        return f"{hint}\n{_usage_line(command)}"
+    if text.startswith("Missing argument") and command in USAGE:
+        return f"{text}\n{_usage_line(command)}"
+    return text
+
+
+def _positional_hint(command: str, words: list[str], given: dict[str, Any]) -> str:
+    """For ``convcount conv 3 10 32``: the same numbers as the options they must be.
+
+    The numbers fill the required options not already given, in -k, -i, -o
+    order (-k, -i, -m for depthwise).
+    """
+    if command not in REQUIRED or not all(re.fullmatch(r"\d+([x×]\d+)*", w) for w in words):
+        return f"{command} takes no argument {' '.join(words)!r}"
+    order = (*REQUIRED[command], *(("depth_multiplier",) if command == "depthwise" else ()))
+    short = {"kernel_size": "-k", "in_channels": "-i", "out_channels": "-o"}
+    short["depth_multiplier"] = "-m"
+    have = [(f, str(given[f])) for f in order if given.get(f) not in (None, "")]
+    free = [f for f in order if given.get(f) in (None, "")]
+    if len(words) > len(free):
+        return f"{command} takes its numbers as options ({' '.join(short[f] for f in order)})"
+    mapped = dict(have) | dict(zip(free, words, strict=False))
+    example = " ".join(f"{short[f]} {mapped[f]}" for f in order if f in mapped)
+    return f"{command} takes its numbers as options: {PROG} {command} {example}"
 
 
 def _field_of_flag(spelled: str) -> str | None:
@@ -526,10 +642,11 @@ def make_app(names: Sequence[str] | None = None) -> typer.Typer:
         no_args_is_help=True,
         context_settings={"help_option_names": ["-h", "--help"]},
         help=_root.__doc__,
+        epilog=EPILOG,
     )
     app.callback()(_root)
     for name in names or COMMANDS:
-        app.command(name)(COMMANDS[name])
+        app.command(name, epilog=EPILOG)(COMMANDS[name])
     return app
 
 
@@ -553,6 +670,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         from typer._completion_classes import completion_init
 
         completion_init()
+        _keep_apostrophes_in_zsh()
     name = None if completing else _command_named(args)
     app = make_app([name] if name else None)
     try:
@@ -561,6 +679,25 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except SystemExit as done:
         code = done.code
     _leave(code)
+
+
+def _keep_apostrophes_in_zsh() -> None:
+    """Register a zsh completer whose help texts keep their apostrophes.
+
+    The zsh script evals ``_arguments '...'`` with the help inside single
+    quotes; typer doubles an apostrophe (``Keras''s``), which zsh reads as two
+    adjacent strings unless RC_QUOTES is set, so "Keras's rules" showed as
+    "Kerass rules". Closing the quote, adding an escaped one and reopening
+    (``'\\''``) reads the same in every zsh.
+    """
+    from typer._click.shell_completion import CompletionItem, add_completion_class
+    from typer._completion_classes import ZshComplete
+
+    class Zsh(ZshComplete):
+        def format_completion(self, item: CompletionItem) -> str:
+            return super().format_completion(item).replace("''", "'\\''")
+
+    add_completion_class(Zsh, "zsh")
 
 
 def _leave(code: object) -> NoReturn:

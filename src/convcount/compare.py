@@ -16,10 +16,12 @@ from typing import Any
 from convcount.counting import Report, count
 from convcount.layers import make_layer
 
-#: Columns of the comparison's CSV output.
+#: Columns of the comparison's CSV output: the keys of its JSON rows, in order.
 COMPARE_COLUMNS: tuple[str, ...] = (
     "name",
     "layer",
+    "groups",
+    "depth_multiplier",
     "params",
     "params_ratio",
     "theoretical_ratio",

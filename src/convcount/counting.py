@@ -16,7 +16,7 @@ from functools import lru_cache
 from math import prod
 from typing import NamedTuple
 
-from convcount.errors import ConvcountError
+from convcount.errors import ConvcountError, flag
 from convcount.layers import DTYPE_BYTES, Layer
 
 #: Names of the terms, in the order they are listed.
@@ -183,7 +183,7 @@ def output_size(layer: Layer) -> tuple[int, ...]:
     if min(sizes) < 1:
         raise ConvcountError(
             "input_size",
-            f"--input-size {'x'.join(map(str, layer.input_size))} is too small for this "
+            f"{flag('input_size')} {'x'.join(map(str, layer.input_size))} is too small for this "
             f"layer: the output would be {'x'.join(map(str, sizes))} "
             "(every size must be at least 1)",
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, NamedTuple
 
-from convcount.errors import ConvcountError, flag
+from convcount.errors import ConvcountError, did_you_mean, flag
 
 Kind = Literal["conv", "depthwise", "separable", "transpose"]
 Convention = Literal["keras", "torch"]
@@ -33,6 +33,9 @@ DTYPE_BYTES: dict[str, int] = {
     "int8": 1,
     "float64": 8,
 }
+
+#: Short command-line flags of the required fields, for the messages that ask for them.
+SHORT: dict[str, str] = {"kernel_size": "-k", "in_channels": "-i", "out_channels": "-o"}
 
 #: Options every layer kind takes.
 COMMON_OPTIONS: tuple[str, ...] = (
@@ -224,7 +227,8 @@ def parse_choice(option: str, value: object, choices: Iterable[str]) -> str:
     options = tuple(choices)
     word = str(value).strip().lower()
     if word not in options:
-        raise _fail(option, f"must be one of {', '.join(options)}, got {_show(value)}")
+        hint = did_you_mean(value, options, as_field=False)
+        raise _fail(option, f"must be one of {', '.join(options)}, got {_show(value)}{hint}")
     return word
 
 
@@ -308,8 +312,9 @@ def layer_from_fields(kind: object, options: Mapping[str, object]) -> Layer:
         ):
             raise _fail(
                 "out_channels",
-                f"does not apply to depthwise: its outputs are --in-channels x "
-                f"--depth-multiplier ({out_channels}); use -m/--depth-multiplier",
+                f"does not apply to depthwise: its outputs are {flag('in_channels')} x "
+                f"{flag('depth_multiplier')} ({out_channels}); "
+                f"use {flag('depth_multiplier', '-m')}",
             )
     else:
         out_channels = parse_int("out_channels", _required(layer_kind, given, "out_channels"))
@@ -352,8 +357,13 @@ def layer_from_fields(kind: object, options: Mapping[str, object]) -> Layer:
 
 def _required(kind: Kind, given: Mapping[str, object], option: str) -> object:
     if option not in given:
-        short = {"kernel_size": "-k", "in_channels": "-i", "out_channels": "-o"}[option]
-        raise _fail(option, f"is required for {kind} (give {short}/{flag(option)})")
+        # Name every missing one at once, not one per try.
+        needed = [name for name in SHORT if name != "out_channels" or kind != "depthwise"]
+        missing = [flag(name, SHORT[name]) for name in needed if name not in given]
+        if len(missing) == 1:
+            raise ConvcountError(option, f"{missing[0]} is required for {kind}")
+        listed = f"{', '.join(missing[:-1])} and {missing[-1]}"
+        raise ConvcountError(option, f"{listed} are required for {kind}")
     return given[option]
 
 
@@ -371,14 +381,18 @@ def not_applicable(kind: Kind, option: str, *, spelled: str | None = None) -> Co
     owners = [k for k in KINDS if option in KIND_OPTIONS[k]]
     name = spelled or flag(option)
     if not owners:
-        return ConvcountError(option, f"{name} is not an option convcount knows")
+        hint = did_you_mean(option, [*FIELDS[1:], "layer"], as_field=True)
+        return ConvcountError(option, f"{name} is not a field convcount knows{hint}")
     hint = ""
     if option == "out_channels":
-        hint = ": its outputs are --in-channels x --depth-multiplier; use -m/--depth-multiplier"
+        hint = (
+            f": its outputs are {flag('in_channels')} x {flag('depth_multiplier')}; "
+            f"use {flag('depth_multiplier', '-m')}"
+        )
     elif option == "groups":
-        hint = ": its depthwise step always has groups = --in-channels"
+        hint = f": its depthwise step always has groups = {flag('in_channels')}"
     elif option == "bias" and kind == "separable":
-        hint = ": use --depthwise-bias and --pointwise-bias"
+        hint = f": use {flag('depthwise_bias')} and {flag('pointwise_bias')}"
     elif option == "depth_multiplier":
         hint = ": use depthwise or separable for a depth multiplier"
     return ConvcountError(
@@ -398,7 +412,9 @@ def _resolve_dims(dims_value: object, spatial: Mapping[str, tuple[int, ...]]) ->
         if len(value) == 1:
             continue
         if dims is not None and len(value) != dims:
-            raise _fail(name, f"{_show(value)} has {len(value)} numbers but --dims is {dims}")
+            raise _fail(
+                name, f"{_show(value)} has {len(value)} numbers but {flag('dims')} is {dims}"
+            )
         if fixer is not None and len(value) != len(fixer[1]):
             raise _fail(
                 name,
@@ -432,7 +448,7 @@ def _refused(layer: Layer, option: str, what: str, why: str) -> ConvcountError:
     return ConvcountError(
         option,
         f"{what}: {this} refuses it ({why}); {FRAMEWORK[other]} accepts it, "
-        f"use --convention {other}",
+        f"use {flag('convention')} {other}",
     )
 
 
@@ -444,14 +460,15 @@ def _check_framework_rules(layer: Layer) -> None:
             raise _refused(
                 layer,
                 "padding",
-                f"--padding {_show(padding)} (zeros on each side)",
+                f"{flag('padding')} {_show(padding)} (zeros on each side)",
                 "its layers take only 'valid' or 'same'; add a ZeroPadding layer before",
             )
         if kind in ("conv", "transpose") and max(layer.stride) > 1 and max(layer.dilation) > 1:
             raise _refused(
                 layer,
                 "dilation",
-                f"--stride {_show(layer.stride)} with --dilation {_show(layer.dilation)}",
+                f"{flag('stride')} {_show(layer.stride)} "
+                f"with {flag('dilation')} {_show(layer.dilation)}",
                 "a strided Conv or ConvTranspose cannot also be dilated",
             )
         if padding == "causal" and (kind != "conv" or layer.dims != 1):
@@ -463,7 +480,7 @@ def _check_framework_rules(layer: Layer) -> None:
             raise _refused(
                 layer,
                 "groups",
-                f"--groups {layer.groups} on a transposed layer",
+                f"{flag('groups')} {layer.groups} on a transposed layer",
                 "Conv*DTranspose has no groups argument",
             )
         if layer.output_padding is not None:
@@ -471,7 +488,7 @@ def _check_framework_rules(layer: Layer) -> None:
                 if op >= s:
                     raise _fail(
                         "output_padding",
-                        f"{_show(layer.output_padding)} must be smaller than --stride "
+                        f"{_show(layer.output_padding)} must be smaller than {flag('stride')} "
                         f"{_show(layer.stride)} in every dimension (Keras's rule)",
                     )
     else:
@@ -479,21 +496,21 @@ def _check_framework_rules(layer: Layer) -> None:
             raise _refused(
                 layer,
                 "padding",
-                "--padding causal",
+                f"{flag('padding')} causal",
                 "its convolutions pad symmetrically; pad d*(k-1) zeros on the left by hand",
             )
         if padding == "same" and kind != "transpose" and max(layer.stride) > 1:
             raise _refused(
                 layer,
                 "padding",
-                f"--padding same with --stride {_show(layer.stride)}",
+                f"{flag('padding')} same with {flag('stride')} {_show(layer.stride)}",
                 "padding='same' needs stride 1",
             )
         if isinstance(padding, str) and kind == "transpose":
             raise _refused(
                 layer,
                 "padding",
-                f"--padding {padding} on a transposed layer",
+                f"{flag('padding')} {padding} on a transposed layer",
                 "ConvTranspose takes integer padding only",
             )
         if layer.output_padding is not None:
@@ -501,7 +518,7 @@ def _check_framework_rules(layer: Layer) -> None:
                 if op >= s and op >= d:
                     raise _fail(
                         "output_padding",
-                        f"{_show(layer.output_padding)} must be smaller than --stride "
-                        f"{_show(layer.stride)} or --dilation {_show(layer.dilation)} "
+                        f"{_show(layer.output_padding)} must be smaller than {flag('stride')} "
+                        f"{_show(layer.stride)} or {flag('dilation')} {_show(layer.dilation)} "
                         f"in every dimension (PyTorch's rule)",
                     )

@@ -19,21 +19,32 @@ if TYPE_CHECKING:
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "plain")
 
 
-def resolve_format(format_: str | None, json_: bool, quiet: bool) -> str:
+def resolve_format(
+    format_: str | None,
+    json_: bool,
+    quiet: bool,
+    *,
+    choices: Sequence[str] = FORMATS,
+    default: str | None = "table",
+) -> str | None:
     """The one output format asked for by --format, --json and -q/--quiet."""
     asked = [f for f, on in (("json", json_), ("plain", quiet)) if on]
     if format_ is not None:
         word = format_.strip().lower()
-        if word not in FORMATS:
+        if word not in choices:
+            from convcount.errors import did_you_mean
+
             raise ConvcountError(
-                "format", f"--format must be one of {', '.join(FORMATS)}, got {format_!r}"
+                "format",
+                f"--format must be one of {', '.join(choices)}, got {format_!r}"
+                + did_you_mean(word, tuple(choices), as_field=False),
             )
         asked.append(word)
     if len(set(asked)) > 1:
         raise ConvcountError(
             "format", "--json, -q/--quiet and --format ask for different outputs; give one"
         )
-    return asked[0] if asked else "table"
+    return asked[0] if asked else default
 
 
 def write_json(value: Any) -> None:
@@ -77,7 +88,10 @@ def emit_comparison(rows: Sequence[Any], fmt: str) -> None:
 
     records = [to_compare_record(row) for row in rows]
     if fmt == "plain":
-        sys.stdout.write("".join(f"{r['params']}\n" for r in records))
+        # The one number a comparison answers: what the separable block costs
+        # as a fraction of the standard conv (its row's params_ratio).
+        separable = next(r for r in records if r["name"] == "separable")
+        sys.stdout.write(f"{separable['params_ratio']}\n")
     elif fmt == "json":
         write_json(records)
     elif fmt == "csv":
@@ -96,18 +110,13 @@ def emit_model(
     dtype: str | None,
     fmt: str,
     options: dict[str, str] | None = None,
+    batch_size: str | None = None,
 ) -> None:
     """Count a model file (or a shipped model) and write it in ``fmt``."""
-    from convcount.model import (
-        MODEL_CSV_COLUMNS,
-        load_model,
-        model_csv_rows,
-        model_record,
-        resolve_source,
-    )
+    from convcount.layers import parse_int
+    from convcount.model import load_model, resolve_source
 
-    if fmt not in ("table", "json", "csv"):
-        raise ConvcountError("format", f"--format must be one of table, json, csv, got {fmt!r}")
+    batch = 1 if batch_size is None else parse_int("batch_size", batch_size)
     notice = resolve_source(source).notice
     if notice:
         sys.stderr.write(notice + "\n")
@@ -119,14 +128,20 @@ def emit_model(
         dtype=dtype,
         options=options,
     )
-    if fmt == "json":
-        write_json(model_record(report))
+    if fmt == "plain":
+        sys.stdout.write(f"{report.total_params}\n")
+    elif fmt == "json":
+        from convcount.summary import model_record
+
+        write_json(model_record(report, batch))
     elif fmt == "csv":
-        write_csv(MODEL_CSV_COLUMNS, model_csv_rows(report))
+        from convcount.summary import MODEL_CSV_COLUMNS, model_csv_rows, model_record
+
+        write_csv(MODEL_CSV_COLUMNS, model_csv_rows(model_record(report, batch)))
     else:
         from convcount.render import print_model
 
-        print_model(report)
+        print_model(report, batch)
 
 
 def emit_zoo_list(fmt: str) -> None:

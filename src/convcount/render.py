@@ -1,21 +1,41 @@
 """Tables for people: the only module that imports rich.
 
 It presents results computed elsewhere and computes nothing of its own
-beyond layout (thousands separators, bars). Colour follows rich's rules:
-NO_COLOR, or stdout not a terminal, means plain text.
+beyond layout (thousands separators, bars, shares). Colour follows rich's
+rules: NO_COLOR, or stdout not a terminal, means plain text.
+
+Every view is laid out here, line by line, for a given width, so that a
+number is never cut, wrapped or elided: rich only prints the lines. When the
+width runs short, each part of a view (a title, a table, the figures under
+it, the framework code) gives way in a fixed order:
+
+1. names are shortened with an ellipsis in the middle, down to
+   :data:`NAME_SOFT_FLOOR` characters;
+2. decoration is left out in the part's own order (``*_DROPS`` below: bars,
+   the share, kind and connected-to columns, formulas, explanations in
+   parentheses; box lines and wider spacing go unsaid), and names may then go
+   down to :data:`NAME_FLOOR` (a model's connected-to column then refers to
+   layers by number); framework code breaks between its arguments and is
+   left out only when one of them does not fit;
+3. the part is stacked: one block per row, each figure labelled, lines
+   broken only between figures.
+
+A line under the view says what was left out and the width that shows it all
+(or ``--format csv``). The width is the terminal's, or COLUMNS when set;
+piped without COLUMNS, a view takes its natural width, so a file gets it all.
 """
 
 from __future__ import annotations
 
-import io
+import os
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from functools import lru_cache
 from math import prod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from rich import box
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.cells import cell_len
+from rich.console import Console, Group
 from rich.text import Text
 
 from convcount.counting import Report
@@ -24,7 +44,7 @@ from convcount.layers import DTYPE_BYTES, FRAMEWORK
 
 if TYPE_CHECKING:
     from convcount.compare import ComparisonRow
-    from convcount.model import ModelReport
+    from convcount.summary import ModelLike
 
 TERM_LABELS = {
     "kernel": "kernel",
@@ -35,6 +55,21 @@ TERM_LABELS = {
     "pointwise_bias": "pointwise bias",
 }
 BAR_WIDTH = 10
+#: Names are never shortened below this many characters (the ellipsis included),
+NAME_FLOOR = 10
+#: nor below this many while some decoration can still be left out instead.
+NAME_SOFT_FLOOR = 16
+#: What each table leaves out first when it does not fit, in order. A name
+#: starting with "_" is a change of spacing that loses nothing and goes unsaid.
+TERMS_DROPS = ("formulas", "_box")
+INFO_DROPS = ("explanations",)
+COMPARE_DROPS = ("bars", "_box")
+MODEL_DROPS = ("bars", "share", "kind", "connected to", "_tight")
+BATCH_DROPS = ("_tight",)
+
+
+# ---------------------------------------------------------------------------
+# Figures as text
 
 
 def _n(value: int | None) -> str:
@@ -45,67 +80,425 @@ def _size(values: Sequence[int]) -> str:
     return "×".join(str(v) for v in values)
 
 
-def _bytes(value: int) -> str:
-    units = ("B", "KiB", "MiB", "GiB", "TiB")
+def _scaled(value: int) -> str:
+    """A large count in SI units beside its exact figure: ``3.86 G`` (empty below a million)."""
+    units = (("M", 10**6), ("G", 10**9), ("T", 10**12), ("P", 10**15))
+    if value < units[0][1]:
+        return ""
+    for i, (unit, size) in enumerate(units):
+        text = f"{value / size:.3g}"
+        if float(text) < 1000 or i == len(units) - 1:
+            return f"{text} {unit}"
+    return ""  # pragma: no cover - the loop returns
+
+
+def _binary(value: int) -> str:
+    """Bytes in binary units: ``392.0 KiB`` (empty below 1 KiB)."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
     scaled = float(value)
     unit = 0
     while scaled >= 1024 and unit < len(units) - 1:
         scaled /= 1024
         unit += 1
-    exact = f"{value:,} B"
-    return exact if unit == 0 else f"{exact} ({scaled:,.1f} {units[unit]})"
+    return "" if unit == 0 else f"{scaled:,.1f} {units[unit]}"
 
 
-def _title(report: Report) -> str:
+def _shorten(name: str, width: int | None) -> str:
+    """``name`` in at most ``width`` cells, with an ellipsis in the middle when cut."""
+    if width is None or cell_len(name) <= width:
+        return name
+    keep = width - 1
+    head = keep - keep * 2 // 5
+    tail = keep - head
+    start = name[:head]
+    while cell_len(start) > head:
+        start = start[:-1]
+    end = name[len(name) - tail :] if tail else ""
+    while cell_len(end) > tail:
+        end = end[1:]
+    return f"{start}…{end}"
+
+
+# ---------------------------------------------------------------------------
+# Lines, grids and the fitting of parts
+
+
+class Line(NamedTuple):
+    """One printed line and its style."""
+
+    text: str
+    style: str = ""
+    """A rich style for the whole line, or ``bold:N`` for its first N cells (a label)."""
+
+
+def _width(lines: Sequence[Line]) -> int:
+    return max((cell_len(line.text) for line in lines), default=0)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * (width - cell_len(text))
+    return fill + text if right else text + fill
+
+
+class Column(NamedTuple):
+    """A column of a grid: a header and one cell per row (``\\n`` breaks a cell's lines)."""
+
+    header: str
+    cells: Sequence[str]
+    right: bool = False
+
+    def width(self) -> int:
+        return _widest((self.header, *self.cells))
+
+
+@lru_cache(maxsize=256)
+def _widest(texts: tuple[str, ...]) -> int:
+    """The widest line among ``texts`` (cached: fitting a view measures a column often)."""
+    return max(cell_len(line) for text in texts for line in text.split("\n"))
+
+
+class Grid(NamedTuple):
+    """Rows of cells in columns, in one of three styles.
+
+    ``box`` draws rounded box lines; ``plain`` separates columns by two
+    spaces with a rule under the header; ``tight`` by one space.
+    """
+
+    columns: Sequence[Column]
+    style: str = "box"
+    rules: tuple[int, ...] = ()
+    """Rows above which a rule is drawn (the total row)."""
+    bold: tuple[int, ...] = ()
+    """Rows printed in bold."""
+    header: bool = True
+
+    @property
+    def width(self) -> int:
+        widths = [c.width() for c in self.columns]
+        if self.style == "box":
+            return sum(widths) + 3 * len(widths) + 1
+        return sum(widths) + (2 if self.style == "plain" else 1) * (len(widths) - 1)
+
+    def lines(self) -> list[Line]:
+        widths = [c.width() for c in self.columns]
+        box = self.style == "box"
+        gap = "  " if self.style == "plain" else " "
+
+        def row(cells: Sequence[str], style: str = "") -> list[Line]:
+            split = [cell.split("\n") for cell in cells]
+            height = max(len(parts) for parts in split)
+            out = []
+            for i in range(height):
+                texts = [
+                    _pad(parts[i] if i < len(parts) else "", w, c.right)
+                    for parts, w, c in zip(split, widths, self.columns, strict=True)
+                ]
+                text = "│ " + " │ ".join(texts) + " │" if box else gap.join(texts).rstrip()
+                out.append(Line(text, style))
+            return out
+
+        def rule(left: str, middle: str, right: str) -> Line:
+            if box:
+                return Line(left + middle.join("─" * (w + 2) for w in widths) + right)
+            return Line("─" * self.width)
+
+        out: list[Line] = []
+        if box:
+            out.append(rule("╭", "┬", "╮"))
+        if self.header:
+            out += row([c.header for c in self.columns], "bold")
+            out.append(rule("├", "┼", "┤"))
+        for index in range(len(self.columns[0].cells)):
+            if index in self.rules:
+                out.append(rule("├", "┼", "┤"))
+            style = "bold" if index in self.bold else ""
+            out += row([c.cells[index] for c in self.columns], style)
+        if box:
+            out.append(rule("╰", "┴", "╯"))
+        return out
+
+
+def _pack(items: Sequence[str], width: int | None, sep: str, indent: str = "") -> list[str]:
+    """Items joined by ``sep`` into lines of at most ``width`` cells, never splitting an item."""
+    if width is None:
+        return [indent + sep.join(items)] if items else []
+    lines: list[str] = []
+    current = ""
+    for item in items:
+        candidate = f"{current}{sep}{item}" if current else indent + item
+        if current and cell_len(candidate.rstrip()) > width:
+            lines.append(current.rstrip())
+            current = indent + item
+        else:
+            current = candidate
+    if current:
+        lines.append(current.rstrip())
+    return lines
+
+
+def _prose(items: Sequence[str], width: int | None) -> list[str]:
+    """Phrases packed into lines; a phrase wider than the line is broken between its words."""
+    words: list[str] = []
+    for item in items:
+        fits = width is None or cell_len(item) <= width
+        words += [item] if fits else item.split(" ")
+    return _pack(words, width, " ")
+
+
+def _text(items: Sequence[str], width: int | None, style: str = "dim") -> Part:
+    """A paragraph of phrases, wrapped between them where it can be."""
+    lines = _prose(items, width)
+    return Part([Line(text, style) for text in lines], max(cell_len(w) for w in items))
+
+
+class Part(NamedTuple):
+    """One part of a view, fitted: its lines and what it gave up."""
+
+    lines: list[Line]
+    needs: int
+    """The narrowest width at which the part leaves nothing out and shortens nothing."""
+    left_out: tuple[str, ...] = ()
+    shortened: bool = False
+    stacked: bool = False
+
+
+#: Builds a part's grid leaving out the given decoration, names cut to a width (or whole).
+Builder = Callable[[tuple[str, ...], int | None], Grid]
+
+
+def _fit(
+    width: int | None,
+    build: Builder,
+    drops: Sequence[str],
+    *,
+    names: int = 0,
+    stack: Callable[[int | None], list[Line]],
+) -> Part:
+    """The first layout of ``build`` that fits ``width``, in the module docstring's order.
+
+    ``names`` is the natural width of the part's names (0: nothing to shorten).
+    Names go down to :data:`NAME_SOFT_FLOOR` before any decoration is left
+    out, and to :data:`NAME_FLOOR` once all of it is.
+    """
+    full = build((), None)
+    if width is None or full.width <= width:
+        return Part(full.lines(), full.width)
+    for count in range(len(drops) + 1):
+        dropped = tuple(drops[:count])
+        grid = build(dropped, None)
+        if grid.width <= width:
+            return Part(grid.lines(), full.width, _said(dropped))
+        floor = NAME_FLOOR if count == len(drops) else NAME_SOFT_FLOOR
+        if names > floor and build(dropped, floor).width <= width:
+            # the widest names that fit: the grid narrows as names do
+            low, high = floor, names - 1
+            while low < high:
+                middle = (low + high + 1) // 2
+                if build(dropped, middle).width <= width:
+                    low = middle
+                else:
+                    high = middle - 1
+            return Part(build(dropped, low).lines(), full.width, _said(dropped), shortened=True)
+    lines = stack(width)
+    return Part(lines, full.width, _said(tuple(drops)), stacked=True)
+
+
+def _said(dropped: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(d for d in dropped if not d.startswith("_"))
+
+
+def _blocks(
+    blocks: Sequence[tuple[Sequence[str], Sequence[str]]], width: int | None, indent: str = "  "
+) -> list[Line]:
+    """The stacked layout: per row a heading and its labelled figures, packed into lines."""
+    lines: list[Line] = []
+    for heading, details in blocks:
+        lines += [Line(text, "bold") for text in _pack(heading, width, " · ")]
+        lines += [Line(text) for text in _pack(details, width, " · ", indent)]
+    return lines
+
+
+def _footer(parts: Sequence[Part], width: int | None, csv: bool) -> list[Line]:
+    """The line under a view that says what was left out and how to see it."""
+    left_out = [what for part in parts for what in part.left_out]
+    changes = []
+    if any(part.shortened for part in parts):
+        changes.append("names shortened")
+    if left_out:
+        changes.append(f"{', '.join(dict.fromkeys(left_out))} left out")
+    if any(part.stacked for part in parts):
+        changes.append("rows stacked")
+    if not changes or width is None:
+        return []
+    full = max(part.needs for part in parts)
+    how = f"all of it at {full} columns" + (" or with --format csv" if csv else "")
+    return _text(f"({width} columns: {'; '.join(changes)}; {how})".split(" "), width).lines
+
+
+class View(NamedTuple):
+    """A whole answer as lines, fitted to a width."""
+
+    lines: list[Line]
+
+    @property
+    def width(self) -> int:
+        return _width(self.lines)
+
+    def text(self) -> str:
+        return "".join(line.text.rstrip() + "\n" for line in self.lines)
+
+
+def _view(parts: Sequence[Part], width: int | None, *, csv: bool = True) -> View:
+    lines = [line for part in parts for line in part.lines]
+    return View(lines + _footer(parts, width, csv))
+
+
+# ---------------------------------------------------------------------------
+# Pairs: a label and a figure (the shape and cost section, a model's totals)
+
+
+class Pair(NamedTuple):
+    """A labelled figure, with what stays beside it and what may be left out."""
+
+    label: str
+    value: str
+    extra: str = ""
+    """Kept beside the value while it fits on one line (scaled units, a layer name)."""
+    note: str = ""
+    """Left out first: a margin note in parentheses."""
+
+
+def _pairs(pairs: Sequence[Pair], width: int | None, *, right: bool = False) -> Part:
+    def build(dropped: tuple[str, ...], _names: int | None) -> Grid:
+        def beside(pair: Pair) -> str:
+            words = [pair.extra] if pair.extra else []
+            if pair.note and "explanations" not in dropped:
+                words.append(f"({pair.note})")
+            return "  ".join(words)
+
+        columns = [
+            Column("", [p.label for p in pairs]),
+            Column("", [p.value for p in pairs], right=right),
+        ]
+        if any(beside(p) for p in pairs):
+            columns.append(Column("", [beside(p) for p in pairs]))
+        return Grid(columns, style="plain", header=False, bold=())
+
+    def stack(width: int | None) -> list[Line]:
+        return _blocks(
+            [([p.label], [" ".join(w for w in (p.value, p.extra) if w)]) for p in pairs], width
+        )
+
+    drops = INFO_DROPS if any(p.note for p in pairs) else ()
+    part = _fit(width, build, drops, stack=stack)
+    if not part.stacked:  # labels in bold
+        labels = max(cell_len(p.label) for p in pairs)
+        part = part._replace(lines=[Line(line.text, f"bold:{labels}") for line in part.lines])
+    return part
+
+
+def _code(report: Report, width: int | None) -> Part:
+    """The framework code and porting notes, broken between arguments where needed."""
+    built = construction(report.layer)
+    rows = [
+        (FRAMEWORK["keras"], built.keras or "no such layer"),
+        (FRAMEWORK["torch"], built.torch or "no such layer"),
+        *(("note", note) for note in built.notes),
+    ]
+    labels = max(cell_len(label) for label, _ in rows)
+    words = [text.split(" ") if label == "note" else _arguments(text) for label, text in rows]
+    needs = labels + 2 + max(cell_len(w) for ws in words for w in ws)
+    if width is not None and needs > width:
+        return Part([], needs, ("framework code",))
+    room = None if width is None else width - labels - 2
+    lines: list[Line] = []
+    for (label, _), ws in zip(rows, words, strict=True):
+        for i, chunk in enumerate(_pack(ws, room, " ")):
+            head = label if i == 0 else ""
+            lines.append(Line(f"{_pad(head, labels, False)}  {chunk}", f"bold:{labels}"))
+    return Part(lines, needs)
+
+
+def _arguments(code: str) -> list[str]:
+    """Code cut at the spaces after top-level arguments and before ``+``-joined calls."""
+    words: list[str] = []
+    depth = 0
+    current = ""
+    for i, char in enumerate(code):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        after_argument = depth <= 1 and code[i - 1 : i] == ","
+        before_plus = depth == 0 and code[i + 1 : i + 2] == "+"
+        if char == " " and (after_argument or before_plus):
+            words.append(current)
+            current = ""
+        else:
+            current += char
+    words.append(current)
+    return words
+
+
+# ---------------------------------------------------------------------------
+# One layer
+
+
+def _title(report: Report) -> list[str]:
     layer = report.layer
-    channels = f"{layer.in_channels} → {layer.out_channels} channels"
-    extras = []
-    if layer.groups and layer.groups > 1:
-        extras.append(f"groups {layer.groups}")
-    if layer.depth_multiplier and layer.depth_multiplier > 1:
-        extras.append(f"depth multiplier {layer.depth_multiplier}")
     parts = [
         f"{layer.kind} {layer.dims}-D",
         f"kernel {_size(layer.kernel_size)}",
-        channels,
-        *extras,
-        f"{layer.convention} convention",
+        f"{layer.in_channels} → {layer.out_channels} channels",
     ]
-    return " · ".join(parts)
+    if layer.groups and layer.groups > 1:
+        parts.append(f"groups {layer.groups}")
+    if layer.depth_multiplier and layer.depth_multiplier > 1:
+        parts.append(f"depth multiplier {layer.depth_multiplier}")
+    parts.append(f"{layer.convention} convention")
+    return parts
 
 
-def report_renderable(report: Report) -> RenderableType:
-    """The parameter table, the shape and cost section, and the framework code."""
+def _heading(parts: Sequence[str], width: int | None) -> Part:
+    lines = [Line(text, "bold") for text in _pack(parts, width, " · ")]
+    return Part(lines, max(cell_len(p) for p in parts))
+
+
+def _terms(report: Report, width: int | None) -> Part:
     with_macs = report.output_size is not None
-    table = Table(box=box.ROUNDED)
-    table.add_column("term")
-    table.add_column("formula")
-    table.add_column("count", justify="right")
-    if with_macs:
-        table.add_column("MACs", justify="right")
-    for term in report.terms:
-        row = [TERM_LABELS[term.name], term.formula, _n(term.count)]
+    labels = [TERM_LABELS[t.name] for t in report.terms] + ["total"]
+
+    def build(dropped: tuple[str, ...], _names: int | None) -> Grid:
+        columns = [Column("term", labels)]
+        if "formulas" not in dropped:
+            columns.append(Column("formula", [t.formula for t in report.terms] + [""]))
+        columns.append(
+            Column("count", [_n(t.count) for t in report.terms] + [_n(report.total)], right=True)
+        )
         if with_macs:
-            row.append("" if term.is_bias else _n(term.macs))
-        table.add_row(*row)
-    total_row: list[str | Text] = [
-        Text("total", style="bold"),
-        "",
-        Text(_n(report.total), style="bold"),
-    ]
-    if with_macs:
-        total_row.append(Text(_n(report.macs), style="bold"))
-    table.add_section()
-    table.add_row(*total_row)
+            macs = ["" if t.is_bias else _n(t.macs) for t in report.terms]
+            columns.append(Column("MACs", [*macs, _n(report.macs)], right=True))
+        last = len(report.terms)
+        style = "plain" if "_box" in dropped else "box"
+        return Grid(columns, style=style, rules=(last,), bold=(last,))
 
-    parts: list[RenderableType] = [Text(_title(report), style="bold"), table]
-    if with_macs:
-        parts.append(_shape_table(report))
-    parts.append(_code_table(report))
-    return Group(*parts)
+    def stack(width: int | None) -> list[Line]:
+        blocks = []
+        for term, label in zip(report.terms, labels, strict=False):
+            figures = [f"params {_n(term.count)}"]
+            if with_macs and not term.is_bias:
+                figures.append(f"MACs {_n(term.macs)}")
+            blocks.append(([f"{label} {term.formula}"], figures))
+        total = [f"params {_n(report.total)}"]
+        if with_macs:
+            total.append(f"MACs {_n(report.macs)}")
+        blocks.append((["total"], total))
+        return _blocks(blocks, width)
+
+    return _fit(width, build, TERMS_DROPS, stack=stack)
 
 
-def _shape_table(report: Report) -> Table:
+def _shape(report: Report, width: int | None) -> Part:
     layer = report.layer
     assert report.output_size is not None and layer.input_size is not None
     order = "H×W×C" if layer.convention == "keras" else "C×H×W"
@@ -113,37 +506,45 @@ def _shape_table(report: Report) -> Table:
         order = order.replace("H×W", "L")
     elif layer.dims == 3:
         order = order.replace("H×W", "D×H×W")
-    info = Table(box=None, show_header=False, padding=(0, 1))
-    info.add_column(style="bold")
-    info.add_column()
-    info.add_row("input size", _size(layer.input_size))
-    info.add_row("output size", _size(report.output_size))
-    info.add_row("output shape", f"{_size(report.output_shape or ())}  ({order}, batch of 1)")
-    info.add_row("MACs", f"{_n(report.macs)}  (bias additions not counted)")
-    info.add_row("FLOPs", f"{_n(report.flops)}  (2 × MACs)")
-    info.add_row("bias adds", _n(report.bias_adds))
-    info.add_row(
+    output_bytes = report.output_bytes or 0
+    pairs = [
+        Pair("input size", _size(layer.input_size)),
+        Pair("output size", _size(report.output_size)),
+        Pair("output shape", _size(report.output_shape or ()), note=f"{order}, batch of 1"),
+        Pair("MACs", _n(report.macs), note="bias additions not counted"),
+        Pair("FLOPs", _n(report.flops), note="2 × MACs"),
+        Pair("bias adds", _n(report.bias_adds)),
+        _param_memory(report),
+        Pair("output elements", _n(report.output_elements)),
+        Pair("output bytes", f"{_n(output_bytes)} B", _binary(output_bytes)),
+    ]
+    return _pairs(pairs, width)
+
+
+def _param_memory(report: Report) -> Pair:
+    dtype = report.layer.dtype
+    return Pair(
         "parameters",
-        f"{_bytes(report.param_bytes)}  ({layer.dtype}, {DTYPE_BYTES[layer.dtype]} B each)",
+        f"{_n(report.param_bytes)} B",
+        _binary(report.param_bytes),
+        f"{dtype}, {DTYPE_BYTES[dtype]} B each",
     )
-    info.add_row(
-        "output",
-        f"{_n(report.output_elements)} elements, {_bytes(report.output_bytes or 0)}",
-    )
-    return info
 
 
-def _code_table(report: Report) -> Table:
-    built = construction(report.layer)
-    code = Table(box=None, show_header=False, padding=(0, 1))
-    code.add_column(style="bold")
-    code.add_column(overflow="fold")
-    for framework, text in (("keras", built.keras), ("torch", built.torch)):
-        label = FRAMEWORK["keras" if framework == "keras" else "torch"]
-        code.add_row(label, text or "no such layer")
-    for note in built.notes:
-        code.add_row("note", note)
-    return code
+def report_view(report: Report, width: int | None = None) -> View:
+    """One layer: title, parameter terms, shape and cost, framework code."""
+
+    parts = [_heading(_title(report), width), _terms(report, width)]
+    if report.output_size is not None:
+        parts.append(_shape(report, width))
+    else:
+        parts.append(_pairs([_param_memory(report)], width))
+    parts.append(_code(report, width))
+    return _view(parts, width, csv=False)
+
+
+# ---------------------------------------------------------------------------
+# A comparison
 
 
 def _ratio(value: Fraction | None) -> str:
@@ -158,94 +559,390 @@ def _bar(value: Fraction | None) -> str:
     return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[part]
 
 
-def comparison_renderable(rows: Sequence[ComparisonRow]) -> RenderableType:
+def _way(row: ComparisonRow) -> str:
+    layer = row.report.layer
+    if row.name == "grouped":
+        return f"grouped g={layer.groups}"
+    m = layer.depth_multiplier or 1
+    return f"separable m={m}" if row.name == "separable" and m > 1 else row.name
+
+
+def comparison_view(rows: Sequence[ComparisonRow], width: int | None = None) -> View:
     """Parameters and MACs of each way, with ratios to the standard conv as bars."""
-    first = rows[0].report.layer
-    title = (
-        f"the same job three ways · kernel {_size(first.kernel_size)} · "
-        f"{first.in_channels} → {first.out_channels} channels · {first.convention} convention"
-    )
-    with_macs = rows[0].report.macs is not None
-    table = Table(box=box.ROUNDED)
-    table.add_column("layer", no_wrap=True)
-    table.add_column("params", justify="right")
-    table.add_column("vs standard", no_wrap=True)
-    if with_macs:
-        table.add_column("MACs", justify="right")
-        table.add_column("vs standard", no_wrap=True)
+    first = rows[0].report
+    with_macs = first.macs is not None
+    parts_of_title = [
+        "the same job three ways",
+        f"kernel {_size(first.layer.kernel_size)}",
+        f"{first.layer.in_channels} → {first.layer.out_channels} channels",
+    ]
+    if first.layer.input_size is not None and first.output_size is not None:
+        parts_of_title.append(
+            f"input {_size(first.layer.input_size)} → output {_size(first.output_size)}"
+        )
+    parts_of_title.append(f"{first.layer.convention} convention")
     theory: list[str] = []
     for row in rows:
         layer = row.report.layer
-        name = row.name
         if row.name == "grouped":
-            name += f" g={layer.groups}"
-            theory.append(f"grouped 1/g = {_ratio(row.theoretical)}")
+            theory.append(f"grouped 1/g = {_ratio(row.theoretical)};")
         if row.name == "separable":
             m = layer.depth_multiplier or 1
-            if m > 1:
-                name += f" m={m}"
             k = prod(layer.kernel_size)
             scale = f"{m}·" if m > 1 else ""
             theory.append(
-                f"separable {scale}(1/{layer.out_channels} + 1/{k}) = {_ratio(row.theoretical)}"
+                f"separable {scale}(1/{layer.out_channels} + 1/{k}) = {_ratio(row.theoretical)};"
             )
-        cells = [name, _n(row.report.total), f"{_ratio(row.params_ratio)} {_bar(row.params_ratio)}"]
+    theory[-1] = theory[-1].rstrip(";")
+
+    def build(dropped: tuple[str, ...], _names: int | None) -> Grid:
+        bars = "bars" not in dropped
+        header = "vs standard" if bars else "vs\nstandard"
+
+        def ratio(value: Fraction | None) -> str:
+            return f"{_ratio(value)} {_bar(value)}".rstrip() if bars else _ratio(value)
+
+        columns = [
+            Column("layer", [_way(r) for r in rows]),
+            Column("params", [_n(r.report.total) for r in rows], right=True),
+            Column(header, [ratio(r.params_ratio) for r in rows]),
+        ]
         if with_macs:
-            cells += [_n(row.report.macs), f"{_ratio(row.macs_ratio)} {_bar(row.macs_ratio)}"]
-        table.add_row(*cells)
-    note = Text("theory (weights only): " + "; ".join(theory), style="dim")
-    return Group(Text(title, style="bold"), table, note)
+            columns += [
+                Column("MACs", [_n(r.report.macs) for r in rows], right=True),
+                Column(header, [ratio(r.macs_ratio) for r in rows]),
+            ]
+        return Grid(columns, style="plain" if "_box" in dropped else "box")
+
+    def stack(width: int | None) -> list[Line]:
+        blocks = []
+        for r in rows:
+            figures = [f"params {_n(r.report.total)} ({_ratio(r.params_ratio)})"]
+            if with_macs:
+                figures.append(f"MACs {_n(r.report.macs)} ({_ratio(r.macs_ratio)})")
+            blocks.append(([_way(r)], figures))
+        return [*_blocks(blocks, width), Line("(ratios to the standard conv)", "dim")]
+
+    parts = [
+        _heading(parts_of_title, width),
+        _fit(width, build, COMPARE_DROPS, stack=stack),
+        _text(["theory (weights only):", *theory], width),
+    ]
+    return _view(parts, width)
 
 
-def _console(width: int | None = None, file: io.StringIO | None = None) -> Console:
-    if file is not None:
-        return Console(file=file, width=width, color_system=None, highlight=False, emoji=False)
+# ---------------------------------------------------------------------------
+# A model
+
+
+def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1) -> View:
+    """A model summary: one row per layer, totals, memory, receptive field, notes."""
+    from convcount.summary import buffers, connected_to, has_batchnorm, memory
+
+    layers = list(report.layers)
+    index = {layer.name: i + 1 for i, layer in enumerate(layers)}
+    inputs = connected_to(report)
+    total_macs = report.macs or 1
+    largest = max((layer.macs for layer in layers), default=0) or 1
+    shapes = [_size(report.output_shape(layer.output)) for layer in layers]
+    params = [_n(layer.params) if layer.params else "" for layer in layers]
+    fixed = [_n(layer.non_trainable) if layer.non_trainable else "" for layer in layers]
+    state = [_n(buffers(layer)) if buffers(layer) else "" for layer in layers]
+    macs = [_n(layer.macs * batch_size) if layer.macs else "" for layer in layers]
+    shares = [f"{layer.macs / total_macs:5.1%}" if layer.macs else "" for layer in layers]
+    bars = [_bar(Fraction(layer.macs, largest)) for layer in layers]
+    natural = max((cell_len(n) for layer in layers for n in (layer.name, *layer.inputs)), default=0)
+
+    def refs(names: tuple[str, ...], cut: int | None) -> str:
+        if cut is None:
+            return "\n".join(names)
+        return ", ".join(f"#{index[n]}" if n in index else _shorten(n, cut) for n in names)
+
+    drops = [
+        d
+        for d in MODEL_DROPS
+        if (d not in ("bars", "share") or report.macs) and (d != "connected to" or any(inputs))
+    ]
+
+    def build(dropped: tuple[str, ...], cut: int | None) -> Grid:
+        tight = "_tight" in dropped
+        columns = [
+            Column("#", [str(i) for i in range(1, len(layers) + 1)], right=True),
+            Column("layer", [_shorten(layer.name, cut) for layer in layers]),
+        ]
+        if "kind" not in dropped:
+            columns.append(Column("kind", [layer.kind for layer in layers]))
+        columns += [Column("output", shapes), Column("params", params, right=True)]
+        if any(fixed):
+            header = "non-\ntrainable" if tight else "non-trainable"
+            columns.append(Column(header, fixed, right=True))
+        if any(state):
+            columns.append(Column("buffers", state, right=True))
+        columns.append(Column("MACs", macs, right=True))
+        if "share" not in dropped and report.macs:
+            if "bars" in dropped:
+                columns.append(Column("share", shares))
+            else:
+                cells = [f"{s} {b}".rstrip() for s, b in zip(shares, bars, strict=True)]
+                columns.append(Column("share of MACs", cells))
+        if "connected to" not in dropped and any(inputs):
+            columns.append(Column("connected to", [refs(i, cut) for i in inputs]))
+        return Grid(columns, style="tight" if tight else "plain")
+
+    def stack(width: int | None) -> list[Line]:
+        blocks = []
+        for i, layer in enumerate(layers):
+            heading = [f"{i + 1} {layer.name}", layer.kind, shapes[i]]
+            figures = []
+            if layer.params:
+                figures.append(f"params {params[i]}")
+            if layer.non_trainable:
+                figures.append(f"non-trainable {fixed[i]}")
+            if state[i]:
+                figures.append(f"buffers {state[i]}")
+            if layer.macs:
+                figures.append(f"MACs {macs[i]} ({shares[i].strip()})")
+            if inputs[i]:
+                figures.append("from " + ", ".join(inputs[i]))
+            blocks.append((heading, figures))
+        return _blocks(blocks, width)
+
+    shape = _size(report.output_shape(report.input))
+    title = [report.name, f"input {shape}"]
+    if batch_size != 1:
+        title.append(f"batch {batch_size}")
+    title.append(f"{report.convention} convention")
+    alpha = getattr(report, "width_multiplier", None)
+    if alpha is not None and alpha != 1:
+        title.append(f"width × {alpha:g}")
+
+    mem = memory(report, batch_size)
+    all_macs = report.macs * batch_size
+    element = f"{report.dtype}, batch of {batch_size}"
+    pairs = [
+        Pair("parameters", _n(report.total_params), _scaled(report.total_params)),
+        Pair("  trainable", _n(report.trainable_params), _scaled(report.trainable_params)),
+        Pair("  non-trainable", _n(report.non_trainable_params)),
+        *([Pair("buffers", _n(sum(buffers(layer) for layer in layers)))] if any(state) else []),
+        Pair(
+            "MACs",
+            _n(all_macs),
+            _scaled(all_macs),
+            "convolution and dense layers, bias additions not counted",
+        ),
+        Pair("FLOPs", _n(2 * all_macs), _scaled(2 * all_macs), "2 × MACs"),
+        Pair("input", _bytes(mem.input_bytes), _binary(mem.input_bytes), element),
+        Pair(
+            "activations",
+            _bytes(mem.activation_bytes),
+            _binary(mem.activation_bytes),
+            "every layer's output",
+        ),
+        Pair(
+            "forward/backward",
+            _bytes(mem.forward_backward_bytes),
+            _binary(mem.forward_backward_bytes),
+            "2 × activations",
+        ),
+        Pair(
+            "parameter memory",
+            _bytes(mem.param_bytes),
+            _binary(mem.param_bytes),
+            f"{report.dtype}, {DTYPE_BYTES[report.dtype]} B each",
+        ),
+        Pair("  trainable", _bytes(mem.trainable_param_bytes), _binary(mem.trainable_param_bytes)),
+        Pair(
+            "  non-trainable",
+            _bytes(mem.non_trainable_param_bytes),
+            _binary(mem.non_trainable_param_bytes),
+        ),
+    ]
+    if mem.buffer_bytes:
+        pairs.append(Pair("buffer memory", _bytes(mem.buffer_bytes), _binary(mem.buffer_bytes)))
+    pairs.append(
+        Pair(
+            "total memory",
+            _bytes(mem.total_bytes),
+            _binary(mem.total_bytes),
+            "input + forward/backward + parameters" + (" + buffers" if mem.buffer_bytes else ""),
+        )
+    )
+    if report.receptive_field is not None:
+        size, name = report.receptive_field
+        pairs.append(Pair("receptive field", _size(size), note=f"input pixels at {name}"))
+    notes = []
+    if has_batchnorm(report):
+        if report.convention == "keras":
+            notes.append(
+                "Keras counts BatchNormalization's moving mean and variance "
+                "as non-trainable parameters."
+            )
+        else:
+            notes.append(
+                f"{FRAMEWORK['torch']} keeps BatchNorm's running statistics as buffers, "
+                "not parameters."
+            )
+
+    parts = [
+        _heading(title, width),
+        _fit(width, build, drops, names=natural, stack=stack),
+        Part([Line("")], 0),
+        _pairs(pairs, width, right=True),
+        *(_text(note.split(" "), width) for note in notes),
+    ]
+    return _view(parts, width)
+
+
+def _bytes(value: int) -> str:
+    return f"{_n(value)} B"
+
+
+# ---------------------------------------------------------------------------
+# A batch
+
+
+def _channels(report: Report) -> str:
+    return f"{report.layer.in_channels} → {report.layer.out_channels}"
+
+
+def batch_view(rows: Sequence[tuple[int, Report]], width: int | None = None) -> View:
+    """One row per layer of a batch: line, layer, sizes, parameters, MACs."""
+
+    def kind(report: Report) -> str:
+        layer = report.layer
+        return layer.kind if layer.convention == "keras" else f"{layer.kind} (torch)"
+
+    def build(dropped: tuple[str, ...], _names: int | None) -> Grid:
+        reports = [report for _, report in rows]
+        columns = [
+            Column("line", [str(number) for number, _ in rows], right=True),
+            Column("layer", [kind(r) for r in reports]),
+            Column("kernel", [_size(r.layer.kernel_size) for r in reports]),
+            Column(
+                "channels", [f"{r.layer.in_channels} → {r.layer.out_channels}" for r in reports]
+            ),
+            Column("output", [_size(r.output_size) if r.output_size else "" for r in reports]),
+            Column("params", [_n(r.total) for r in reports], right=True),
+            Column("MACs", ["" if r.macs is None else _n(r.macs) for r in reports], right=True),
+        ]
+        return Grid(columns, style="tight" if "_tight" in dropped else "plain")
+
+    def stack(width: int | None) -> list[Line]:
+        blocks = []
+        for number, r in rows:
+            layer = r.layer
+            heading = [
+                f"line {number}",
+                kind(r),
+                f"kernel {_size(layer.kernel_size)}",
+                f"{layer.in_channels} → {layer.out_channels}",
+            ]
+            figures = []
+            if r.output_size:
+                figures.append(f"output {_size(r.output_size)}")
+            figures.append(f"params {_n(r.total)}")
+            if r.macs is not None:
+                figures.append(f"MACs {_n(r.macs)}")
+            blocks.append((heading, figures))
+        return _blocks(blocks, width)
+
+    return _view([_fit(width, build, BATCH_DROPS, stack=stack)], width)
+
+
+# ---------------------------------------------------------------------------
+# The shipped models
+
+
+def zoo_view(rows: Sequence[Sequence[object]], width: int | None = None) -> View:
+    """The shipped models: name, input, parameters, non-trainable, MACs.
+
+    ``rows`` are (name, framework, input shape, total, non-trainable, MACs).
+    """
+    names = [str(row[0]) for row in rows]
+    shapes = [_size(row[2]) for row in rows]  # type: ignore[arg-type]  # a list of ints
+    figures = [[_n(v) for v in row[3:6]] for row in rows]  # type: ignore[arg-type]  # ints
+
+    def build(dropped: tuple[str, ...], cut: int | None) -> Grid:
+        tight = "_tight" in dropped
+        columns = [
+            Column("model", [_shorten(name, cut) for name in names]),
+            Column("input", shapes),
+            Column("params", [f[0] for f in figures], right=True),
+            Column("non-\ntrainable" if tight else "non-trainable", [f[1] for f in figures], True),
+            Column("MACs", [f[2] for f in figures], right=True),
+        ]
+        return Grid(columns, style="tight" if tight else "plain")
+
+    def stack(width: int | None) -> list[Line]:
+        blocks = [
+            ([name, shape], [f"params {f[0]}", f"non-trainable {f[1]}", f"MACs {f[2]}"])
+            for name, shape, f in zip(names, shapes, figures, strict=True)
+        ]
+        return _blocks(blocks, width)
+
+    # Names are never shortened here: a name is what the user types next.
+    return _view([_fit(width, build, ("_tight",), stack=stack)], width)
+
+
+# ---------------------------------------------------------------------------
+# Printing
+
+
+def _columns_set() -> bool:
+    return os.environ.get("COLUMNS", "").strip().isdigit()
+
+
+def _console(width: int | None = None) -> Console:
     return Console(highlight=False, emoji=False, width=width)
+
+
+def _texts(view: View) -> Group:
+    texts = []
+    for line in view.lines:
+        text = Text(line.text.rstrip(), no_wrap=True, overflow="ignore")
+        if line.style.startswith("bold:"):  # a label column in bold
+            text.stylize("bold", 0, int(line.style[5:]))
+        elif line.style:
+            text.stylize(line.style)
+        texts.append(text)
+    return Group(*texts)
+
+
+def print_view(make: Callable[[int | None], View]) -> None:
+    """Fit a view to the terminal (or COLUMNS) and print it; piped, at its natural width."""
+    console = _console()
+    width = console.width if console.is_terminal or _columns_set() else None
+    view = make(width)
+    if width is None:
+        console = _console(max(view.width, 1))
+    console.print(_texts(view), crop=False)
 
 
 def print_report(report: Report) -> None:
     """Draw one layer's tables on stdout."""
-    _console().print(report_renderable(report))
+    print_view(lambda width: report_view(report, width))
 
 
 def print_comparison(rows: Sequence[ComparisonRow]) -> None:
     """Draw a comparison on stdout."""
-    _console().print(comparison_renderable(rows))
+    print_view(lambda width: comparison_view(rows, width))
 
 
-def render_text(renderable: RenderableType, width: int = 100) -> str:
-    """Plain text of a renderable at a fixed width (for golden files)."""
-    buffer = io.StringIO()
-    _console(width, buffer).print(renderable)
-    return buffer.getvalue()
+def print_model(report: ModelLike, batch_size: int = 1) -> None:
+    """Draw a model summary on stdout."""
+    print_view(lambda width: model_view(report, width, batch_size))
+
+
+def print_zoo_list(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """The shipped models as a table on stdout (``columns`` name the fields of ``rows``)."""
+    del columns  # the table names its own columns
+    print_view(lambda width: zoo_view(rows, width))
 
 
 def print_batch_table(rows: Sequence[tuple[int, object]]) -> None:
-    """One table row per layer of a batch: line, layer, sizes, parameters, MACs."""
-    table = Table(box=box.ROUNDED)
-    for name, justify in (
-        ("line", "right"),
-        ("layer", "left"),
-        ("kernel", "left"),
-        ("channels", "left"),
-        ("output", "left"),
-        ("params", "right"),
-        ("MACs", "right"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]  # literals above
-    for number, report in rows:
-        assert isinstance(report, Report)
-        layer = report.layer
-        table.add_row(
-            str(number),
-            layer.kind if layer.convention == "keras" else f"{layer.kind} (torch)",
-            _size(layer.kernel_size),
-            f"{layer.in_channels} → {layer.out_channels}",
-            _size(report.output_size) if report.output_size else "",
-            _n(report.total),
-            "" if report.macs is None else _n(report.macs),
-        )
-    _console().print(table)
+    """One table of a batch's layers on stdout."""
+    reports = [(number, report) for number, report in rows if isinstance(report, Report)]
+    print_view(lambda width: batch_view(reports, width))
 
 
 def progress_bar() -> tuple[Callable[[int], None], Callable[[], None]]:
@@ -266,101 +963,3 @@ def progress_bar() -> tuple[Callable[[int], None], Callable[[], None]]:
         progress.update(task, completed=rows)
 
     return update, progress.stop
-
-
-def model_renderable(report: ModelReport, *, compact: bool = False) -> RenderableType:
-    """A model summary: one row per layer, totals, receptive field.
-
-    ``compact`` (for terminals under 110 columns) leaves out the kind, the
-    non-trainable column and the bars.
-    """
-    shape = _size(report.output_shape(report.input))
-    title = f"{report.name} · input {shape} · {report.convention} convention"
-    if report.width_multiplier != 1:
-        title += f" · width × {report.width_multiplier:g}"
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1))
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("layer", overflow="fold", min_width=14)
-    if not compact:
-        table.add_column("kind", no_wrap=True)
-    table.add_column("output", no_wrap=True)
-    table.add_column("params", justify="right", no_wrap=True)
-    if not compact:
-        table.add_column("fixed", justify="right", no_wrap=True)
-    table.add_column("MACs", justify="right", no_wrap=True)
-    table.add_column("share" if compact else "share of MACs", no_wrap=True)
-    total_macs = report.macs or 1
-    largest = max((layer.macs for layer in report.layers), default=0) or 1
-    for layer in report.layers:
-        share = Fraction(layer.macs, total_macs)
-        cells = [str(layer.number), layer.name]
-        if not compact:
-            cells.append(layer.kind)
-        cells += [
-            _size(report.output_shape(layer.output)),
-            _n(layer.params) if layer.params else "",
-        ]
-        if not compact:
-            cells.append(_n(layer.non_trainable) if layer.non_trainable else "")
-        cells.append(_n(layer.macs) if layer.macs else "")
-        if not layer.macs:
-            cells.append("")
-        elif compact:
-            cells.append(f"{float(share):5.1%}")
-        else:
-            cells.append(f"{float(share):5.1%} {_bar(Fraction(layer.macs, largest))}")
-        table.add_row(*cells)
-    info = Table(box=None, show_header=False, padding=(0, 1))
-    info.add_column(style="bold")
-    info.add_column()
-    info.add_row("parameters", _n(report.total_params))
-    info.add_row("  trainable", _n(report.trainable_params))
-    info.add_row("  non-trainable", _n(report.non_trainable_params))
-    info.add_row(
-        "MACs", f"{_n(report.macs)}  (convolution and dense layers, bias additions not counted)"
-    )
-    info.add_row("FLOPs", f"{_n(2 * report.macs)}  (2 × MACs)")
-    info.add_row("parameter memory", f"{_bytes(report.param_bytes)}  ({report.dtype})")
-    if report.receptive_field is not None:
-        size, name = report.receptive_field
-        info.add_row("receptive field", f"{_size(size)} input pixels at {name}")
-    if report.convention == "keras":
-        note = (
-            "Keras counts BatchNormalization's moving mean and variance as non-trainable parameters"
-        )
-    else:
-        note = (
-            f"{FRAMEWORK['torch']} keeps BatchNorm's running statistics as buffers, not parameters"
-        )
-    info.add_row("note", note)
-    return Group(Text(title, style="bold"), table, info)
-
-
-def print_model(report: ModelReport) -> None:
-    """Draw a model summary on stdout (at least 110 columns wide when not a terminal)."""
-    console = _console()
-    if not console.is_terminal:
-        console.width = max(console.width, 110)
-    console.print(model_renderable(report, compact=console.width < 110))
-
-
-def print_zoo_list(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    """The shipped models as a table: name, input, parameters, MACs."""
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1))
-    table.add_column("model", no_wrap=True)
-    table.add_column("input", no_wrap=True)
-    table.add_column("params", justify="right", no_wrap=True)
-    table.add_column("non-trainable", justify="right", no_wrap=True)
-    table.add_column("MACs", justify="right", no_wrap=True)
-    for name, _framework, shape, params, fixed, macs in rows:
-        table.add_row(
-            str(name),
-            _size(shape),  # type: ignore[arg-type]  # a list of ints from the listing
-            _n(params),  # type: ignore[arg-type]  # an int from the listing
-            _n(fixed),  # type: ignore[arg-type]  # an int from the listing
-            _n(macs),  # type: ignore[arg-type]  # an int from the listing
-        )
-    console = _console()
-    if not console.is_terminal:
-        console.width = max(console.width, 80)
-    console.print(table)

@@ -1,0 +1,276 @@
+"""A counted model as figures: memory at a batch size, and the JSON and CSV records.
+
+Only the attributes of a model report named in the protocols below are read,
+so any model front end that provides them is summarised the same way.
+
+Memory, for a batch of ``N`` at the model's dtype (``b`` bytes per element):
+
+* ``input_bytes``: the input tensor, ``N × elements × b``.
+* ``activation_bytes``: every layer's output, summed: ``N × Σ elements × b``
+  (what a forward pass writes; a framework frees some of it early, so this is
+  an upper bound for inference).
+* ``forward_backward_bytes``: ``2 × activation_bytes``, the outputs and their
+  gradients, as torchinfo's "Forward/backward pass size" counts them.
+* ``trainable_param_bytes``, ``non_trainable_param_bytes`` and their sum
+  ``param_bytes``: parameters at ``b`` bytes each (Keras's BatchNormalization
+  statistics are non-trainable parameters).
+* ``buffer_bytes``: state that is not a parameter (PyTorch's BatchNorm running
+  statistics, when the model front end reports them as ``buffers``).
+* ``total_bytes``: input + forward/backward + parameters + buffers, torchinfo's
+  "Estimated Total Size".
+
+MACs scale with the batch; parameters do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from math import prod
+from typing import Any, NamedTuple, Protocol
+
+from convcount.layers import DTYPE_BYTES
+
+
+class TensorLike(Protocol):
+    """A layer's output for one example: spatial size (empty once flat) and channels."""
+
+    @property
+    def spatial(self) -> tuple[int, ...]: ...
+    @property
+    def channels(self) -> int: ...
+
+
+class LayerLike(Protocol):
+    """One counted layer of a model."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def inputs(self) -> tuple[str, ...]: ...
+    @property
+    def output(self) -> Any: ...  # a TensorLike; Any so that a NamedTuple field fits
+    @property
+    def trainable(self) -> int: ...
+    @property
+    def non_trainable(self) -> int: ...
+    @property
+    def macs(self) -> int: ...
+    @property
+    def params(self) -> int: ...
+
+
+class ModelLike(Protocol):
+    """A counted model: what the summary, the table and the records read."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def input(self) -> Any: ...  # a TensorLike
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def convention(self) -> str: ...
+    @property
+    def layers(self) -> Sequence[Any]: ...  # LayerLike rows
+    @property
+    def total_params(self) -> int: ...
+    @property
+    def trainable_params(self) -> int: ...
+    @property
+    def non_trainable_params(self) -> int: ...
+    @property
+    def macs(self) -> int: ...
+    @property
+    def receptive_field(self) -> tuple[tuple[int, ...], str] | None: ...
+    def output_shape(self, tensor: Any) -> tuple[int, ...]: ...
+
+
+def elements(tensor: TensorLike) -> int:
+    """Elements of one example's tensor."""
+    return prod(tensor.spatial) * tensor.channels
+
+
+def buffers(layer: Any) -> int:
+    """A layer's values that are state, not parameters (0 when the front end has none)."""
+    return int(getattr(layer, "buffers", 0) or 0)
+
+
+class Memory(NamedTuple):
+    """Memory of a model at a batch size, in bytes (definitions in the module docstring)."""
+
+    batch_size: int
+    input_bytes: int
+    activation_bytes: int
+    forward_backward_bytes: int
+    trainable_param_bytes: int
+    non_trainable_param_bytes: int
+    param_bytes: int
+    buffer_bytes: int
+    total_bytes: int
+
+
+def memory(report: ModelLike, batch_size: int = 1) -> Memory:
+    """The memory figures of ``report`` for ``batch_size`` examples at its dtype."""
+    width = DTYPE_BYTES[report.dtype]
+    input_bytes = batch_size * elements(report.input) * width
+    activations = batch_size * sum(elements(layer.output) for layer in report.layers) * width
+    trainable = report.trainable_params * width
+    non_trainable = report.non_trainable_params * width
+    state = sum(buffers(layer) for layer in report.layers) * width
+    return Memory(
+        batch_size=batch_size,
+        input_bytes=input_bytes,
+        activation_bytes=activations,
+        forward_backward_bytes=2 * activations,
+        trainable_param_bytes=trainable,
+        non_trainable_param_bytes=non_trainable,
+        param_bytes=trainable + non_trainable,
+        buffer_bytes=state,
+        total_bytes=input_bytes + 2 * activations + trainable + non_trainable + state,
+    )
+
+
+def connected_to(report: ModelLike) -> list[tuple[str, ...]]:
+    """Per layer, its inputs when they are not simply the layer before (else ``()``).
+
+    The first layer's single input is the model's input, which needs no saying.
+    """
+    out: list[tuple[str, ...]] = []
+    previous: str | None = None
+    for layer in report.layers:
+        inputs = tuple(layer.inputs)
+        simple = len(inputs) == 1 and (previous is None or inputs[0] == previous)
+        out.append(() if simple else inputs)
+        previous = layer.name
+    return out
+
+
+def has_batchnorm(report: ModelLike) -> bool:
+    """Whether any layer is a batch normalisation (the notes about it apply)."""
+    return any("batchnorm" in layer.kind.replace("_", "") for layer in report.layers)
+
+
+# ---------------------------------------------------------------------------
+# Records: JSON and CSV
+
+#: Columns of a layer row of the model CSV (the keys of a layer's JSON object).
+MODEL_LAYER_COLUMNS: tuple[str, ...] = (
+    "index",
+    "name",
+    "kind",
+    "inputs",
+    "output_shape",
+    "params",
+    "trainable_params",
+    "non_trainable_params",
+    "buffers",
+    "macs",
+)
+#: Columns filled on the last row only: the model's own figures.
+MODEL_TOTAL_COLUMNS: tuple[str, ...] = (
+    "model",
+    "convention",
+    "width_multiplier",
+    "batch_size",
+    "input_shape",
+    "dtype",
+    "flops",
+    *Memory._fields[1:],
+    "receptive_field",
+    "receptive_field_layer",
+)
+MODEL_CSV_COLUMNS: tuple[str, ...] = (*MODEL_LAYER_COLUMNS, *MODEL_TOTAL_COLUMNS)
+
+
+def layer_record(report: ModelLike, index: int, batch_size: int = 1) -> dict[str, Any]:
+    """The JSON object of ``report.layers[index]`` (its ``index`` counts from 1)."""
+    layer = report.layers[index]
+    return {
+        "index": index + 1,
+        "name": layer.name,
+        "kind": layer.kind,
+        "inputs": list(layer.inputs),
+        "output_shape": list(report.output_shape(layer.output)),
+        "params": layer.params,
+        "trainable_params": layer.trainable,
+        "non_trainable_params": layer.non_trainable,
+        "buffers": buffers(layer),
+        "macs": layer.macs * batch_size,
+    }
+
+
+def model_record(report: ModelLike, batch_size: int = 1) -> dict[str, Any]:
+    """A whole model as JSON: per-layer rows, totals and memory (schema in the README)."""
+    rf = report.receptive_field
+    macs = report.macs * batch_size
+    return {
+        "model": report.name,
+        "convention": report.convention,
+        "width_multiplier": getattr(report, "width_multiplier", None),
+        "batch_size": batch_size,
+        "input_shape": list(report.output_shape(report.input)),
+        "dtype": report.dtype,
+        "layers": [layer_record(report, i, batch_size) for i in range(len(report.layers))],
+        "total_params": report.total_params,
+        "trainable_params": report.trainable_params,
+        "non_trainable_params": report.non_trainable_params,
+        "buffers": sum(buffers(layer) for layer in report.layers),
+        "macs": macs,
+        "flops": 2 * macs,
+        **memory(report, batch_size)._asdict(),
+        "receptive_field": None if rf is None else {"size": list(rf[0]), "layer": rf[1]},
+    }
+
+
+def model_csv_rows(record: dict[str, Any]) -> list[list[str]]:
+    """The CSV rows of a :func:`model_record`: one per layer, then the totals.
+
+    The last row has no index; its ``name`` is ``total`` and it carries the
+    model's own figures in :data:`MODEL_TOTAL_COLUMNS`.
+    """
+    from convcount.records import csv_cell
+
+    rows = [[csv_cell(layer[c]) for c in MODEL_LAYER_COLUMNS] for layer in record["layers"]]
+    rf = record["receptive_field"]
+    totals = {
+        **record,
+        "name": "total",
+        "params": record["total_params"],
+        "receptive_field": None if rf is None else rf["size"],
+        "receptive_field_layer": None if rf is None else rf["layer"],
+    }
+    for row in rows:
+        row.extend([""] * len(MODEL_TOTAL_COLUMNS))
+    rows.append(
+        [
+            "" if c in ("index", "kind", "inputs", "output_shape") else csv_cell(totals.get(c))
+            for c in MODEL_CSV_COLUMNS
+        ]
+    )
+    return rows
+
+
+def model_from_csv(rows: Sequence[dict[str, str]]) -> dict[str, Any]:
+    """The :func:`model_record` a model CSV was written from (rows of a csv.DictReader)."""
+    from convcount.records import parse_cell
+
+    *layer_rows, last = rows
+    totals = {c: parse_cell(c, last[c]) for c in MODEL_CSV_COLUMNS}
+    size, where = totals.pop("receptive_field"), totals.pop("receptive_field_layer")
+    record: dict[str, Any] = {c: totals[c] for c in MODEL_TOTAL_COLUMNS[:6]}
+    record["layers"] = [
+        {c: parse_cell(c, row[c]) for c in MODEL_LAYER_COLUMNS} for row in layer_rows
+    ]
+    record.update(
+        total_params=totals["params"],
+        trainable_params=totals["trainable_params"],
+        non_trainable_params=totals["non_trainable_params"],
+        buffers=totals["buffers"],
+        macs=totals["macs"],
+        flops=totals["flops"],
+    )
+    record.update({name: totals[name] for name in Memory._fields[1:]})
+    record["receptive_field"] = None if size is None else {"size": size, "layer": where}
+    return record
