@@ -15,21 +15,16 @@ from typing import Any, NamedTuple
 from convcount.errors import ConvcountError
 from convcount.model.graph import ModelLayer, ModelReport, Net, Tensor
 from convcount.model.language import build_model, load_file
-from convcount.model.records import MODEL_CSV_COLUMNS, layer_record, model_csv_rows, model_record
 
 __all__ = [
-    "MODEL_CSV_COLUMNS",
     "ModelLayer",
     "ModelReport",
     "Net",
     "Resolved",
     "Tensor",
     "build_model",
-    "layer_record",
     "load_file",
     "load_model",
-    "model_csv_rows",
-    "model_record",
     "resolve_source",
     "shipped_models",
 ]

@@ -209,7 +209,7 @@ class Net:
             ) from None
         except ConvcountError as error:
             here = where or f"{self.source}: layer '{name}'"
-            raise ConvcountError(error.option, f"{here}: {error.message}") from None
+            raise ConvcountError(error.option, f"{here}: {error.spelled('field')}") from None
         self.layers.append(
             ModelLayer(
                 len(self.layers) + 1,

@@ -437,7 +437,7 @@ class _Builder:
                 str(value), tracked, {"correct_pad": lambda k: self._correct_pad(incoming, k)}
             )
         except ConvcountError as error:
-            raise _error(where, field, error.message) from None
+            raise _error(where, field, error.spelled("field")) from None
         if isinstance(result, Fraction):
             raise _error(
                 where,
