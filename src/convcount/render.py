@@ -47,13 +47,15 @@ def _size(values: Sequence[int]) -> str:
 
 def _bytes(value: int) -> str:
     units = ("B", "KiB", "MiB", "GiB", "TiB")
-    scaled = float(value)
     unit = 0
-    while scaled >= 1024 and unit < len(units) - 1:
-        scaled /= 1024
+    while value >= 1024 ** (unit + 1) and unit < len(units) - 1:
         unit += 1
     exact = f"{value:,} B"
-    return exact if unit == 0 else f"{exact} ({scaled:,.1f} {units[unit]})"
+    if unit == 0:
+        return exact
+    # In exact integers: a float overflows past 1e308 bytes, which a huge layer reaches.
+    tenths = round(Fraction(10 * value, 1024**unit))
+    return f"{exact} ({tenths // 10:,}.{tenths % 10} {units[unit]})"
 
 
 def _title(report: Report) -> str:
@@ -79,10 +81,11 @@ def report_renderable(report: Report) -> RenderableType:
     with_macs = report.output_size is not None
     table = Table(box=box.ROUNDED)
     table.add_column("term")
-    table.add_column("formula")
-    table.add_column("count", justify="right")
+    # Numbers fold onto more lines rather than lose digits ("…") in a narrow terminal.
+    table.add_column("formula", overflow="fold")
+    table.add_column("count", justify="right", overflow="fold")
     if with_macs:
-        table.add_column("MACs", justify="right")
+        table.add_column("MACs", justify="right", overflow="fold")
     for term in report.terms:
         row = [TERM_LABELS[term.name], term.formula, _n(term.count)]
         if with_macs:
@@ -115,7 +118,7 @@ def _shape_table(report: Report) -> Table:
         order = order.replace("H×W", "D×H×W")
     info = Table(box=None, show_header=False, padding=(0, 1))
     info.add_column(style="bold")
-    info.add_column()
+    info.add_column(overflow="fold")
     info.add_row("input size", _size(layer.input_size))
     info.add_row("output size", _size(report.output_size))
     info.add_row("output shape", f"{_size(report.output_shape or ())}  ({order}, batch of 1)")
@@ -147,7 +150,10 @@ def _code_table(report: Report) -> Table:
 
 
 def _ratio(value: Fraction | None) -> str:
-    return "—" if value is None else f"{float(value):.3f}"
+    if value is None:
+        return "—"
+    thousandths = round(value * 1000)  # exact: a float cannot hold every ratio
+    return f"{thousandths // 1000}.{thousandths % 1000:03d}"
 
 
 def _bar(value: Fraction | None) -> str:
@@ -168,10 +174,10 @@ def comparison_renderable(rows: Sequence[ComparisonRow]) -> RenderableType:
     with_macs = rows[0].report.macs is not None
     table = Table(box=box.ROUNDED)
     table.add_column("layer", no_wrap=True)
-    table.add_column("params", justify="right")
+    table.add_column("params", justify="right", overflow="fold")
     table.add_column("vs standard", no_wrap=True)
     if with_macs:
-        table.add_column("MACs", justify="right")
+        table.add_column("MACs", justify="right", overflow="fold")
         table.add_column("vs standard", no_wrap=True)
     theory: list[str] = []
     for row in rows:
@@ -223,16 +229,17 @@ def render_text(renderable: RenderableType, width: int = 100) -> str:
 def print_batch_table(rows: Sequence[tuple[int, object]]) -> None:
     """One table row per layer of a batch: line, layer, sizes, parameters, MACs."""
     table = Table(box=box.ROUNDED)
+    for name, justify in (("line", "right"), ("layer", "left")):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]  # literals above
     for name, justify in (
-        ("line", "right"),
-        ("layer", "left"),
         ("kernel", "left"),
         ("channels", "left"),
         ("output", "left"),
         ("params", "right"),
         ("MACs", "right"),
     ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]  # literals above
+        # Folded, never cut ("…"): a number is shown whole even when it is wider than the terminal.
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]  # literals above
     for number, report in rows:
         assert isinstance(report, Report)
         layer = report.layer
