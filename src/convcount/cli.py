@@ -6,7 +6,9 @@ and the library's answer into text; every rule about what is valid lives in
 with the same words. Bad input ends with one line on stderr and exit code 2.
 """
 
+import errno
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, NoReturn
@@ -16,12 +18,30 @@ from typer.core import TyperGroup
 
 from convcount import __version__
 from convcount.counting import Report, count
-from convcount.errors import ConvcountError
+from convcount.errors import (
+    EXIT_CLOSED_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_IO,
+    EXIT_USAGE,
+    ConvcountError,
+    InputReadError,
+    clip,
+)
 from convcount.layers import CONVENTIONS, DTYPE_BYTES, FIELDS, Kind, make_layer, not_applicable
-from convcount.output import FORMATS, emit_report, resolve_format
+from convcount.limits import MAX_ANSWER_DIGITS
+from convcount.output import (
+    FORMATS,
+    diagnostics_lost,
+    discard_stdout,
+    emit_report,
+    output_failed,
+    prepare_streams,
+    resolve_format,
+    say,
+)
 
 PROG = "convcount"
-USAGE_ERROR = 2
+USAGE_ERROR = EXIT_USAGE
 
 
 def _complete(choices: Sequence[str]) -> Callable[[str], list[str]]:
@@ -390,8 +410,24 @@ def _root(
     """
 
 
+class _WriteFailed(Exception):
+    """An OSError from a command, carried past the option parser's own handling
+    (which would turn a closed pipe into exit code 1)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Group(TyperGroup):
-    """Runs the app with convcount's error handling: one line on stderr, exit 2."""
+    """Runs the app with convcount's error handling: every ending is an exit code
+    from the table in the README, with at most one line on stderr."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as error:  # reading is guarded where it happens: this is stdout
+            raise _WriteFailed(error) from None
 
     def main(  # type: ignore[override]  # same call, narrower types
         self,
@@ -410,6 +446,12 @@ class _Group(TyperGroup):
                 standalone_mode=False,
                 **extra,
             )
+        except SystemExit as done:
+            # rich ends a table whose reader went away with SystemExit(1), raised
+            # while it handles the BrokenPipeError: that is a closed pipe too.
+            if not isinstance(done.__context__, BrokenPipeError):
+                raise
+            code = output_failed(done.__context__)
         except ConvcountError as error:
             code = _fail(str(error))
         except typer.TyperException as error:
@@ -419,25 +461,39 @@ class _Group(TyperGroup):
                 code = 0
             else:
                 code = _fail(_usage_message(error))
-        except typer.Abort:
-            code = 130
-        except BrokenPipeError:
-            code = _closed_pipe()
+        except (typer.Abort, KeyboardInterrupt):
+            code = interrupted()
+        except InputReadError as error:
+            say(error.message)
+            code = EXIT_IO
+        except _WriteFailed as failed:
+            code = output_failed(failed.error)
+        except OSError as error:  # the help or the version, written by the option parser
+            code = output_failed(error)
+        except Exception as error:  # the promise: one line, never a traceback
+            code = _fail(f"internal error, please report it: {_describe(error)}")
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr)
+    say(message)
     return USAGE_ERROR
 
 
-def _closed_pipe() -> int:
-    """The reader went away: stop quietly, as `head` expects."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    return 1
+def _describe(error: BaseException) -> str:
+    try:
+        text = str(error)
+    except Exception:  # a message that cannot even be built (an integer too long to print)
+        text = ""
+    return clip(f"{type(error).__name__}: {text}", 300)
+
+
+def interrupted() -> int:
+    """Ctrl-C: drop whatever answer is half built and end with 130."""
+    discard_stdout()
+    return EXIT_INTERRUPTED
 
 
 def _usage_message(error: Exception) -> str:
@@ -493,22 +549,30 @@ def _command_named(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of the ``convcount`` console script."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    completing = f"_{PROG.upper()}_COMPLETE" in os.environ
-    if completing:
-        # Typer registers its shell classes only with add_completion=True, which would
-        # also add --install-completion (and a slow shell detection) to every run.
-        # typer is pinned to 0.28.x, so this private import is stable.
-        from typer._completion_classes import completion_init
-
-        completion_init()
-    name = None if completing else _command_named(args)
-    app = make_app([name] if name else None)
+    code: object = EXIT_INTERRUPTED
     try:
-        typer.main.get_command(app).main(args=args, prog_name=PROG)
-        code: object = 0
-    except SystemExit as done:
-        code = done.code
+        prepare_streams()
+        # Whatever the environment says (PYTHONINTMAXSTRDIGITS), every answer
+        # convcount accepts prints whole: see convcount.limits.
+        sys.set_int_max_str_digits(MAX_ANSWER_DIGITS)
+        args = list(sys.argv[1:] if argv is None else argv)
+        completing = f"_{PROG.upper()}_COMPLETE" in os.environ
+        if completing:
+            # Typer registers its shell classes only with add_completion=True, which would
+            # also add --install-completion (and a slow shell detection) to every run.
+            # typer is pinned to 0.28.x, so this private import is stable.
+            from typer._completion_classes import completion_init
+
+            completion_init()
+        name = None if completing else _command_named(args)
+        app = make_app([name] if name else None)
+        try:
+            typer.main.get_command(app).main(args=args, prog_name=PROG)
+            code = 0
+        except SystemExit as done:
+            code = done.code
+    except KeyboardInterrupt:
+        code = interrupted()
     _leave(code)
 
 
@@ -517,13 +581,20 @@ def _leave(code: object) -> NoReturn:
 
     Freeing every module typer loaded takes about 8 ms, as long as all of
     convcount's own work; a finished command has nothing left to clean up.
+    Ctrl-C from here on changes nothing: the answer is complete.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     status = code if isinstance(code, int) else (0 if code is None else 1)
     if isinstance(code, str):
-        print(code, file=sys.stderr)
+        say(code)
     try:
         sys.stdout.flush()
-    except BrokenPipeError:
-        status = _closed_pipe()
-    sys.stderr.flush()
+    except OSError as error:
+        status = output_failed(error)
+    except (AttributeError, ValueError):  # no stdout at all
+        status = output_failed(OSError(errno.EBADF, "closed"))
+    if diagnostics_lost() and status not in (EXIT_INTERRUPTED, EXIT_CLOSED_PIPE):
+        status = EXIT_IO
+    if sys.stderr is not None:
+        sys.stderr.flush()
     os._exit(status)
