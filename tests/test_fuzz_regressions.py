@@ -578,3 +578,19 @@ def test_long_values_are_quoted_short() -> None:
     result = run("conv", "-k", "3", "-i", "10", "-o", "32", "--dtype", "x" * 100_000)
     assert_usage_error(result, "--dtype must be one of")
     assert len(result.stderr) < 300
+
+
+def test_the_readme_states_the_limits() -> None:
+    """The README's Limits section says what convcount.limits holds."""
+    from convcount.limits import MAX_MODEL_FILE_BYTES
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Limits", 1)[1].split("\n## ", 1)[0]
+    for stated in (
+        f"{MAX_DIGITS} digits",
+        f"{MAX_ANSWER_DIGITS:,} digits",
+        f"{MAX_ROW_BYTES:,} bytes",
+        f"{MAX_MODEL_FILE_BYTES:,} bytes",
+        f"{MAX_JOBS_PER_CORE} worker processes per core",
+    ):
+        assert stated in section, stated

@@ -317,7 +317,7 @@ def batch(
             "-j",
             "--jobs",
             metavar="N",
-            help="Worker processes for large files. [default: one per core]",
+            help="Worker processes for large files, at most 4 per core. [default: one per core]",
         ),
     ] = None,
 ) -> None:
