@@ -50,6 +50,8 @@ _BOM = b"\xef\xbb\xbf"
 #: more, which marks it as too long.
 _READ_LIMIT = MAX_ROW_BYTES + 2
 _SKIP_BYTES = 1 << 20
+#: The most bytes a write to a pipe is sure to make whole (PIPE_BUF on Linux).
+_ATOMIC_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -483,9 +485,16 @@ def run_batch(
             text, errors, rows = count_lines(((number, line),), input_format, output_format, header)
             if not rows:
                 continue
-            with held_interrupts:
+            if len(text) <= _ATOMIC_BYTES:
+                # Written whole or not at all, even by a pipe (POSIX): a Ctrl-C
+                # leaves no half line, and holding it back would cost two
+                # system calls a row.
                 out.write(text)
                 out.flush()
+            else:
+                with held_interrupts:
+                    out.write(text)
+                    out.flush()
             if not finish(errors, rows):
                 break
         return result
@@ -608,7 +617,8 @@ def _init_worker(fd: int, turn: Any, condition: Any, stop: Any) -> None:
     # The terminal sends Ctrl-C to the whole process group; the main process
     # alone decides what happens (SIGINT was blocked across the fork).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def count_and_write_block(

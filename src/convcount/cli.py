@@ -28,7 +28,7 @@ from convcount.errors import (
     clip,
 )
 from convcount.layers import CONVENTIONS, DTYPE_BYTES, FIELDS, Kind, make_layer, not_applicable
-from convcount.limits import MAX_ANSWER_DIGITS
+from convcount.limits import MAX_ANSWER_DIGITS, MAX_JOBS_PER_CORE
 from convcount.output import (
     FORMATS,
     diagnostics_lost,
@@ -317,7 +317,8 @@ def batch(
             "-j",
             "--jobs",
             metavar="N",
-            help="Worker processes for large files, at most 4 per core. [default: one per core]",
+            help=f"Worker processes for large files, at most {MAX_JOBS_PER_CORE} per core. "
+            "[default: one per core]",
         ),
     ] = None,
 ) -> None:
@@ -507,7 +508,7 @@ def _usage_message(error: Exception) -> str:
             return str(not_applicable(command, field, spelled=option_name))
     format_message = getattr(error, "format_message", None)
     text = format_message() if callable(format_message) else str(error)
-    return " ".join(text.split())
+    return clip(" ".join(text.split()), 300)  # an option name can be any length
 
 
 def _field_of_flag(spelled: str) -> str | None:
