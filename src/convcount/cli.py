@@ -13,9 +13,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, NoReturn
 
-import typer
-from typer.core import TyperGroup
-
 from convcount import __version__
 from convcount.counting import Report, count
 from convcount.errors import (
@@ -39,6 +36,29 @@ from convcount.output import (
     resolve_format,
     say,
 )
+
+
+def _interrupted_while_loading(signum: int, frame: object) -> None:
+    os._exit(EXIT_INTERRUPTED)  # nothing is written yet: end as Ctrl-C should, without a traceback
+
+
+def _while_loading(handler: Any) -> bool:
+    """Install ``handler`` for SIGINT if Python's own is in place; whether it was."""
+    try:
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return False
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # imported outside the main thread: leave signals alone
+        return False
+    return True
+
+
+# Loading typer is most of the start-up; a Ctrl-C meanwhile would print
+# KeyboardInterrupt's traceback. Python's handler is back once this module is loaded.
+_LOADING = _while_loading(_interrupted_while_loading)
+
+import typer  # noqa: E402  # after the handler above, on purpose
+from typer.core import TyperGroup  # noqa: E402  # same
 
 PROG = "convcount"
 USAGE_ERROR = EXIT_USAGE
@@ -599,3 +619,7 @@ def _leave(code: object) -> NoReturn:
     if sys.stderr is not None:
         sys.stderr.flush()
     os._exit(status)
+
+
+if _LOADING:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
