@@ -577,27 +577,34 @@ _STOPPED = -1
 
 
 def _abandon(pool: Any, condition: Any, stop: Any) -> None:
-    """Stop the workers after the block being written (Ctrl-C, a failed write, --fail-fast).
+    """Stop the workers after the block being written (Ctrl-C, a failed write, an error).
 
-    Never waits long: a pool whose workers do not end within a second is killed.
+    Never waits long: a pool whose workers do not end within a second is
+    killed. A second Ctrl-C meanwhile is ignored: the run is already ending.
     """
+    previous = None
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # already stopping
-    if condition.acquire(timeout=1.0):  # held while a worker writes
-        try:
-            if not stop.value:
-                stop.value = _STOPPED
-            condition.notify_all()
-        finally:
-            condition.release()
-    ending = threading.Thread(target=pool.terminate, daemon=True)
-    ending.start()
-    ending.join(timeout=1.0)
-    if ending.is_alive():
-        import multiprocessing
-
-        for child in multiprocessing.active_children():
-            child.kill()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        if condition.acquire(timeout=1.0):  # held while a worker writes
+            try:
+                if not stop.value:
+                    stop.value = _STOPPED
+                condition.notify_all()
+            finally:
+                condition.release()
+        ending = threading.Thread(target=pool.terminate, daemon=True)
+        ending.start()
+        ending.join(timeout=1.0)
+        if ending.is_alive():
+            # The pool's own processes only (a caller may have children of its
+            # own); _pool is the list Pool has kept them in since Python 2.6.
+            for worker in getattr(pool, "_pool", ()):
+                if worker.is_alive():
+                    worker.kill()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _has_fileno(out: IO[bytes]) -> bool:
