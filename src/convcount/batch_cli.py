@@ -10,17 +10,20 @@ from collections.abc import Callable
 from typing import IO
 
 from convcount.batch import (
+    BLOCK_BYTES,
     INPUT_FORMATS,
     OUTPUT_FORMATS,
     PARALLEL_MIN_BYTES,
+    BatchInput,
     RowError,
+    answer,
     default_jobs,
-    read_header,
-    results,
+    max_jobs,
     run_batch,
 )
-from convcount.errors import ConvcountError
+from convcount.errors import EXIT_BAD_ROWS, EXIT_OK, ConvcountError
 from convcount.layers import parse_choice, parse_int
+from convcount.output import held_interrupts, say, stdin_closed
 
 TABLE_ROWS = 50
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
@@ -29,30 +32,32 @@ SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "cs
 def _open(file: str) -> tuple[IO[bytes], int | None]:
     """The input stream (bytes) and, for a regular file, its size."""
     if file == "-":
+        if stdin_closed():
+            raise ConvcountError("file", "FILE '-': standard input is closed")
         return sys.stdin.buffer, None
     try:
         stream = open(file, "rb")  # noqa: SIM115  # closed by the caller
     except FileNotFoundError:
         raise ConvcountError("file", f"FILE {file!r} is missing (no such file)") from None
-    except OSError as error:
-        raise ConvcountError("file", f"FILE {file!r} cannot be read: {error.strerror}") from None
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the name
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        raise ConvcountError("file", f"FILE {file!r} cannot be read: {reason}") from None
     info = os.fstat(stream.fileno())
     return stream, info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
-def _input_format(file: str, given: str | None, stream: IO[bytes]) -> str:
+def _input_format(file: str, given: str | None, source: BatchInput) -> str:
     if given is not None:
         return parse_choice("input_format", given, INPUT_FORMATS)
     suffix = os.path.splitext(file)[1].lower()
     if suffix in SUFFIXES:
         return SUFFIXES[suffix]
     # Standard input or an unknown suffix: a JSON object starts with '{'.
-    peek = stream.peek(64)[:64] if hasattr(stream, "peek") else b""
-    return "jsonl" if peek.lstrip()[:1] == b"{" else "csv"
+    return source.sniff()
 
 
 def _report_error(error: RowError) -> None:
-    print(f"convcount: line {error.line}: {error.message}", file=sys.stderr, flush=True)
+    say(f"line {error.line}: {error.message}")
 
 
 def _progress(size: int | None) -> tuple[Callable[[int], None] | None, Callable[[], None]]:
@@ -64,6 +69,20 @@ def _progress(size: int | None) -> tuple[Callable[[int], None] | None, Callable[
     return progress_bar()
 
 
+def _workers(jobs: str | None, size: int | None) -> int:
+    """Worker processes: -j (capped at MAX_JOBS_PER_CORE per core), else one per
+    core for a large file, else none; never more than the file has blocks."""
+    if jobs is not None:
+        workers = min(parse_int("jobs", jobs), max_jobs())
+    elif size is not None and size >= PARALLEL_MIN_BYTES:
+        workers = default_jobs()
+    else:
+        workers = 1
+    if size is not None:
+        workers = min(workers, max(1, -(-size // BLOCK_BYTES)))
+    return workers
+
+
 def run_batch_command(
     file: str, input_format: str | None, format_: str | None, fail_fast: bool, jobs: str | None
 ) -> int:
@@ -72,43 +91,52 @@ def run_batch_command(
         output_format = "table" if sys.stdout.isatty() else "jsonl"
     else:
         output_format = parse_choice("format", format_, OUTPUT_FORMATS)
-    workers = parse_int("jobs", jobs) if jobs is not None else None
+    if jobs is not None:
+        parse_int("jobs", jobs)  # refused before the input is opened
     stream, size = _open(file)
     try:
-        fmt = _input_format(file, input_format, stream)
+        source = BatchInput.open(stream, "FILE '-'" if file == "-" else f"FILE {file!r}")
+        fmt = _input_format(file, input_format, source)
         if output_format == "table":
-            return _table(stream, fmt, fail_fast)
-        large = size is not None and size >= PARALLEL_MIN_BYTES
-        if workers is None:
-            workers = default_jobs() if large else 1
+            return _table(source, fmt, fail_fast)
         update, close = _progress(size)
         try:
             result = run_batch(
-                stream,
+                source,
                 input_format=fmt,
                 output_format=output_format,
                 out=sys.stdout.buffer,
                 on_error=_report_error,
                 fail_fast=fail_fast,
-                jobs=workers,
+                jobs=_workers(jobs, size),
                 progress=update,
             )
         finally:
             close()
-        return 1 if result.failed else 0
+        return EXIT_BAD_ROWS if result.failed else EXIT_OK
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
 
 
-def _table(stream: IO[bytes], input_format: str, fail_fast: bool) -> int:
+def _table(source: BatchInput, input_format: str, fail_fast: bool) -> int:
     """Tables of up to TABLE_ROWS layers each, printed as they fill."""
     from convcount.render import print_batch_table
 
-    header, lines = read_header(stream, input_format)
+    header = source.header(input_format)
     failed = 0
     pending: list[tuple[int, object]] = []
-    for number, result in results(lines, input_format, header):
+
+    def flush() -> None:
+        with held_interrupts:
+            print_batch_table(pending)
+            sys.stdout.flush()
+        pending.clear()
+
+    for number, line in source.rows(input_format):
+        result = answer(number, line, input_format, header)
+        if result is None:
+            continue
         if isinstance(result, RowError):
             _report_error(result)
             failed += 1
@@ -117,8 +145,7 @@ def _table(stream: IO[bytes], input_format: str, fail_fast: bool) -> int:
             continue
         pending.append((number, result))
         if len(pending) >= TABLE_ROWS:
-            print_batch_table(pending)
-            pending = []
+            flush()
     if pending:
-        print_batch_table(pending)
-    return 1 if failed else 0
+        flush()
+    return EXIT_BAD_ROWS if failed else EXIT_OK

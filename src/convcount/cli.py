@@ -6,23 +6,63 @@ and the library's answer into text; every rule about what is valid lives in
 with the same words. Bad input ends with one line on stderr and exit code 2.
 """
 
+import errno
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, NoReturn
 
-import typer
-from typer.core import TyperGroup
-
 from convcount import __version__
 from convcount.counting import Report, count
-from convcount.errors import ConvcountError
+from convcount.errors import (
+    EXIT_CLOSED_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_IO,
+    EXIT_USAGE,
+    ConvcountError,
+    InputReadError,
+    clip,
+)
 from convcount.layers import CONVENTIONS, DTYPE_BYTES, FIELDS, Kind, make_layer, not_applicable
-from convcount.output import FORMATS, emit_report, resolve_format
+from convcount.limits import MAX_ANSWER_DIGITS, MAX_JOBS_PER_CORE
+from convcount.output import (
+    FORMATS,
+    diagnostics_lost,
+    discard_stdout,
+    emit_report,
+    output_failed,
+    prepare_streams,
+    resolve_format,
+    say,
+)
+
+
+def _interrupted_while_loading(signum: int, frame: object) -> None:
+    os._exit(EXIT_INTERRUPTED)  # nothing is written yet: end as Ctrl-C should, without a traceback
+
+
+def _while_loading(handler: Any) -> bool:
+    """Install ``handler`` for SIGINT if Python's own is in place; whether it was."""
+    try:
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return False
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # imported outside the main thread: leave signals alone
+        return False
+    return True
+
+
+# Loading typer is most of the start-up; a Ctrl-C meanwhile would print
+# KeyboardInterrupt's traceback. Python's handler is back once this module is loaded.
+_LOADING = _while_loading(_interrupted_while_loading)
+
+import typer  # noqa: E402  # after the handler above, on purpose
+from typer.core import TyperGroup  # noqa: E402  # same
 
 PROG = "convcount"
-USAGE_ERROR = 2
+USAGE_ERROR = EXIT_USAGE
 
 #: Exit codes of every command (the README's table and every --help show these).
 EXIT_CODES: tuple[tuple[int, str], ...] = (
@@ -222,11 +262,11 @@ def _check_required(command: str, given: dict[str, Any]) -> None:
     if missing:
         names = [f"{SHORT[f]}/--{f.replace('_', '-')}" for f in missing]
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
-        raise ConvcountError(missing[0], f"{command} needs {listed}\n{_usage_line(command)}")
+        raise ConvcountError(missing[0], f"{command} needs {listed}; {_usage_line(command)}")
 
 
 def _usage_line(command: str) -> str:
-    return f"Usage: {USAGE[command]}  ({PROG} {command} -h for help)"
+    return f"usage: {USAGE[command]} ({PROG} {command} -h for help)"
 
 
 def _layer_command(kind: Kind, params: dict[str, Any]) -> None:
@@ -374,7 +414,8 @@ def batch(
             "-j",
             "--jobs",
             metavar="N",
-            help="Worker processes for large files. [default: one per core]",
+            help=f"Worker processes for large files, at most {MAX_JOBS_PER_CORE} per core. "
+            "[default: one per core]",
         ),
     ] = None,
 ) -> None:
@@ -530,8 +571,24 @@ def _root(
     """
 
 
+class _WriteFailed(Exception):
+    """An OSError from a command, carried past the option parser's own handling
+    (which would turn a closed pipe into exit code 1)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Group(TyperGroup):
-    """Runs the app with convcount's error handling: one line on stderr, exit 2."""
+    """Runs the app with convcount's error handling: every ending is an exit code
+    from the table in the README, with at most one line on stderr."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as error:  # reading is guarded where it happens: this is stdout
+            raise _WriteFailed(error) from None
 
     def main(  # type: ignore[override]  # same call, narrower types
         self,
@@ -550,6 +607,12 @@ class _Group(TyperGroup):
                 standalone_mode=False,
                 **extra,
             )
+        except SystemExit as done:
+            # rich ends a table whose reader went away with SystemExit(1), raised
+            # while it handles the BrokenPipeError: that is a closed pipe too.
+            if not isinstance(done.__context__, BrokenPipeError):
+                raise
+            code = output_failed(done.__context__)
         except ConvcountError as error:
             code = _fail(str(error))
         except typer.TyperException as error:
@@ -559,25 +622,39 @@ class _Group(TyperGroup):
                 code = 0
             else:
                 code = _fail(_usage_message(error))
-        except typer.Abort:
-            code = 130
-        except BrokenPipeError:
-            code = _closed_pipe()
+        except (typer.Abort, KeyboardInterrupt):
+            code = interrupted()
+        except InputReadError as error:
+            say(error.message)
+            code = EXIT_IO
+        except _WriteFailed as failed:
+            code = output_failed(failed.error)
+        except OSError as error:  # the help or the version, written by the option parser
+            code = output_failed(error)
+        except Exception as error:  # the promise: one line, never a traceback
+            code = _fail(f"internal error, please report it: {_describe(error)}")
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: {message}", file=sys.stderr)
+    say(message)
     return USAGE_ERROR
 
 
-def _closed_pipe() -> int:
-    """The reader went away: stop quietly, as `head` expects."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    return 1
+def _describe(error: BaseException) -> str:
+    try:
+        text = str(error)
+    except Exception:  # a message that cannot even be built (an integer too long to print)
+        text = ""
+    return clip(f"{type(error).__name__}: {text}", 300)
+
+
+def interrupted() -> int:
+    """Ctrl-C: drop whatever answer is half built and end with 130."""
+    discard_stdout()
+    return EXIT_INTERRUPTED
 
 
 def _usage_message(error: Exception) -> str:
@@ -590,14 +667,15 @@ def _usage_message(error: Exception) -> str:
         if field is not None:
             return str(not_applicable(command, field, spelled=option_name))
     format_message = getattr(error, "format_message", None)
-    text = " ".join((format_message() if callable(format_message) else str(error)).split())
+    text = format_message() if callable(format_message) else str(error)
+    text = clip(" ".join(text.split()), 300)  # an option name can be any length
     extra = re.fullmatch(r"Got unexpected extra argument(?:\(s\)|s)? \((.*)\)", text)
     if extra and command in USAGE:
         given = dict(getattr(ctx, "params", None) or {})
         hint = _positional_hint(command, extra.group(1).split(), given)
-        return f"{hint}\n{_usage_line(command)}"
+        return f"{hint}; {_usage_line(command)}"
     if text.startswith("Missing argument") and command in USAGE:
-        return f"{text}\n{_usage_line(command)}"
+        return f"{text}; {_usage_line(command)}"
     return text
 
 
@@ -661,23 +739,31 @@ def _command_named(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of the ``convcount`` console script."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    completing = f"_{PROG.upper()}_COMPLETE" in os.environ
-    if completing:
-        # Typer registers its shell classes only with add_completion=True, which would
-        # also add --install-completion (and a slow shell detection) to every run.
-        # typer is pinned to 0.28.x, so this private import is stable.
-        from typer._completion_classes import completion_init
-
-        completion_init()
-        _keep_apostrophes_in_zsh()
-    name = None if completing else _command_named(args)
-    app = make_app([name] if name else None)
+    code: object = EXIT_INTERRUPTED
     try:
-        typer.main.get_command(app).main(args=args, prog_name=PROG)
-        code: object = 0
-    except SystemExit as done:
-        code = done.code
+        prepare_streams()
+        # Whatever the environment says (PYTHONINTMAXSTRDIGITS), every answer
+        # convcount accepts prints whole: see convcount.limits.
+        sys.set_int_max_str_digits(MAX_ANSWER_DIGITS)
+        args = list(sys.argv[1:] if argv is None else argv)
+        completing = f"_{PROG.upper()}_COMPLETE" in os.environ
+        if completing:
+            # Typer registers its shell classes only with add_completion=True, which would
+            # also add --install-completion (and a slow shell detection) to every run.
+            # typer is pinned to 0.28.x, so this private import is stable.
+            from typer._completion_classes import completion_init
+
+            completion_init()
+            _keep_apostrophes_in_zsh()
+        name = None if completing else _command_named(args)
+        app = make_app([name] if name else None)
+        try:
+            typer.main.get_command(app).main(args=args, prog_name=PROG)
+            code = 0
+        except SystemExit as done:
+            code = done.code
+    except KeyboardInterrupt:
+        code = interrupted()
     _leave(code)
 
 
@@ -705,13 +791,24 @@ def _leave(code: object) -> NoReturn:
 
     Freeing every module typer loaded takes about 8 ms, as long as all of
     convcount's own work; a finished command has nothing left to clean up.
+    Ctrl-C from here on changes nothing: the answer is complete.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     status = code if isinstance(code, int) else (0 if code is None else 1)
     if isinstance(code, str):
-        print(code, file=sys.stderr)
+        say(code)
     try:
         sys.stdout.flush()
-    except BrokenPipeError:
-        status = _closed_pipe()
-    sys.stderr.flush()
+    except OSError as error:
+        status = output_failed(error)
+    except (AttributeError, ValueError):  # no stdout at all
+        status = output_failed(OSError(errno.EBADF, "closed"))
+    if diagnostics_lost() and status not in (EXIT_INTERRUPTED, EXIT_CLOSED_PIPE):
+        status = EXIT_IO
+    if sys.stderr is not None:
+        sys.stderr.flush()
     os._exit(status)
+
+
+if _LOADING:
+    signal.signal(signal.SIGINT, signal.default_int_handler)

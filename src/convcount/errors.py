@@ -1,4 +1,4 @@
-"""One exception family for everything convcount refuses.
+"""One exception family for everything convcount refuses, and the exit codes.
 
 A rule is written once and spelled for where the input came from. Inside a
 message, a field is written with :func:`flag`, which leaves a mark that is
@@ -21,6 +21,24 @@ Spelling = Literal["flag", "field"]
 # message on the mark puts the references at the odd places. A control
 # character never appears unquoted in a value a person types.
 _MARK = "\x1f"
+
+# Exit codes (README, "Exit codes"): every run of the CLI ends with one of these.
+#: Done.
+EXIT_OK = 0
+#: A batch finished, but some of its rows were bad (each has its error in the output).
+EXIT_BAD_ROWS = 1
+#: Bad input or usage: one line on stderr, nothing on stdout.
+EXIT_USAGE = 2
+#: Output could not be written (stdout or stderr closed, disk full) or input
+#: could not be read past its start; like sysexits' EX_IOERR.
+EXIT_IO = 74
+#: Interrupted (Ctrl-C, SIGINT): 128 + 2, as a shell reports it.
+EXIT_INTERRUPTED = 130
+#: Standard output is a pipe whose reader has gone (``| head``): 128 + SIGPIPE, quietly.
+EXIT_CLOSED_PIPE = 141
+
+#: Longest name or value quoted whole in a message; longer ones are cut.
+SHOWN_CHARS = 60
 
 
 class ConvcountError(ValueError):
@@ -47,8 +65,14 @@ class ConvcountError(ValueError):
     def spelled(self, spelling: Spelling) -> str:
         """The sentence with fields as flags (``--in-channels``) or as fields (``in_channels``)."""
         pieces = self.template.split(_MARK)
-        for i in range(1, len(pieces), 2):
-            short, _, name = pieces[i].rpartition("/")
+        for i, piece in enumerate(pieces):
+            if i % 2 == 0:
+                # Control characters (from a user's key or value) are escaped, so a
+                # message is always one line that a terminal shows as written.
+                pieces[i] = printable(piece)
+                continue
+            short, _, name = piece.rpartition("/")
+            name = printable(clip(name))
             if spelling == "field":
                 pieces[i] = name
             else:
@@ -61,6 +85,28 @@ class ConvcountError(ValueError):
 
     def __str__(self) -> str:
         return self.message
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would not print as-is escaped.
+
+    Newlines, tabs, escape sequences (ANSI colours), other control and format
+    characters, line separators and lone surrogates become ``\\n``, ``\\x1b``,
+    ``\\u2028``, ... as in a Python string literal; everything else is kept.
+    """
+    if text.isprintable():
+        return text  # the common case, at C speed
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+        for c in text
+    )
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _as_flag(option: str) -> str:
@@ -86,3 +132,11 @@ def did_you_mean(word: object, choices: tuple[str, ...] | list[str], *, as_field
     if not close:
         return ""
     return f" (did you mean {flag(close[0]) if as_field else close[0]}?)"
+
+
+class InputReadError(Exception):
+    """The input could not be read: an I/O error, not bad input (exit code 74)."""
+
+    def __init__(self, source: str, error: OSError) -> None:
+        self.message = printable(f"{clip(source)} could not be read: {error.strerror or error}")
+        super().__init__(self.message)

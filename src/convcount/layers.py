@@ -12,10 +12,13 @@ model files, so all of them accept and reject exactly the same things.
 
 from __future__ import annotations
 
+import re
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, NamedTuple
 
-from convcount.errors import ConvcountError, did_you_mean, flag
+from convcount.errors import SHOWN_CHARS, ConvcountError, did_you_mean, flag
+from convcount.limits import MAX_DIGITS
 
 Kind = Literal["conv", "depthwise", "separable", "transpose"]
 Convention = Literal["keras", "torch"]
@@ -149,33 +152,84 @@ def _fail(option: str, rule: str) -> ConvcountError:
     return ConvcountError(option, f"{flag(option)} {rule}")
 
 
+#: Whitespace around a value that is ignored: ASCII only, like the digits.
+_SPACE = " \t\n\r\x0b\x0c"
+#: An integer as text: ASCII digits only ("３" and "٣" are not digits here), so
+#: the CLI, batch files and model files accept exactly the same numbers.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DIGITS = re.compile(r"[0-9]+")
+#: The first integer with more than MAX_DIGITS digits.
+_TOO_LARGE = 10**MAX_DIGITS
+
+
+class _Shower(reprlib.Repr):
+    """A short, safe repr for values quoted in messages (nested, long or huge ones)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxstring = self.maxother = SHOWN_CHARS
+
+    def repr_int(self, x: int, level: int) -> str:
+        return _show_int(x)
+
+
+_SHOWER = _Shower()
+
+
+def _show_int(value: int) -> str:
+    if -_TOO_LARGE < value < _TOO_LARGE:
+        return str(value)
+    return f"an integer of {_digit_count(value):,} digits"
+
+
+def _digit_count(value: int) -> int:
+    """Decimal digits of ``value`` without converting it to text (which has a limit)."""
+    value = abs(value)
+    guess = max(1, int(value.bit_length() * 0.30102999566398120))  # log10(2)
+    while guess > 1 and value < 10 ** (guess - 1):
+        guess -= 1
+    while value >= 10**guess:
+        guess += 1
+    return guess
+
+
 def _show(value: object) -> str:
+    """A value as a message quotes it: strings in quotes, sizes as 3x5, all kept short."""
     if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "x".join(str(v) for v in value)
-    return str(value)
+        return _SHOWER.repr(value)
+    if isinstance(value, (list, tuple)) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        return "x".join(_show_int(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _show_int(value)
+    return _SHOWER.repr(value)
 
 
 def _blank(value: object) -> bool:
-    return value is None or (type(value) is str and (value == "" or value.isspace()))
+    return value is None or (type(value) is str and not value.strip(_SPACE))
 
 
 def parse_int(option: str, value: object, *, minimum: int = 1) -> int:
-    """An integer from an int or a decimal string, at least ``minimum``."""
-    if type(value) is int and value >= minimum:
+    """An integer from an int or a decimal string (ASCII digits), at least ``minimum``.
+
+    At most :data:`~convcount.limits.MAX_DIGITS` digits: a longer one is refused
+    before it is converted, whatever its source.
+    """
+    if type(value) is int and minimum <= value < _TOO_LARGE:
         return value  # the common case, first: batch files hold millions of these
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        try:
-            number = int(value.strip())
-        except ValueError:  # more digits than Python converts
-            number = None
     what = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
-    if number is None:
+    text = value.strip(_SPACE) if isinstance(value, str) else ""
+    if isinstance(value, bool) or not (isinstance(value, int) or _INTEGER.fullmatch(text)):
         raise _fail(option, f"must be {what}, got {_show(value)}")
+    # Counted before int() runs: converting a long string costs time quadratic in its length.
+    digits = _digit_count(value) if isinstance(value, int) else len(text.lstrip("+-").lstrip("0"))
+    if digits > MAX_DIGITS:
+        raise _fail(
+            option, f"must be {what} of at most {MAX_DIGITS} digits, got one of {digits:,} digits"
+        )
+    number = value if isinstance(value, int) else int(text)
     if number < minimum:
         raise _fail(option, f"must be {what}, got {number}")
     return number
@@ -183,25 +237,25 @@ def parse_int(option: str, value: object, *, minimum: int = 1) -> int:
 
 def parse_ints(option: str, value: object, *, minimum: int = 1) -> tuple[int, ...]:
     """One or more integers: ``3``, ``"3"``, ``"3x5"``, ``"1x2x2"`` or ``[3, 5]``."""
-    if type(value) is int and value >= minimum:
+    if type(value) is int and minimum <= value < _TOO_LARGE:
         return (value,)
     parts: Sequence[object]
     if isinstance(value, str):
-        text = value.strip().lower().replace("×", "x").replace(",", "x")
+        text = value.strip(_SPACE).lower().replace("×", "x").replace(",", "x")
         parts = text.split("x")
-        if not all(p.strip().isdigit() for p in parts):
+        if not all(_DIGITS.fullmatch(p.strip(_SPACE)) for p in parts):
             what = "positive integers" if minimum == 1 else "integers"
             raise _fail(
                 option,
                 f"must be one number or up to three joined by 'x' (e.g. 3 or 3x5), "
-                f"all {what}, got {value!r}",
+                f"all {what}, got {_show(value)}",
             )
     elif isinstance(value, (list, tuple)):
         parts = value
     else:
         parts = [value]
     if not 1 <= len(parts) <= 3:
-        raise _fail(option, f"takes one to three numbers, got {len(parts)}")
+        raise _fail(option, f"takes one to three numbers, got {len(parts):,}")
     return tuple(parse_int(option, p, minimum=minimum) for p in parts)
 
 
@@ -212,7 +266,7 @@ def parse_bool(option: str, value: object) -> bool:
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     if isinstance(value, str):
-        word = value.strip().lower()
+        word = value.strip(_SPACE).lower()
         if word in ("true", "yes", "1", "on"):
             return True
         if word in ("false", "no", "0", "off"):
@@ -221,14 +275,15 @@ def parse_bool(option: str, value: object) -> bool:
 
 
 def parse_choice(option: str, value: object, choices: Iterable[str]) -> str:
-    """One of a fixed set of words."""
+    """One of a fixed set of words (any case, surrounding spaces ignored)."""
     if isinstance(value, str) and value in choices:
         return value
     options = tuple(choices)
-    word = str(value).strip().lower()
+    word = value.strip(_SPACE).lower() if isinstance(value, str) else None
     if word not in options:
         hint = did_you_mean(value, options, as_field=False)
         raise _fail(option, f"must be one of {', '.join(options)}, got {_show(value)}{hint}")
+    assert word is not None
     return word
 
 
@@ -238,7 +293,7 @@ _PADDING_WORDS: dict[str, Padding] = {"valid": "valid", "same": "same", "causal"
 def parse_padding(value: object) -> Padding:
     """'valid', 'same', 'causal' (1-D), or zeros per side (``1``, ``"1x2"``, ``[1, 2]``)."""
     if isinstance(value, str):
-        word = _PADDING_WORDS.get(value) or _PADDING_WORDS.get(value.strip().lower())
+        word = _PADDING_WORDS.get(value) or _PADDING_WORDS.get(value.strip(_SPACE).lower())
         if word is not None:
             return word
     try:

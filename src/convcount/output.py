@@ -1,17 +1,33 @@
-"""Writing answers to stdout in the chosen format.
+"""Writing answers to stdout in the chosen format, and the standard streams.
 
 JSON, CSV and plain text are written here with the standard library; only a
 table imports :mod:`convcount.render` (and so rich), which keeps the
 scripting paths fast to start.
+
+The streams: stdout carries answers only and diagnostics go to stderr through
+:func:`say`, which never raises. A closed or full stdout ends the run with
+exit code 74 (141, quietly, for a pipe whose reader has gone); a Ctrl-C is
+held back while an answer is being written (:class:`HeldInterrupts`), so the
+output never ends in half a line.
 """
 
 from __future__ import annotations
 
+import io
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from convcount.errors import ConvcountError
+from convcount.errors import (
+    EXIT_CLOSED_PIPE,
+    EXIT_IO,
+    ConvcountError,
+    printable,
+)
+from convcount.limits import MAX_ANSWER_DIGITS
 
 if TYPE_CHECKING:
     from convcount.counting import Report
@@ -74,6 +90,14 @@ def write_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 def emit_report(report: Report, fmt: str) -> None:
     """One layer's answer in ``fmt``."""
+    from convcount.records import to_record
+
+    check_answers(to_record(report))
+    with uninterrupted():
+        _write_report(report, fmt)
+
+
+def _write_report(report: Report, fmt: str) -> None:
     if fmt == "plain":
         sys.stdout.write(f"{report.total}\n")
     elif fmt == "json":
@@ -92,10 +116,18 @@ def emit_report(report: Report, fmt: str) -> None:
 
 def emit_comparison(rows: Sequence[Any], fmt: str) -> None:
     """A comparison's rows in ``fmt`` (plain: one total per line)."""
-    from convcount.compare import COMPARE_COLUMNS, to_compare_record
-    from convcount.records import csv_cell
+    from convcount.compare import to_compare_record
 
     records = [to_compare_record(row) for row in rows]
+    check_answers(records)
+    with uninterrupted():
+        _write_comparison(rows, records, fmt)
+
+
+def _write_comparison(rows: Sequence[Any], records: list[dict[str, Any]], fmt: str) -> None:
+    from convcount.compare import COMPARE_COLUMNS
+    from convcount.records import csv_cell
+
     if fmt == "plain":
         # The one number a comparison answers: what the separable block costs
         # as a fraction of the standard conv (its row's params_ratio).
@@ -124,11 +156,12 @@ def emit_model(
     """Count a model file (or a shipped model) and write it in ``fmt``."""
     from convcount.layers import parse_int
     from convcount.model import load_model, resolve_source
+    from convcount.summary import model_record
 
     batch = 1 if batch_size is None else parse_int("batch_size", batch_size)
     notice = resolve_source(source).notice
     if notice:
-        sys.stderr.write(notice + "\n")
+        say(notice)
     report = load_model(
         source,
         width_multiplier=width_multiplier,
@@ -137,16 +170,21 @@ def emit_model(
         dtype=dtype,
         options=options,
     )
+    record = model_record(report, batch)
+    check_answers(record)
+    with uninterrupted():
+        _write_model(report, record, fmt, batch)
+
+
+def _write_model(report: Any, record: dict[str, Any], fmt: str, batch: int) -> None:
     if fmt == "plain":
         sys.stdout.write(f"{report.total_params}\n")
     elif fmt == "json":
-        from convcount.summary import model_record
-
-        write_json(model_record(report, batch))
+        write_json(record)
     elif fmt == "csv":
-        from convcount.summary import MODEL_CSV_COLUMNS, model_csv_rows, model_record
+        from convcount.summary import MODEL_CSV_COLUMNS, model_csv_rows
 
-        write_csv(MODEL_CSV_COLUMNS, model_csv_rows(model_record(report, batch)))
+        write_csv(MODEL_CSV_COLUMNS, model_csv_rows(record))
     else:
         from convcount.render import print_model
 
@@ -190,3 +228,182 @@ def emit_kinds(fmt: str) -> None:
         write_csv(("kind", "field", "type", "default", "doc"), rows)
     else:
         sys.stdout.write(reference_text())
+
+
+# ---------------------------------------------------------------------------
+# Answers too long to print
+
+_ANSWER_BOUND = 10**MAX_ANSWER_DIGITS
+
+
+def check_answers(value: object) -> None:
+    """Refuse, before anything is written, a record holding an integer too long to print.
+
+    Every format prints numbers whole; one past :data:`MAX_ANSWER_DIGITS` digits
+    is refused in all of them alike, with this one message.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int):
+            if not -_ANSWER_BOUND < item < _ANSWER_BOUND:
+                raise ConvcountError(
+                    "answer",
+                    f"an answer has more than {MAX_ANSWER_DIGITS:,} digits, "
+                    "more than convcount prints; use smaller values",
+                )
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+
+
+# ---------------------------------------------------------------------------
+# The standard streams
+
+_stdin_closed = False
+
+
+class _Diagnostics(io.TextIOWrapper):
+    """stderr that never raises: a message that cannot be written is only noted.
+
+    Diagnostics are written from many places (ours, the option parser's, the
+    progress display); the run goes on, and ends with exit code 74.
+    """
+
+    lost = False
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except (OSError, ValueError):
+            _Diagnostics.lost = True
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except (OSError, ValueError):
+            _Diagnostics.lost = True
+
+
+def prepare_streams() -> None:
+    """Make the standard streams safe to use; called once, first thing, by the CLI.
+
+    A descriptor among 0, 1 and 2 that the caller closed (``>&-``) is taken by
+    /dev/null opened read-only: a file opened later cannot land there, and a
+    write to it fails (EBADF) instead of going anywhere. stderr becomes a
+    writer that never raises; stdout escapes what its encoding cannot hold.
+    """
+    global _stdin_closed  # noqa: PLW0603  # set once per process, before any command runs
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            spare = os.open(os.devnull, os.O_RDONLY)
+            if spare != fd:
+                os.dup2(spare, fd)
+                os.close(spare)
+            if fd == 0:
+                _stdin_closed = True
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115  # lives as long as the process
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    stderr = sys.stderr
+    encoding = getattr(stderr, "encoding", None) or "utf-8"
+    raw = open(2, "wb", buffering=0, closefd=False)  # noqa: SIM115  # lives as long as the process
+    sys.stderr = _Diagnostics(
+        io.BufferedWriter(raw), encoding=encoding, errors="backslashreplace", line_buffering=True
+    )
+
+
+def stdin_closed() -> bool:
+    """Whether the caller closed standard input (``<&-``)."""
+    return _stdin_closed or sys.stdin is None
+
+
+def say(message: str) -> None:
+    """One diagnostic line on stderr, ``convcount: message``, control characters escaped.
+
+    Never raises: a message that cannot be written is noted (exit code 74).
+    """
+    try:
+        stream = sys.stderr
+        if stream is None:
+            raise OSError("stderr is closed")
+        stream.write(f"convcount: {printable(message)}\n")
+        stream.flush()
+    except (OSError, ValueError):
+        _Diagnostics.lost = True
+
+
+def diagnostics_lost() -> bool:
+    """Whether a message meant for stderr could not be written."""
+    return _Diagnostics.lost
+
+
+def output_failed(error: OSError) -> int:
+    """The exit code for answers that could not be written to stdout, said on stderr.
+
+    A pipe whose reader has gone (``| head``) ends quietly with 141, as ``yes |
+    head -1`` does; anything else (closed, disk full) says why and gives 74. What
+    is still buffered is dropped: stdout is pointed at /dev/null.
+    """
+    discard_stdout()
+    if isinstance(error, BrokenPipeError):
+        return EXIT_CLOSED_PIPE
+    import errno
+
+    reason = "standard output is closed" if error.errno == errno.EBADF else error.strerror
+    say(f"the output could not be written: {reason or error}")
+    return EXIT_IO
+
+
+def discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no descriptor (tests): nothing to drop
+        pass
+
+
+# ---------------------------------------------------------------------------
+# Ctrl-C
+
+
+class HeldInterrupts:
+    """Ctrl-C held back while an answer is written, so that it is written whole.
+
+    SIGINT is blocked (not handled) meanwhile: a write that a signal interrupts
+    can end short, and Python's buffered writer then drops the rest. Once the
+    write is done the signal is let through and the run ends right after it
+    (KeyboardInterrupt). Only the calling thread's mask changes; a no-op where
+    signals cannot be masked.
+    """
+
+    __slots__ = ()
+    _CAN = hasattr(signal, "pthread_sigmask")
+    _SIGINT = frozenset({signal.SIGINT})
+
+    def __enter__(self) -> None:
+        if self._CAN:
+            signal.pthread_sigmask(signal.SIG_BLOCK, self._SIGINT)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._CAN:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, self._SIGINT)
+
+
+#: Use as ``with held_interrupts:`` around a write and its flush.
+held_interrupts = HeldInterrupts()
+
+
+@contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Hold a Ctrl-C back until the block, and stdout's flush, are done."""
+    with held_interrupts:
+        yield
+        if sys.stdout is not None:
+            sys.stdout.flush()

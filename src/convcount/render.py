@@ -81,9 +81,12 @@ def _size(values: Sequence[int]) -> str:
 
 
 def _scaled(value: int) -> str:
-    """A large count in SI units beside its exact figure: ``3.86 G`` (empty below a million)."""
+    """A large count in SI units beside its exact figure: ``3.86 G`` (empty below a million).
+
+    Empty too past 999 P: the exact figure says it, and a float would overflow.
+    """
     units = (("M", 10**6), ("G", 10**9), ("T", 10**12), ("P", 10**15))
-    if value < units[0][1]:
+    if not units[0][1] <= value < 1000 * units[-1][1]:
         return ""
     for i, (unit, size) in enumerate(units):
         text = f"{value / size:.3g}"
@@ -93,14 +96,18 @@ def _scaled(value: int) -> str:
 
 
 def _binary(value: int) -> str:
-    """Bytes in binary units: ``392.0 KiB`` (empty below 1 KiB)."""
+    """Bytes in binary units: ``392.0 KiB`` (empty below 1 KiB).
+
+    In exact integers: a float overflows past 1e308 bytes, which a huge layer reaches.
+    """
     units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-    scaled = float(value)
     unit = 0
-    while scaled >= 1024 and unit < len(units) - 1:
-        scaled /= 1024
+    while unit < len(units) - 1 and value >= 1024 ** (unit + 1):
         unit += 1
-    return "" if unit == 0 else f"{scaled:,.1f} {units[unit]}"
+    if unit == 0:
+        return ""
+    tenths = round(Fraction(10 * value, 1024**unit))
+    return f"{tenths // 10:,}.{tenths % 10} {units[unit]}"
 
 
 def _shorten(name: str, width: int | None) -> str:

@@ -64,7 +64,7 @@ def resolve_source(source: str) -> Resolved:
         notice = None
         if shipped is not None:
             notice = (
-                f"convcount: reading the file {source!r}; the shipped model {shipped} has the "
+                f"reading the file {source!r}; the shipped model {shipped} has the "
                 f"same name (use ./{source} or {shipped} to say which)"
             )
         return Resolved(path, None, notice)

@@ -58,11 +58,12 @@ from typing import Any, NamedTuple
 
 from convcount.errors import ConvcountError
 from convcount.layers import CONVENTIONS, DTYPE_BYTES, Convention
+from convcount.limits import MAX_MODEL_FILE_BYTES
 from convcount.model import expr
 from convcount.model.graph import ModelReport, Net
 from convcount.model.kinds import KINDS, unknown_field
 
-MAX_FILE_BYTES = 1_048_576
+MAX_FILE_BYTES = MAX_MODEL_FILE_BYTES
 """Largest model file read (1 MiB); a larger one is refused before it is parsed."""
 MAX_SIZE = 10**18
 """Largest input size or channel count."""
