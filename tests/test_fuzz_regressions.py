@@ -132,8 +132,7 @@ def test_a_row_whose_answer_would_pass_4300_digits_is_refused_in_place() -> None
         assert len(text.splitlines()) == 3 + (output_format == "csv")
         assert [e.line for e in errors] == [2]
         assert errors[0].message == (
-            "in_channels must be a positive integer of at most 100 digits, "
-            "got one of 4,401 digits"
+            "in_channels must be a positive integer of at most 100 digits, got one of 4,401 digits"
         )
 
 
