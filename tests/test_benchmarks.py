@@ -15,6 +15,7 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 QUICK = {
     "startup.py": ["--rounds", "1", "--warmup", "0"],
     "throughput.py": ["--rows", "300", "--small", "100", "--repeat", "1", "--torch-sample", "0"],
+    "models.py": ["--rounds", "1", "--models", "keras/mobilenet"],
 }
 OUT_OF_REACH = {
     "startup.py": [*QUICK["startup.py"], "--slowdown", "1000"],
@@ -48,3 +49,14 @@ def test_every_target_met_is_ok(capfd: pytest.CaptureFixture[str]) -> None:
     out = capfd.readouterr().out
     assert out.count("  ok: ") == 2 and "below" not in out and "over" not in out
     assert out.splitlines()[-1] == "every target met"
+
+
+def test_the_model_benchmark_says_ok_or_over_target(capfd: pytest.CaptureFixture[str]) -> None:
+    far = [*QUICK["models.py"], "--json-target", "0.001", "--table-target", "0.001"]
+    assert run_all({"models.py": far}) == 1
+    out = capfd.readouterr().out
+    assert out.count("over target") == 2 and " ok" not in out
+    near = [*QUICK["models.py"], "--json-target", "1000", "--table-target", "1000"]
+    assert run_all({"models.py": near}) == 0
+    out = capfd.readouterr().out
+    assert out.count("(target <= 1000.0x: ok)") == 2
