@@ -308,6 +308,8 @@ def test_scripting_paths_do_not_import_rich_or_a_framework(tmp_path: Path) -> No
         ["compare", "-k", "3", "-i", "4", "-o", "8", "--json"],
         ["batch", str(rows)],
         ["model", "mobilenet-v1", "--json"],
+        ["model", "keras/efficientnetb0"],  # a piped table is written without rich
+        FLAGSHIP,
     ):
         done = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "convcount", *args],
