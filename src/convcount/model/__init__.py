@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from convcount.errors import ConvcountError
+from convcount.layers import CONVENTIONS, parse_choice, parse_ints
 from convcount.model.graph import ModelLayer, ModelReport, Net, Tensor
-from convcount.model.language import build_model, load_file
 
 __all__ = [
     "ModelLayer",
@@ -39,6 +39,20 @@ class Resolved(NamedTuple):
     """The shipped model's full name, otherwise."""
     notice: str | None
     """A line for stderr when a file shadows a shipped name."""
+
+
+def build_model(spec: Any, source: str, **options: Any) -> ModelReport:
+    """Count a parsed model file: :func:`convcount.model.language.build_model`."""
+    from convcount.model.language import build_model as build
+
+    return build(spec, source, **options)
+
+
+def load_file(path: str | Path, **options: Any) -> ModelReport:
+    """Read and count a model file: :func:`convcount.model.language.load_file`."""
+    from convcount.model.language import load_file as load
+
+    return load(path, **options)
 
 
 def shipped_models() -> list[str]:
@@ -93,10 +107,8 @@ def load_model(
     options: dict[str, Any] | None = None,
 ) -> ModelReport:
     """Read and count a model file or a shipped model in one call."""
-    from convcount.model.language import Where, _sizes, convention_of
-
     where = resolve_source(source)
-    conv = convention_of(convention)
+    conv = None if convention is None else parse_choice("convention", convention, CONVENTIONS)
     if where.path is not None:
         return load_file(
             where.path,
@@ -109,7 +121,7 @@ def load_model(
     from convcount.model.zoo import build_zoo
 
     assert where.shipped is not None
-    size = None if resolution is None else _sizes(Where("--resolution", ""), "", resolution)
+    size = None if resolution is None else parse_ints("resolution", resolution)
     return build_zoo(
         where.shipped,
         width_multiplier=None if width_multiplier is None else str(width_multiplier),

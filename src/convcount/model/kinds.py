@@ -23,11 +23,9 @@ Conventions, as the frameworks count (Keras 3 and PyTorch 2):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from difflib import get_close_matches
 from fractions import Fraction
 from math import ceil, prod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from convcount.counting import output_length
 from convcount.errors import ConvcountError
@@ -40,8 +38,7 @@ REQUIRED = object()
 """Default of a field that must be given."""
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     """One field a layer kind takes."""
 
     name: str
@@ -55,8 +52,7 @@ class Field:
     minimum: int = 1
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """One layer kind: its fields, arity and what it computes."""
 
     name: str
@@ -70,9 +66,6 @@ class Kind:
     torch: str = ""
     """The PyTorch module it counts as."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "names", frozenset(f.name for f in self.fields))
-
     def apply(self, net: Net, tensors: Sequence[Tensor], given: Mapping[str, Any]) -> Out:
         """Check the inputs and fields, fill defaults, and compute."""
         if self.joins and len(tensors) < 2:
@@ -82,8 +75,9 @@ class Kind:
                 "inputs", f"inputs: {self.name} takes one input; only joins take several"
             )
         values: dict[str, Any] = {}
-        if not self.names.issuperset(given):  # type: ignore[attr-defined]  # set in __post_init__
-            raise unknown_field(self, next(k for k in given if k not in self.names))  # type: ignore[attr-defined]  # same
+        names = _NAMES[self.name]
+        if not names.issuperset(given):
+            raise unknown_field(self, next(k for k in given if k not in names))
 
         dims = len(tensors[0].spatial)
         for spec in self.fields:
@@ -105,6 +99,8 @@ class Kind:
 def unknown_field(kind: Kind, key: str) -> ConvcountError:
     """The error for a field the kind does not take, with a did-you-mean."""
     names = [f.name for f in kind.fields]
+    from difflib import get_close_matches  # only on the way to an error message
+
     close = get_close_matches(str(key), names, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]}?)" if close else ""
     if key in ("in_channels", "input_size"):
@@ -192,6 +188,8 @@ def parse_field(spec: Field, value: object, dims: int) -> object:
     if kind == "choice":
         if isinstance(value, str) and value in spec.choices:
             return value
+        from difflib import get_close_matches  # only on the way to an error message
+
         close = get_close_matches(str(value), spec.choices, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise ConvcountError(
@@ -976,3 +974,8 @@ KINDS: dict[str, Kind] = _kinds(
         torch="torch.cat",
     ),
 )
+
+#: Each kind's field names, for the check that a layer gives only those.
+_NAMES: dict[str, frozenset[str]] = {
+    kind.name: frozenset(f.name for f in kind.fields) for kind in KINDS.values()
+}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from difflib import get_close_matches
 from types import ModuleType
 from typing import Any
 
@@ -177,6 +176,8 @@ def suggestions(name: str) -> list[str]:
     target = _squash(word.split("/", 1)[-1])
     if target in squashed:
         return list(dict.fromkeys(squashed[target]))
+    from difflib import get_close_matches  # only on the way to an error message
+
     close = get_close_matches(target, list(squashed), n=3, cutoff=0.75)
     return list(dict.fromkeys(full for c in close for full in squashed[c]))
 
@@ -235,6 +236,8 @@ def build_zoo(
     for key, text in (options or {}).items():
         spec_option = declared.get(key)
         if spec_option is None:
+            from difflib import get_close_matches  # only on the way to an error message
+
             close = get_close_matches(key, list(declared), n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ConvcountError(

@@ -11,7 +11,6 @@ included, so that every width multiplier rounds exactly as the framework does.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from convcount.errors import ConvcountError
@@ -34,8 +33,7 @@ class Model(NamedTuple):
     """The constructor's own width (mnasnet0_5 is 0.5)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
+class Option(NamedTuple):
     """A constructor option given as ``--option NAME=VALUE``."""
 
     name: str
@@ -111,8 +109,7 @@ TORCH_OPTIONS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Spec:
+class Spec(NamedTuple):
     """Everything a family's ``build`` needs for one model."""
 
     name: str
@@ -124,7 +121,7 @@ class Spec:
     """Input height and width."""
     alpha: float
     """The width multiplier as the framework receives it (a Python float)."""
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = {}
     convention: Convention = "keras"
     dtype: str = "float32"
 

@@ -22,7 +22,6 @@ Every BatchNorm2d holds 2C parameters and 2C+1 buffers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import product
 
 from convcount.errors import ConvcountError
@@ -30,7 +29,6 @@ from convcount.model.graph import Net
 from convcount.model.zoo.common import Model, Option, Spec
 
 
-@dataclass(frozen=True, slots=True)
 class FlagsOption(Option):
     """A choice of three booleans, ``false,true,true``; also takes a Python list of bools."""
 
