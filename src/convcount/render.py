@@ -2,7 +2,8 @@
 
 It presents results computed elsewhere and computes nothing of its own
 beyond layout (thousands separators, bars, shares). Colour follows rich's
-rules: NO_COLOR, or stdout not a terminal, means plain text.
+rules: NO_COLOR, or stdout not a terminal, means plain text; plain text not
+bound for a terminal is written directly, without loading rich at all.
 
 Every view is laid out here, line by line, for a given width, so that a
 number is never cut, wrapped or elided: rich only prints the lines. When the
