@@ -10,7 +10,9 @@ included, so that every width multiplier rounds exactly as the framework does.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
+from itertools import count
 from typing import Any, NamedTuple
 
 from convcount.errors import ConvcountError
@@ -191,3 +193,48 @@ def keras_pooling(net: Net, x: str, spec: Spec) -> str:
     if pooling == "max":
         return net.layer("global_max_pool", x, name="max_pool")
     return x
+
+
+class KerasNames:
+    """Keras's Inception ``conv2d_bn`` and unnamed layers, with Keras's automatic names.
+
+    Keras names an unnamed layer after its class, numbered per class in
+    creation order within the session: ``conv2d``, ``conv2d_1``, ...
+    """
+
+    def __init__(self, net: Net) -> None:
+        self.net = net
+        self.numbers: defaultdict[str, count[int]] = defaultdict(count)
+
+    def name(self, base: str) -> str:
+        number = next(self.numbers[base])
+        return f"{base}_{number}" if number else base
+
+    def conv_bn(
+        self,
+        x: str,
+        filters: int,
+        kernel: int | tuple[int, int],
+        stride: int = 1,
+        padding: str = "same",
+        name: str | None = None,
+    ) -> str:
+        net = self.net
+        conv = name or self.name("conv2d")
+        x = net.conv(x, filters, kernel, stride, padding, bias=False, name=conv)
+        x = net.bn(x, scale=False, name=f"{name}_bn" if name else self.name("batch_normalization"))
+        return net.act(x, "relu", name=f"{name}_ac" if name else self.name("activation"))
+
+    def pool(self, kind: str, x: str, stride: int, padding: str = "valid") -> str:
+        base = "max_pooling2d" if kind == "max_pool" else "average_pooling2d"
+        return self.net.layer(
+            kind, x, name=self.name(base), pool_size=3, stride=stride, padding=padding
+        )
+
+    def avg_pool(self, x: str) -> str:
+        """An Inception branch's pooling: AveragePooling2D(3, 1, 'same')."""
+        return self.pool("avg_pool", x, 1, "same")
+
+    def max_pool(self, x: str) -> str:
+        """An Inception reduction's pooling: MaxPooling2D(3, 2, 'valid')."""
+        return self.pool("max_pool", x, 2)

@@ -19,12 +19,10 @@ What decides the counts:
 
 from __future__ import annotations
 
-from collections import defaultdict
-from itertools import count
 from typing import TypeAlias
 
 from convcount.model.graph import Net
-from convcount.model.zoo.common import Model, Option, Spec, keras_top
+from convcount.model.zoo.common import KerasNames, Model, Option, Spec, keras_top
 
 #: torchvision has no Inception-ResNet; its Inception v3 is the nearest.
 MODELS = {"inceptionresnetv2": Model(299, twin="torchvision/inception_v3")}
@@ -42,44 +40,7 @@ BRANCHES: dict[str, tuple[tuple[tuple[int, Kernel], ...], ...]] = {
 BLOCKS = (("block35", 10, 0.17), ("block17", 20, 0.1), ("block8", 10, 0.2))
 
 
-class _Keras:
-    """Keras's ``conv2d_bn`` and unnamed layers, with Keras's automatic names.
-
-    Keras names an unnamed layer after its class, numbered per class in
-    creation order within the session: ``conv2d``, ``conv2d_1``, ...
-    """
-
-    def __init__(self, net: Net) -> None:
-        self.net = net
-        self.numbers: defaultdict[str, count[int]] = defaultdict(count)
-
-    def name(self, base: str) -> str:
-        number = next(self.numbers[base])
-        return f"{base}_{number}" if number else base
-
-    def conv_bn(
-        self,
-        x: str,
-        filters: int,
-        kernel: Kernel,
-        stride: int = 1,
-        padding: str = "same",
-        name: str | None = None,
-    ) -> str:
-        net = self.net
-        conv = name or self.name("conv2d")
-        x = net.conv(x, filters, kernel, stride, padding, bias=False, name=conv)
-        x = net.bn(x, scale=False, name=f"{name}_bn" if name else self.name("batch_normalization"))
-        return net.act(x, "relu", name=f"{name}_ac" if name else self.name("activation"))
-
-    def pool(self, kind: str, x: str, stride: int, padding: str = "valid") -> str:
-        base = "max_pooling2d" if kind == "max_pool" else "average_pooling2d"
-        return self.net.layer(
-            kind, x, name=self.name(base), pool_size=3, stride=stride, padding=padding
-        )
-
-
-def _residual_block(k: _Keras, x: str, block_type: str, index: int, *, relu: bool) -> str:
+def _residual_block(k: KerasNames, x: str, block_type: str, index: int, *, relu: bool) -> str:
     branches = []
     for branch in BRANCHES[block_type]:
         y = x
@@ -95,14 +56,14 @@ def _residual_block(k: _Keras, x: str, block_type: str, index: int, *, relu: boo
     return net.act(x, "relu", name=f"{name}_ac") if relu else x
 
 
-def _mixed_6a(k: _Keras, x: str) -> str:
+def _mixed_6a(k: KerasNames, x: str) -> str:
     branch_0 = k.conv_bn(x, 384, 3, 2, "valid")
     branch_1 = k.conv_bn(k.conv_bn(k.conv_bn(x, 256, 1), 256, 3), 384, 3, 2, "valid")
     branch_pool = k.pool("max_pool", x, 2)
     return k.net.concat(branch_0, branch_1, branch_pool, name="mixed_6a")
 
 
-def _mixed_7a(k: _Keras, x: str) -> str:
+def _mixed_7a(k: KerasNames, x: str) -> str:
     branch_0 = k.conv_bn(k.conv_bn(x, 256, 1), 384, 3, 2, "valid")
     branch_1 = k.conv_bn(k.conv_bn(x, 256, 1), 288, 3, 2, "valid")
     branch_2 = k.conv_bn(k.conv_bn(k.conv_bn(x, 256, 1), 288, 3), 320, 3, 2, "valid")
@@ -112,7 +73,7 @@ def _mixed_7a(k: _Keras, x: str) -> str:
 
 def build(spec: Spec) -> Net:
     net = spec.net()
-    k = _Keras(net)
+    k = KerasNames(net)
     x = k.conv_bn("input", 32, 3, 2, "valid")
     x = k.conv_bn(x, 32, 3, 1, "valid")
     x = k.conv_bn(x, 64, 3)

@@ -18,11 +18,8 @@ What decides the counts:
 
 from __future__ import annotations
 
-from collections import defaultdict
-from itertools import count
-
 from convcount.model.graph import Net
-from convcount.model.zoo.common import Model, Option, Spec, keras_top
+from convcount.model.zoo.common import KerasNames, Model, Option, Spec, keras_top
 
 MODELS = {"inceptionv3": Model(299, twin="torchvision/inception_v3")}
 OPTIONS: tuple[Option, ...] = ()
@@ -33,51 +30,7 @@ MIXED_A = (32, 64, 64)
 MIXED_C = (128, 160, 160, 192)
 
 
-class _Keras:
-    """Keras's ``conv2d_bn`` and unnamed layers, with Keras's automatic names.
-
-    Keras names an unnamed layer after its class, numbered per class in
-    creation order within the session: ``conv2d``, ``conv2d_1``, ...
-    """
-
-    def __init__(self, net: Net) -> None:
-        self.net = net
-        self.numbers: defaultdict[str, count[int]] = defaultdict(count)
-
-    def name(self, base: str) -> str:
-        number = next(self.numbers[base])
-        return f"{base}_{number}" if number else base
-
-    def conv_bn(
-        self,
-        x: str,
-        filters: int,
-        kernel: tuple[int, int],
-        stride: int = 1,
-        padding: str = "same",
-    ) -> str:
-        net = self.net
-        x = net.conv(x, filters, kernel, stride, padding, bias=False, name=self.name("conv2d"))
-        x = net.bn(x, scale=False, name=self.name("batch_normalization"))
-        return net.act(x, "relu", name=self.name("activation"))
-
-    def avg_pool(self, x: str) -> str:
-        """The branch pooling: AveragePooling2D(3, 1, 'same')."""
-        return self.net.layer(
-            "avg_pool",
-            x,
-            name=self.name("average_pooling2d"),
-            pool_size=3,
-            stride=1,
-            padding="same",
-        )
-
-    def max_pool(self, x: str) -> str:
-        """The reductions' pooling: MaxPooling2D(3, 2, 'valid')."""
-        return self.net.layer("max_pool", x, name=self.name("max_pooling2d"), pool_size=3, stride=2)
-
-
-def _mixed_a(k: _Keras, x: str, pool_features: int, name: str) -> str:
+def _mixed_a(k: KerasNames, x: str, pool_features: int, name: str) -> str:
     branch1x1 = k.conv_bn(x, 64, (1, 1))
     branch5x5 = k.conv_bn(x, 48, (1, 1))
     branch5x5 = k.conv_bn(branch5x5, 64, (5, 5))
@@ -88,7 +41,7 @@ def _mixed_a(k: _Keras, x: str, pool_features: int, name: str) -> str:
     return k.net.concat(branch1x1, branch5x5, branch3x3dbl, branch_pool, name=name)
 
 
-def _mixed_b(k: _Keras, x: str) -> str:
+def _mixed_b(k: KerasNames, x: str) -> str:
     branch3x3 = k.conv_bn(x, 384, (3, 3), 2, "valid")
     branch3x3dbl = k.conv_bn(x, 64, (1, 1))
     branch3x3dbl = k.conv_bn(branch3x3dbl, 96, (3, 3))
@@ -96,7 +49,7 @@ def _mixed_b(k: _Keras, x: str) -> str:
     return k.net.concat(branch3x3, branch3x3dbl, k.max_pool(x), name="mixed3")
 
 
-def _mixed_c(k: _Keras, x: str, c7: int, name: str) -> str:
+def _mixed_c(k: KerasNames, x: str, c7: int, name: str) -> str:
     branch1x1 = k.conv_bn(x, 192, (1, 1))
     branch7x7 = k.conv_bn(x, c7, (1, 1))
     branch7x7 = k.conv_bn(branch7x7, c7, (1, 7))
@@ -110,7 +63,7 @@ def _mixed_c(k: _Keras, x: str, c7: int, name: str) -> str:
     return k.net.concat(branch1x1, branch7x7, branch7x7dbl, branch_pool, name=name)
 
 
-def _mixed_d(k: _Keras, x: str) -> str:
+def _mixed_d(k: KerasNames, x: str) -> str:
     branch3x3 = k.conv_bn(x, 192, (1, 1))
     branch3x3 = k.conv_bn(branch3x3, 320, (3, 3), 2, "valid")
     branch7x7x3 = k.conv_bn(x, 192, (1, 1))
@@ -120,7 +73,7 @@ def _mixed_d(k: _Keras, x: str) -> str:
     return k.net.concat(branch3x3, branch7x7x3, k.max_pool(x), name="mixed8")
 
 
-def _mixed_e(k: _Keras, x: str, i: int) -> str:
+def _mixed_e(k: KerasNames, x: str, i: int) -> str:
     branch1x1 = k.conv_bn(x, 320, (1, 1))
     branch3x3 = k.conv_bn(x, 384, (1, 1))
     branch3x3 = k.net.concat(
@@ -139,7 +92,7 @@ def _mixed_e(k: _Keras, x: str, i: int) -> str:
 
 def build(spec: Spec) -> Net:
     net = spec.net()
-    k = _Keras(net)
+    k = KerasNames(net)
     x = k.conv_bn("input", 32, (3, 3), 2, "valid")
     x = k.conv_bn(x, 32, (3, 3), 1, "valid")
     x = k.conv_bn(x, 64, (3, 3))
