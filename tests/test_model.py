@@ -700,3 +700,11 @@ def test_keras_minimum_input_sizes() -> None:
     assert_usage_error(run("model", "keras/xception", "-r", "70"), "needs at least 71x71")
     assert_usage_error(run("model", "keras/resnet50", "-r", "31x64"), "needs at least 32x32")
     assert run("model", "keras/mobilenetv3small", "-r", "16", "--json").exit_code == 0
+
+
+def test_dtype_and_tiny_widths_are_checked() -> None:
+    assert_usage_error(
+        run("model", "keras/mobilenet", "--dtype", "bogus"), "--dtype must be one of"
+    )
+    assert_usage_error(run("model", "keras/mobilenet", "-a", "1e-300"), "out_channels")
+    assert load_model("keras/mobilenet", dtype="float16").param_bytes == 2 * 4_253_864

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from convcount.errors import ConvcountError
-from convcount.layers import CONVENTIONS, parse_choice, parse_ints
+from convcount.layers import CONVENTIONS, DTYPE_BYTES, parse_choice, parse_ints
 from convcount.model.graph import ModelLayer, ModelReport, Net, Tensor
 
 __all__ = [
@@ -109,6 +109,8 @@ def load_model(
     """Read and count a model file or a shipped model in one call."""
     where = resolve_source(source)
     conv = None if convention is None else parse_choice("convention", convention, CONVENTIONS)
+    if dtype is not None:
+        dtype = parse_choice("dtype", dtype, DTYPE_BYTES)
     if where.path is not None:
         return load_file(
             where.path,
