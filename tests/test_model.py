@@ -708,3 +708,10 @@ def test_dtype_and_tiny_widths_are_checked() -> None:
     )
     assert_usage_error(run("model", "keras/mobilenet", "-a", "1e-300"), "out_channels")
     assert load_model("keras/mobilenet", dtype="float16").param_bytes == 2 * 4_253_864
+
+
+def test_resolution_is_known_to_expressions() -> None:
+    text = HEAD + '[[layer]]\nkind = "pointwise"\nname = "p"\nout_channels = "= resolution * 2"\n'
+    assert model(text).layers[0].output.channels == 16
+    assert model(text, resolution="10").layers[0].output.channels == 20
+    assert "not alpha, i, repeats, resolution" in error_of(text + "[params]\nresolution = 3\n")

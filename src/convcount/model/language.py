@@ -40,7 +40,8 @@ Each layer takes the previous layer's output, or ``input = "name"``; joins
 (add, multiply, concat) take ``inputs = [...]``. The layer kinds and their
 fields are those of :data:`convcount.model.kinds.KINDS`; ``when`` skips a
 layer whose condition is false (its name then stands for its input).
-Expressions see the parameters, ``alpha``, ``in_channels`` and ``in_size``
+Expressions see the parameters, ``alpha``, ``resolution`` (the input's first
+size), ``in_channels`` and ``in_size``
 (the layer's incoming tensor; in a block also ``block_in_channels`` and
 ``block_in_size``), ``i`` and ``repeats`` in a repeated block, and the
 functions of :mod:`convcount.model.expr` plus ``correct_pad(k)`` (Keras's
@@ -234,7 +235,9 @@ def build_model(
     )
     net.strict = True  # type: ignore[attr-defined]  # user files get every single-layer rule
     params = _params(Where(source, "[params]"), spec.get("params", {}), options)
-    scope: dict[str, Any] = {**params, "alpha": alpha}
+    # resolution: the input's first size (after --resolution), e.g. for a head
+    # that depends on it; in_size gives every size of a layer's incoming tensor.
+    scope: dict[str, Any] = {**params, "alpha": alpha, "resolution": size[0]}
     used: set[str] = set()
     blocks = spec.get("blocks", {})
     if not isinstance(blocks, dict):
@@ -367,9 +370,11 @@ def _params(where: Where, given: object, options: Mapping[str, object] | None) -
         raise _error(where, "params", "must be a table of NAME = value")
     params: dict[str, Any] = {}
     for key, value in given.items():
-        if not key.isidentifier() or key in ("alpha", "i", "repeats"):
+        if not key.isidentifier() or key in ("alpha", "i", "repeats", "resolution"):
             raise _error(
-                where, key, "a parameter name must be a plain identifier (not alpha, i, repeats)"
+                where,
+                key,
+                "a parameter name must be a plain identifier (not alpha, i, repeats, resolution)",
             )
         params[key] = _literal(value)
     for key, value in (options or {}).items():

@@ -73,7 +73,7 @@ def reference_text() -> str:
         "",
         "Expressions (a string starting with `=`): whole numbers and exact decimals, "
         "`+ - * / // % **`, comparisons, `and or not`, `a if c else b`, lists, the names "
-        "of parameters, `alpha`, `in_channels`, `in_size`, `block_in_channels`, "
+        "of parameters, `alpha`, `resolution`, `in_channels`, `in_size`, `block_in_channels`, "
         "`block_in_size`, `i`, `repeats`, and the functions "
         + ", ".join(f"`{name}`" for name in sorted({*FUNCTIONS, "correct_pad"}))
         + ".",
