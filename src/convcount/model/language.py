@@ -39,7 +39,7 @@ A model file::
 Each layer takes the previous layer's output, or ``input = "name"``; joins
 (add, multiply, concat) take ``inputs = [...]``. The layer kinds and their
 fields are those of :data:`convcount.model.kinds.KINDS`; ``when`` skips a
-layer whose condition is false (its name then stands for its input).
+layer whose condition is false (its name then stands for the layer before it).
 Expressions see the parameters, ``alpha``, ``resolution`` (the input's first
 size), ``in_channels`` and ``in_size``
 (the layer's incoming tensor; in a block also ``block_in_channels`` and
