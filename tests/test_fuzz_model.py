@@ -360,3 +360,89 @@ def test_out_channels_past_2_to_the_53_are_counted_exactly(tmp_path: Path) -> No
 
 def test_a_width_multiplier_of_1e307_is_refused() -> None:
     assert_refused(model_process("mobilenet-v1", "-a", "1e307")[0])
+
+
+# --- the language: parameters, blocks, repeats and expressions -------------------------
+
+EXPRESSIONS = [
+    "= out",
+    "= make_divisible(out * alpha, 8)",
+    "= stride",
+    "= ceil(depth * 2)",
+    "= in_channels",
+    "= correct_pad(3)",
+    "= 'same' if stride == 1 else 'valid'",
+    "= 1/0",
+    "= 2 ** 70",
+    "= [1, 2]",
+    "= block_in_channels == out",
+    "= (",
+    "= nope",
+    "= resolution // 4",
+]
+block_value = st.one_of(
+    st.sampled_from(EXPRESSIONS),
+    st.sampled_from([1, 2, 3, 0, -1, 16, "3x3", "same", True, [[0, 1], [1, 0]], 2**64]),
+)
+block_layer = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(
+            ["conv", "depthwise", "pointwise", "batchnorm", "add", "zero_padding"]
+        )
+    },
+    optional={
+        "name": st.sampled_from(["c", "d", "input"]),
+        "kernel_size": block_value,
+        "out_channels": block_value,
+        "stride": block_value,
+        "padding": block_value,
+        "when": st.sampled_from([*EXPRESSIONS, True, "stride == 1"]),
+        "inputs": st.lists(st.sampled_from(["input", "c", "d", "zz"]), min_size=2, max_size=2),
+    },
+)
+
+
+@st.composite
+def language_files(draw: st.DrawFn) -> str:
+    lines = [
+        "[model]",
+        f"input = {{ size = {draw(st.sampled_from([8, 16, 33]))}, channels = 3 }}",
+        "[params]",
+        f"out = {toml_value(draw(st.sampled_from([8, 16, '= 2 * 8'])))}",
+        f"depth = {toml_value(draw(st.sampled_from([1, 1.5, 'x'])))}",
+        "[blocks.b]",
+        "params = { out = 8, stride = 1 }",
+    ]
+    for body in draw(st.lists(block_layer, min_size=1, max_size=4)):
+        lines += ["[[blocks.b.layer]]", *(f"{_key(k)} = {toml_value(v)}" for k, v in body.items())]
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        lines += [
+            "[[layer]]",
+            f"block = {toml_value(draw(st.sampled_from(['b', 'nope'])))}",
+            f"repeat = {toml_value(draw(st.sampled_from([1, 2, 0, '= ceil(depth * 2)'])))}",
+            f"out = {toml_value(draw(block_value))}",
+        ]
+        if draw(st.booleans()):
+            lines.append("first = { stride = 2 }")
+    return "\n".join(lines) + "\n"
+
+
+@settings(FUZZ, max_examples=60)
+@given(
+    text=language_files(),
+    extra=st.lists(st.sampled_from(["-a=0.5", "-a=3/4", "-O=depth=2", "-O=nope=1"]), max_size=2),
+)
+def test_any_file_of_blocks_and_expressions_ends_with_an_exit_code_from_the_table(
+    text: str, extra: list[str], workdir: Path
+) -> None:
+    path = workdir / "language.toml"
+    path.write_text(text, encoding="utf-8")
+    argv = ["model", str(path), "--json", *(part for a in extra for part in a.split("=", 1))]
+    result = run(*argv)
+    assert result.exit_code in (0, 2)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    if result.exit_code == 2:
+        assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr[:-1].isprintable(), result.stderr
+    else:
+        assert json.loads(result.stdout)["total_params"] >= 0 and result.stderr == ""
