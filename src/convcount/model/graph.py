@@ -153,6 +153,7 @@ class Net:
         dtype: str = "float32",
         source: str = "",
         width_multiplier: float = 1.0,
+        strict: bool = False,
     ) -> None:
         if not 1 <= len(size) <= MAX_DIMS:
             raise ConvcountError("input_size", f"input: {len(size)} spatial dimensions (1 to 3)")
@@ -163,6 +164,9 @@ class Net:
         self.convention: Convention = convention
         self.dtype = dtype
         self.width_multiplier = width_multiplier
+        #: Apply every rule of the single-layer commands to each convolution (a
+        #: user's model file); the shipped definitions are known to be legal.
+        self.strict = strict
         spatial = tuple(size)
         self.input = Tensor(spatial, channels, (1,) * len(spatial), (1,) * len(spatial))
         self.tensors: dict[str, Tensor] = {"input": self.input}

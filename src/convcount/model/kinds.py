@@ -300,7 +300,7 @@ def _conv_sizes(
 
 def _strict(net: Net, kind: str, x: Tensor, v: Mapping[str, Any]) -> None:
     """In a user's model file, every rule the single-layer commands apply."""
-    if not getattr(net, "strict", False):
+    if not net.strict:
         return
     from convcount.layers import layer_from_fields
 

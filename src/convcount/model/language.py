@@ -232,8 +232,8 @@ def build_model(
         dtype=element,
         source=source,
         width_multiplier=float(alpha),
+        strict=True,  # a user's file gets every rule the single-layer commands apply
     )
-    net.strict = True  # type: ignore[attr-defined]  # user files get every single-layer rule
     params = _params(Where(source, "[params]"), spec.get("params", {}), options)
     # resolution: the input's first size (after --resolution), e.g. for a head
     # that depends on it; in_size gives every size of a layer's incoming tensor.
