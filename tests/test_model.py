@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from convcount import ConvcountError
+from convcount.limits import MAX_MODEL_FILE_BYTES
 from convcount.model import build_model, load_file, load_model, resolve_source
 from convcount.model.kinds import KINDS
-from convcount.model.language import MAX_FILE_BYTES
 from convcount.model.reference import reference_text
 
 from .conftest import assert_usage_error, run
@@ -585,7 +585,7 @@ def test_hostile_files_are_refused_quickly(tmp_path: Path) -> None:
     cases = {
         "deep.toml": "a = " + "[" * 10_000 + "]" * 10_000,
         "digits.toml": HEAD + "x = " + "9" * 5001,
-        "big.toml": "# " + "x" * (MAX_FILE_BYTES + 10),
+        "big.toml": "# " + "x" * (MAX_MODEL_FILE_BYTES + 10),
         "binary.toml": "\udcff",
     }
     for name, text in cases.items():

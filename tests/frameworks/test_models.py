@@ -159,6 +159,15 @@ stride = 2
 padding = PAD UPEXTRA
 out_channels = "= width"
 [[layer]]
+kind = "upsampling"
+name = "upsample"
+size = 2
+interpolation = "bilinear"
+[[layer]]
+kind = "pointwise"
+name = "mix"
+out_channels = 4
+[[layer]]
 kind = "global_avg_pool"
 name = "gap"
 [[layer]]
@@ -187,6 +196,8 @@ def test_a_model_file_against_keras_built_by_hand(keras: Any, torch: Any) -> Non
         y = layers.Conv2D(16, 1, name=f"b_{i}_pw")(y)
         x = layers.Add(name=f"b_{i}_add")([block_in, y]) if stride == 1 and i > 0 else y
     x = layers.Conv2DTranspose(8, 3, strides=2, padding="same", name="up")(x)
+    x = layers.UpSampling2D(2, interpolation="bilinear", name="upsample")(x)
+    x = layers.Conv2D(4, 1, name="mix")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = layers.Dense(5, name="head")(x)
     built = keras.Model(inputs, outputs)
@@ -221,9 +232,11 @@ def test_a_model_file_against_pytorch_built_by_hand(torch: Any) -> None:
         Sep(8, 2),
         Sep(16, 1),
         nn.ConvTranspose2d(16, 8, 3, 2, 1, output_padding=1),
+        nn.Upsample(scale_factor=2, mode="bilinear"),
+        nn.Conv2d(8, 4, 1),
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
-        nn.Linear(8, 5),
+        nn.Linear(4, 5),
     ).eval()
     report = build_model(tomllib.loads(USER_MODEL_TORCH), "decoder.toml", convention="torch")
     with torch.no_grad(), FlopCounterMode(display=False) as counter:

@@ -10,7 +10,7 @@ layer. Nothing here prints or exits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 from math import prod
 from typing import Any, NamedTuple
@@ -363,10 +363,3 @@ def _kinds() -> dict[str, Any]:
 
         _KINDS.update(KINDS)
     return _KINDS
-
-
-def fields_of(kind: str) -> Mapping[str, Any]:
-    """The fields a kind takes (name -> Field), for documentation and checks."""
-    from convcount.model.kinds import KINDS
-
-    return {f.name: f for f in KINDS[kind].fields}

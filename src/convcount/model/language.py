@@ -58,14 +58,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from convcount.errors import ConvcountError
-from convcount.layers import CONVENTIONS, DTYPE_BYTES, Convention
+from convcount.layers import CONVENTIONS, DTYPE_BYTES
 from convcount.limits import MAX_MODEL_FILE_BYTES
 from convcount.model import expr
 from convcount.model.graph import ModelReport, Net
 from convcount.model.kinds import KINDS, unknown_field
 
-MAX_FILE_BYTES = MAX_MODEL_FILE_BYTES
-"""Largest model file read (1 MiB); a larger one is refused before it is parsed."""
 MAX_SIZE = 10**18
 """Largest input size or channel count."""
 MAX_REPEAT = 10_000
@@ -150,14 +148,15 @@ def read_text(path: Path, label: str) -> str:
     """A model file's text, read with a size cap."""
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            data = handle.read(MAX_MODEL_FILE_BYTES + 1)
     except IsADirectoryError:
         raise ConvcountError("model", f"{label}: is a directory, not a model file") from None
     except OSError as error:
         raise ConvcountError("model", f"{label}: cannot be read ({error.strerror})") from None
-    if len(data) > MAX_FILE_BYTES:
+    if len(data) > MAX_MODEL_FILE_BYTES:
         raise ConvcountError(
-            "model", f"{label}: larger than {MAX_FILE_BYTES:,} bytes, the limit for a model file"
+            "model",
+            f"{label}: larger than {MAX_MODEL_FILE_BYTES:,} bytes, the limit for a model file",
         )
     try:
         return data.decode("utf-8-sig")
@@ -700,19 +699,3 @@ class _Tracking(dict[str, Any]):
     def __getitem__(self, key: str) -> Any:
         self._used.add(key)
         return super().__getitem__(key)
-
-
-# ---------------------------------------------------------------------------
-# Convenience
-
-
-def convention_of(value: str | None) -> Convention | None:
-    """A convention name checked, or None."""
-    if value is None:
-        return None
-    word = value.strip().lower()
-    if word not in CONVENTIONS:
-        raise ConvcountError(
-            "convention", f"--convention must be keras or torch, got {_show(value)}"
-        )
-    return word
