@@ -49,7 +49,19 @@ def build_model(spec: Any, source: str, **options: Any) -> ModelReport:
 
 
 def load_file(path: str | Path, **options: Any) -> ModelReport:
-    """Read and count a model file: :func:`convcount.model.language.load_file`."""
+    """Read and count a model file, of any format convcount reads (by its content).
+
+    Keras, ONNX, torch.export and weight files go to their readers
+    (:mod:`convcount.model.files`); anything else is the model language (TOML).
+    """
+    from convcount.model.files import detect, read_file, read_head
+
+    path = Path(path)
+    label = str(path)
+    head = read_head(path, label)
+    fmt = detect(path, head)
+    if fmt is not None:
+        return read_file(path, label, fmt, head, **options)
     from convcount.model.language import load_file as load
 
     return load(path, **options)
