@@ -1,0 +1,272 @@
+"""Hand-built PyTorch networks, each also written in the model language (torch convention).
+
+Shared by the capture script (which records what every tool prints for them) and
+the live tests (which run the tools again in CI). Module names equal the model
+file's layer names, so that per-layer figures can be matched by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+
+class HandNet(NamedTuple):
+    toml: str
+    build: Callable[[], tuple[Any, Any]]
+
+
+def _decoder() -> tuple[Any, Any]:
+    import torch
+    from torch import nn
+
+    class Decoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(3, 16, 3, padding=1)
+            self.stem_bn = nn.BatchNorm2d(16)
+            self.stem_act = nn.ReLU()
+            self.pool = nn.MaxPool2d(2)
+            self.down = nn.Conv2d(16, 32, 3, padding=1, bias=False)
+            self.down_bn = nn.BatchNorm2d(32)
+            self.down_act = nn.ReLU6()
+            self.up = nn.ConvTranspose2d(32, 16, 2, stride=2)
+            self.fuse = nn.Conv2d(32, 8, 3, padding=1)
+            self.fuse_act = nn.Hardswish()
+            self.resize = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+            self.head = nn.Conv2d(8, 2, 1)
+
+        def forward(self, x: Any) -> Any:
+            skip = self.stem_act(self.stem_bn(self.stem(x)))
+            y = self.down_act(self.down_bn(self.down(self.pool(skip))))
+            y = torch.cat([self.up(y), skip], dim=1)
+            return self.head(self.resize(self.fuse_act(self.fuse(y))))
+
+    return Decoder(), torch.rand(1, 3, 32, 32)
+
+
+DECODER = """
+[model]
+name = "decoder"
+input = { size = 32, channels = 3 }
+convention = "torch"
+
+[[layer]]
+kind = "conv"
+name = "stem"
+kernel_size = 3
+padding = 1
+out_channels = 16
+[[layer]]
+kind = "batchnorm"
+name = "stem_bn"
+[[layer]]
+kind = "activation"
+name = "stem_act"
+[[layer]]
+kind = "max_pool"
+name = "pool"
+pool_size = 2
+[[layer]]
+kind = "conv"
+name = "down"
+kernel_size = 3
+padding = 1
+out_channels = 32
+bias = false
+[[layer]]
+kind = "batchnorm"
+name = "down_bn"
+[[layer]]
+kind = "activation"
+name = "down_act"
+function = "relu6"
+[[layer]]
+kind = "transpose"
+name = "up"
+kernel_size = 2
+stride = 2
+out_channels = 16
+[[layer]]
+kind = "concat"
+name = "cat"
+inputs = ["up", "stem_act"]
+[[layer]]
+kind = "conv"
+name = "fuse"
+kernel_size = 3
+padding = 1
+out_channels = 8
+[[layer]]
+kind = "activation"
+name = "fuse_act"
+function = "hard_swish"
+[[layer]]
+kind = "upsampling"
+name = "resize"
+size = 2
+interpolation = "bilinear"
+[[layer]]
+kind = "conv"
+name = "head"
+kernel_size = 1
+out_channels = 2
+"""
+
+
+def _grouped1d() -> tuple[Any, Any]:
+    import torch
+    from torch import nn
+
+    class Grouped(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv1d(8, 32, 5, groups=4)
+            self.bn = nn.BatchNorm1d(32)
+            self.act = nn.ReLU6()
+            self.dw = nn.Conv1d(32, 32, 3, stride=2, groups=32)
+            self.pool = nn.AvgPool1d(2)
+            self.gap = nn.AdaptiveAvgPool1d(1)
+            self.fc = nn.Linear(32, 10)
+
+        def forward(self, x: Any) -> Any:
+            y = self.pool(self.dw(self.act(self.bn(self.conv(x)))))
+            return self.fc(torch.flatten(self.gap(y), 1))
+
+    return Grouped(), torch.rand(1, 8, 100)
+
+
+GROUPED1D = """
+[model]
+name = "grouped1d"
+input = { size = 100, channels = 8, dims = 1 }
+convention = "torch"
+
+[[layer]]
+kind = "conv"
+name = "conv"
+kernel_size = 5
+out_channels = 32
+groups = 4
+[[layer]]
+kind = "batchnorm"
+name = "bn"
+[[layer]]
+kind = "activation"
+name = "act"
+function = "relu6"
+[[layer]]
+kind = "depthwise"
+name = "dw"
+kernel_size = 3
+stride = 2
+[[layer]]
+kind = "avg_pool"
+name = "pool"
+pool_size = 2
+[[layer]]
+kind = "adaptive_avg_pool"
+name = "gap"
+[[layer]]
+kind = "flatten"
+name = "flatten"
+[[layer]]
+kind = "dense"
+name = "fc"
+units = 10
+"""
+
+
+def _residual() -> tuple[Any, Any]:
+    import torch
+    from torch import nn
+
+    class Residual(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(3, 16, 3, stride=2, padding=1, bias=False)
+            self.bn0 = nn.BatchNorm2d(16)
+            self.relu = nn.ReLU()  # called three times, as torchvision's BasicBlock does
+            self.conv1 = nn.Conv2d(16, 16, 3, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(16)
+            self.conv2 = nn.Conv2d(16, 16, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(16)
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(16, 5)
+
+        def forward(self, x: Any) -> Any:
+            x = self.relu(self.bn0(self.stem(x)))
+            y = self.relu(self.bn1(self.conv1(x)))
+            y = self.relu(self.bn2(self.conv2(y)) + x)
+            return self.fc(torch.flatten(self.avgpool(y), 1))
+
+    return Residual(), torch.rand(1, 3, 40, 40)
+
+
+RESIDUAL = """
+[model]
+name = "residual"
+input = { size = 40, channels = 3 }
+convention = "torch"
+
+[[layer]]
+kind = "conv"
+name = "stem"
+kernel_size = 3
+stride = 2
+padding = 1
+out_channels = 16
+bias = false
+[[layer]]
+kind = "batchnorm"
+name = "bn0"
+[[layer]]
+kind = "activation"
+name = "relu"
+[[layer]]
+kind = "conv"
+name = "conv1"
+kernel_size = 3
+padding = 1
+out_channels = 16
+bias = false
+[[layer]]
+kind = "batchnorm"
+name = "bn1"
+[[layer]]
+kind = "activation"
+name = "relu_1"
+[[layer]]
+kind = "conv"
+name = "conv2"
+kernel_size = 3
+padding = 1
+out_channels = 16
+bias = false
+[[layer]]
+kind = "batchnorm"
+name = "bn2"
+[[layer]]
+kind = "add"
+name = "add"
+inputs = ["bn2", "relu"]
+[[layer]]
+kind = "activation"
+name = "relu_2"
+[[layer]]
+kind = "adaptive_avg_pool"
+name = "avgpool"
+[[layer]]
+kind = "flatten"
+name = "flatten"
+[[layer]]
+kind = "dense"
+name = "fc"
+units = 5
+"""
+
+NETS: dict[str, HandNet] = {
+    "decoder": HandNet(DECODER, _decoder),
+    "grouped1d": HandNet(GROUPED1D, _grouped1d),
+    "residual": HandNet(RESIDUAL, _residual),
+}

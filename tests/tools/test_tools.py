@@ -1,0 +1,132 @@
+"""Other tools' figures, reproduced: against what each tool printed (tools.json) and live.
+
+``tools.json`` is written by ``capture_tools.py`` (run by hand with torchvision);
+the live tests run torchinfo, fvcore and ptflops again in CI on the hand-built
+networks of ``nets.py``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convcount.model import load_model
+from convcount.model.tools import count_as, peak_activation
+from tests.tools.nets import NETS
+
+HERE = Path(__file__).resolve().parent
+
+TRUTH = json.loads((HERE / "tools.json").read_text())
+CASES = TRUTH["cases"]
+
+
+def report_of(case: str, tmp_path: Path) -> Any:
+    if case.startswith("net/"):
+        path = tmp_path / f"{case[4:]}.toml"
+        path.write_text(NETS[case[4:]].toml)
+        return load_model(str(path))
+    builder, size = case.split("@")
+    return load_model(builder, resolution=size)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_captured(case: str, tmp_path: Path) -> None:
+    truth = CASES[case]
+    report = report_of(case, tmp_path)
+    assert report.total_params == truth["params"]
+    assert report.macs == truth["flop_counter"]["macs"]
+
+    info = count_as(report, "torchinfo")
+    expected = truth["torchinfo"]
+    assert info.total == expected["total_mult_adds"]
+    assert info.params == expected["total_params"]
+    assert info.memory == {
+        "input_bytes": expected["input_bytes"],
+        "forward_backward_bytes": expected["forward_backward_bytes"],
+        "param_bytes": expected["param_bytes"],
+        "total_bytes": expected["input_bytes"]
+        + expected["forward_backward_bytes"]
+        + expected["param_bytes"],
+    }
+    for key, text in expected["printed"].items():
+        assert info.printed[key] == text, key
+    ours = {layer.name: layer.figure for layer in info.layers}
+    for name, _cls, _shape, params, macs, recursive in expected["layers"]:
+        if params and not recursive:
+            assert ours[name] == macs, name
+
+    fv = count_as(report, "fvcore")
+    assert fv.total == truth["fvcore"]["total"]
+    ours = {layer.name: layer.figure for layer in fv.layers}
+    for name, flops in truth["fvcore"]["by_leaf_module"].items():
+        assert ours[name] == flops, name
+
+    pt = count_as(report, "ptflops")
+    assert pt.total == truth["ptflops_aten"]["macs"]
+    assert pt.params == truth["ptflops_aten"]["params"]
+
+
+def test_every_tool_disagrees_somewhere() -> None:
+    """The captured set is worth having: each tool differs from FlopCounterMode."""
+    for tool, figure in (
+        ("torchinfo", lambda t: t["torchinfo"]["total_mult_adds"]),
+        ("fvcore", lambda t: t["fvcore"]["total"]),
+        ("ptflops_aten", lambda t: t["ptflops_aten"]["macs"]),
+    ):
+        assert any(figure(t) != t["flop_counter"]["macs"] for t in CASES.values()), tool
+
+
+# ---------------------------------------------------------------------------
+# Peak activation memory
+
+
+def _peak_by_steps(report: Any) -> tuple[int, str]:
+    """The same figure, by brute force: which tensors are alive at each layer."""
+    width = 4
+    sizes = {"input": math.prod(report.input.spatial) * report.input.channels * width}
+    order = ["input"] + [layer.name for layer in report.layers]
+    readers: dict[str, list[int]] = {name: [] for name in order}
+    for step, layer in enumerate(report.layers, start=1):
+        sizes[layer.name] = math.prod(layer.output.spatial) * layer.output.channels * width
+        for name in layer.inputs:
+            readers[name].append(step)
+    readers[order[-1]].append(len(order))
+    best = (sizes["input"], "input")
+    for step in range(1, len(order)):
+        alive = sum(
+            sizes[name]
+            for born, name in enumerate(order[: step + 1])
+            if born == step or max(readers[name], default=born) >= step
+        )
+        if alive > best[0]:
+            best = (alive, order[step])
+    return best
+
+
+@pytest.mark.parametrize(
+    "model", ["torchvision/resnet18", "torchvision/densenet121", "keras/mobilenetv2"]
+)
+def test_peak_activation_matches_brute_force(model: str) -> None:
+    report = load_model(model)
+    assert peak_activation(report) == _peak_by_steps(report)
+
+
+def test_peak_activation_of_a_chain_is_the_largest_neighbouring_pair(tmp_path: Path) -> None:
+    path = tmp_path / "chain.toml"
+    path.write_text(
+        '[model]\ninput = { size = 8, channels = 3 }\nconvention = "torch"\n'
+        '[[layer]]\nkind = "conv"\nkernel_size = 1\nout_channels = 64\n'
+        '[[layer]]\nkind = "conv"\nkernel_size = 1\nout_channels = 16\n'
+        '[[layer]]\nkind = "conv"\nkernel_size = 1\nout_channels = 32\n'
+    )
+    report = load_model(str(path))
+    sizes = [3 * 64 * 4] + [layer.output.channels * 64 * 4 for layer in report.layers]
+    pairs = [a + b for a, b in itertools.pairwise(sizes)]
+    best = max(pairs)
+    assert peak_activation(report) == (best, report.layers[pairs.index(best)].name)
+    assert peak_activation(report, batch_size=8)[0] == 8 * best
