@@ -497,13 +497,61 @@ def model(
         bool,
         typer.Option("--kinds", help="The model format's reference: every layer kind and field."),
     ] = False,
+    depth: Annotated[
+        str | None,
+        typer.Option(
+            "-d",
+            "--depth",
+            metavar="N",
+            help="Roll the layers up to the Nth level of the network's blocks (0: the whole "
+            "network in one row; 1: stages): one row per group, its parameters and MACs "
+            "summed. [default: every layer]",
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            metavar="KIND,...",
+            help="Only layers of these kinds (conv,dense; --kinds lists them). Repeatable.",
+        ),
+    ] = None,
+    match: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--match",
+            metavar="GLOB,...",
+            help="Only layers whose name matches a pattern (layer2.*, *_bn). Repeatable.",
+        ),
+    ] = None,
+    range_: Annotated[
+        str | None,
+        typer.Option(
+            "--range",
+            metavar="FROM:TO",
+            help="Only layers FROM to TO, both included: numbers or names (5:20, "
+            "block2a_expand_conv:block3b_add, :30).",
+        ),
+    ] = None,
     convention: ConventionOpt = None,
     dtype: Dtype = None,
     format_: Format = None,
     json_: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    """A whole network, layer by layer, like Keras's summary: shapes, parameters, MACs, memory."""
+    """A whole network, layer by layer, like Keras's summary: shapes, parameters, MACs, memory.
+
+    The rows can be rolled up (--depth) or filtered (--only, --match, --range); the
+    totals are always the whole network's.
+
+    \b
+    Examples:
+      convcount model keras/mobilenetv2
+      convcount model torchvision/resnet50 --depth 1
+      convcount model keras/efficientnetb0 -r 300 -O include_top=false --json
+      convcount model torchvision/resnet18 --only conv --match 'layer2.*'
+      convcount model my_net.toml --range 5:20 --format csv
+    """
     from convcount.output import emit_kinds, emit_model, emit_zoo_list
 
     fmt = resolve_format(format_, json_, quiet) or "table"
@@ -520,7 +568,10 @@ def model(
             "model", "model: give a model file or a shipped model's name (--list shows them)"
         )
     options = _parse_options(option or [])
-    emit_model(source, width_multiplier, resolution, convention, dtype, fmt, options, batch_size)
+    view = {"depth": depth, "only": only, "match": match, "range": range_}
+    emit_model(
+        source, width_multiplier, resolution, convention, dtype, fmt, options, batch_size, view
+    )
 
 
 def _parse_options(given: Sequence[str]) -> dict[str, str]:

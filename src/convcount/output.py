@@ -152,13 +152,30 @@ def emit_model(
     fmt: str,
     options: dict[str, str] | None = None,
     batch_size: str | None = None,
+    view: dict[str, Any] | None = None,
 ) -> None:
-    """Count a model file (or a shipped model) and write it in ``fmt``."""
+    """Count a model file (or a shipped model) and write it in ``fmt``.
+
+    ``view`` holds the --depth, --only, --match and --range options
+    (:func:`convcount.view.parse_selection`); the rows change, never the totals.
+    """
     from convcount.layers import parse_int
     from convcount.model import load_model, resolve_source
     from convcount.summary import model_record
 
     batch = 1 if batch_size is None else parse_int("batch_size", batch_size)
+    selection = None
+    if view and any(view.values()):
+        from convcount.model.kinds import KINDS
+        from convcount.view import parse_selection
+
+        selection = parse_selection(
+            view.get("depth"),
+            view.get("only") or (),
+            view.get("match") or (),
+            view.get("range"),
+            tuple(KINDS),
+        )
     notice = resolve_source(source).notice
     if notice:
         say(notice)
@@ -170,28 +187,30 @@ def emit_model(
         dtype=dtype,
         options=options,
     )
-    record = model_record(report, batch)
+    record = model_record(report, batch, selection)
     # Every per-layer figure is at most a total (parameters, MACs, buffers) or a part
     # of the activation memory, so checking the totals checks them all, in a
     # fraction of the time a 1,000-layer walk takes.
     check_answers({key: value for key, value in record.items() if key != "layers"})
     with uninterrupted():
-        _write_model(report, record, fmt, batch)
+        _write_model(report, record, fmt, batch, selection)
 
 
-def _write_model(report: Any, record: dict[str, Any], fmt: str, batch: int) -> None:
+def _write_model(
+    report: Any, record: dict[str, Any], fmt: str, batch: int, selection: Any = None
+) -> None:
     if fmt == "plain":
         sys.stdout.write(f"{report.total_params}\n")
     elif fmt == "json":
         write_json(record)
     elif fmt == "csv":
-        from convcount.summary import MODEL_CSV_COLUMNS, model_csv_rows
+        from convcount.summary import model_csv
 
-        write_csv(MODEL_CSV_COLUMNS, model_csv_rows(record))
+        write_csv(*model_csv(record))
     else:
         from convcount.render import print_model
 
-        print_model(report, batch)
+        print_model(report, batch, selection)
 
 
 def emit_zoo_list(fmt: str) -> None:

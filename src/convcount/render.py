@@ -10,15 +10,17 @@ number is never cut, wrapped or elided: rich only prints the lines. When the
 width runs short, each part of a view (a title, a table, the figures under
 it, the framework code) gives way in a fixed order:
 
-1. names are shortened with an ellipsis in the middle, down to
-   :data:`NAME_SOFT_FLOOR` characters;
-2. decoration is left out in the part's own order (``*_DROPS`` below: bars,
-   the share, kind and connected-to columns, formulas, explanations in
-   parentheses; box lines and wider spacing go unsaid), and names may then go
-   down to :data:`NAME_FLOOR` (a model's connected-to column then refers to
-   layers by number); framework code breaks between its arguments and is
-   left out only when one of them does not fit;
-3. the part is stacked: one block per row, each figure labelled, lines
+1. decoration is left out in the part's own order (``*_DROPS`` below: bars,
+   a model's share and config columns, then its kind and connected-to columns,
+   formulas, explanations in parentheses; box lines and wider spacing go
+   unsaid); names are shortened with an ellipsis in the middle, down to
+   :data:`NAME_SOFT_FLOOR` characters, only once the part's pure decoration
+   is gone (a model's bars, share and config: names matter more), and down to
+   :data:`NAME_FLOOR` once all of it is; a model's connected-to column refers
+   to layers by number (``#13, #15``) once its kind column is gone, before it
+   goes itself; framework code breaks between its arguments and is left out
+   only when one of them does not fit;
+2. the part is stacked: one block per row, each figure labelled, lines
    broken only between figures.
 
 A line under the view says what was left out and the width that shows it all
@@ -34,7 +36,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from functools import lru_cache
 from math import prod
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from unicodedata import combining, east_asian_width
 
 from convcount.counting import Report
@@ -65,7 +67,9 @@ NAME_SOFT_FLOOR = 16
 TERMS_DROPS = ("formulas", "_box")
 INFO_DROPS = ("explanations",)
 COMPARE_DROPS = ("bars", "_box")
-MODEL_DROPS = ("bars", "share", "kind", "connected to", "_tight")
+MODEL_DROPS = ("bars", "share", "config", "kind", "_numbers", "connected to", "_tight")
+#: How many of a model's drops go before any name is shortened.
+MODEL_DECORATION = ("bars", "share", "config")
 BATCH_DROPS = ("_tight",)
 
 
@@ -294,12 +298,13 @@ def _fit(
     *,
     names: int = 0,
     stack: Callable[[int | None], list[Line]],
+    shorten_after: int = 0,
 ) -> Part:
     """The first layout of ``build`` that fits ``width``, in the module docstring's order.
 
     ``names`` is the natural width of the part's names (0: nothing to shorten).
-    Names go down to :data:`NAME_SOFT_FLOOR` before any decoration is left
-    out, and to :data:`NAME_FLOOR` once all of it is.
+    Names go down to :data:`NAME_SOFT_FLOOR` once the first ``shorten_after``
+    drops are gone, and to :data:`NAME_FLOOR` once all of them are.
     """
     full = build((), None)
     if width is None or full.width <= width:
@@ -309,6 +314,8 @@ def _fit(
         grid = build(dropped, None)
         if grid.width <= width:
             return Part(grid.lines(), full.width, _said(dropped))
+        if count < shorten_after:
+            continue
         floor = NAME_FLOOR if count == len(drops) else NAME_SOFT_FLOOR
         if names > floor and build(dropped, floor).width <= width:
             # the widest names that fit: the grid narrows as names do
@@ -656,43 +663,65 @@ def comparison_view(rows: Sequence[ComparisonRow], width: int | None = None) -> 
 # A model
 
 
-def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1) -> View:
-    """A model summary: one row per layer, totals, memory, receptive field, notes."""
+def model_view(
+    report: ModelLike, width: int | None = None, batch_size: int = 1, selection: Any = None
+) -> View:
+    """A model summary: one row per layer (or per group, or the layers a
+    :class:`convcount.view.Selection` keeps), totals, memory, receptive field, notes."""
+    from convcount.model.kinds import compact
     from convcount.summary import buffers, connected_to, has_batchnorm, memory
+    from convcount.view import Selection, rows
 
     layers = list(report.layers)
+    chosen = selection if selection is not None else Selection()
+    shown = rows(report, chosen)
     index = {layer.name: i + 1 for i, layer in enumerate(layers)}
-    inputs = connected_to(report)
+    every_input = connected_to(report)
+    inputs = [() if r.group else every_input[r.number - 1] for r in shown]
     total_macs = report.macs or 1
-    largest = max((layer.macs for layer in layers), default=0) or 1
-    shapes = [_size(report.output_shape(layer.output)) for layer in layers]
-    params = [_n(layer.params) if layer.params else "" for layer in layers]
-    fixed = [_n(layer.non_trainable) if layer.non_trainable else "" for layer in layers]
-    state = [_n(buffers(layer)) if buffers(layer) else "" for layer in layers]
-    macs = [_n(layer.macs * batch_size) if layer.macs else "" for layer in layers]
-    shares = [f"{layer.macs / total_macs:5.1%}" if layer.macs else "" for layer in layers]
-    bars = [_bar(Fraction(layer.macs, largest)) for layer in layers]
-    natural = max((_cells(n) for layer in layers for n in (layer.name, *layer.inputs)), default=0)
+    largest = max((r.macs for r in shown), default=0) or 1
+    numbers = [f"{r.number}–{r.last}" if r.group else str(r.number) for r in shown]
+    kinds = [f"{r.layers} layers" if r.group else r.kind for r in shown]
+    configs = [
+        "" if r.group or not r.config else compact(r.kind, r.config, report.convention)
+        for r in shown
+    ]
+    shapes = [_size(report.output_shape(r.output)) for r in shown]
+    params = [_n(r.params) if r.params else "" for r in shown]
+    fixed = [_n(r.non_trainable) if r.non_trainable else "" for r in shown]
+    state = [_n(r.buffers) if r.buffers else "" for r in shown]
+    macs = [_n(r.macs * batch_size) if r.macs else "" for r in shown]
+    shares = [f"{r.macs / total_macs:5.1%}" if r.macs else "" for r in shown]
+    bars = [_bar(Fraction(r.macs, largest)) for r in shown]
+    natural = max(
+        (_cells(n) for r, given in zip(shown, inputs, strict=True) for n in (r.name, *given)),
+        default=0,
+    )
 
-    def refs(names: tuple[str, ...], cut: int | None) -> str:
-        if cut is None:
-            return "\n".join(names)
-        return ", ".join(f"#{index[n]}" if n in index else _shorten(n, cut) for n in names)
+    def refs(names: tuple[str, ...], cut: int | None, numbered: bool) -> str:
+        if numbered:
+            return ", ".join(f"#{index[n]}" if n in index else _shorten(n, cut) for n in names)
+        return "\n".join(_shorten(n, cut) for n in names)
 
     drops = [
         d
         for d in MODEL_DROPS
-        if (d not in ("bars", "share") or report.macs) and (d != "connected to" or any(inputs))
+        if (d not in ("bars", "share") or report.macs)
+        and (d not in ("connected to", "_numbers") or any(inputs))
+        and (d != "config" or any(configs))
     ]
+    decoration = sum(d in MODEL_DECORATION for d in drops)
 
     def build(dropped: tuple[str, ...], cut: int | None) -> Grid:
         tight = "_tight" in dropped
         columns = [
-            Column("#", [str(i) for i in range(1, len(layers) + 1)], right=True),
-            Column("layer", [_shorten(layer.name, cut) for layer in layers]),
+            Column("#", numbers, right=True),
+            Column("layer", [_shorten(r.name, cut) for r in shown]),
         ]
         if "kind" not in dropped:
-            columns.append(Column("kind", [layer.kind for layer in layers]))
+            columns.append(Column("kind", kinds))
+        if "config" not in dropped and any(configs):
+            columns.append(Column("config", configs))
         columns += [Column("output", shapes), Column("params", params, right=True)]
         if any(fixed):
             header = "non-\ntrainable" if tight else "non-trainable"
@@ -707,21 +736,22 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
                 cells = [f"{s} {b}".rstrip() for s, b in zip(shares, bars, strict=True)]
                 columns.append(Column("share of MACs", cells))
         if "connected to" not in dropped and any(inputs):
-            columns.append(Column("connected to", [refs(i, cut) for i in inputs]))
+            numbered = "_numbers" in dropped
+            columns.append(Column("connected to", [refs(i, cut, numbered) for i in inputs]))
         return Grid(columns, style="tight" if tight else "plain")
 
     def stack(width: int | None) -> list[Line]:
         blocks = []
-        for i, layer in enumerate(layers):
-            heading = [f"{i + 1} {layer.name}", layer.kind, shapes[i]]
-            figures = []
-            if layer.params:
+        for i, r in enumerate(shown):
+            heading = [f"{numbers[i]} {r.name}", kinds[i], shapes[i]]
+            figures = [configs[i]] if configs[i] else []
+            if r.params:
                 figures.append(f"params {params[i]}")
-            if layer.non_trainable:
+            if r.non_trainable:
                 figures.append(f"non-trainable {fixed[i]}")
             if state[i]:
                 figures.append(f"buffers {state[i]}")
-            if layer.macs:
+            if r.macs:
                 figures.append(f"MACs {macs[i]} ({shares[i].strip()})")
             if inputs[i]:
                 figures.append("from " + ", ".join(inputs[i]))
@@ -736,6 +766,10 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     alpha = getattr(report, "width_multiplier", None)
     if alpha is not None and alpha != 1:
         title.append(f"width × {alpha:g}")
+    if chosen.depth is not None:
+        title.append(f"depth {chosen.depth}: {len(shown):,} rows for {len(layers):,} layers")
+    elif chosen.filtered:
+        title.append(f"{len(shown):,} of {len(layers):,} layers shown")
 
     mem = memory(report, batch_size)
     all_macs = report.macs * batch_size
@@ -744,7 +778,11 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
         Pair("parameters", _n(report.total_params), _scaled(report.total_params)),
         Pair("  trainable", _n(report.trainable_params), _scaled(report.trainable_params)),
         Pair("  non-trainable", _n(report.non_trainable_params)),
-        *([Pair("buffers", _n(sum(buffers(layer) for layer in layers)))] if any(state) else []),
+        *(
+            [Pair("buffers", _n(sum(buffers(layer) for layer in layers)))]
+            if any(buffers(layer) for layer in layers)
+            else []
+        ),
         Pair(
             "MACs",
             _n(all_macs),
@@ -806,7 +844,7 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
 
     parts = [
         _heading(title, width),
-        _fit(width, build, drops, names=natural, stack=stack),
+        _fit(width, build, drops, names=natural, stack=stack, shorten_after=decoration),
         Part([Line("")], 0),
         _pairs(pairs, width, right=True),
         *(_text(note.split(" "), width) for note in notes),
@@ -969,9 +1007,9 @@ def print_comparison(rows: Sequence[ComparisonRow]) -> None:
     print_view(lambda width: comparison_view(rows, width))
 
 
-def print_model(report: ModelLike, batch_size: int = 1) -> None:
+def print_model(report: ModelLike, batch_size: int = 1, selection: Any = None) -> None:
     """Draw a model summary on stdout."""
-    print_view(lambda width: model_view(report, width, batch_size))
+    print_view(lambda width: model_view(report, width, batch_size, selection))
 
 
 def print_zoo_list(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
