@@ -146,11 +146,11 @@ def _default_of(field: Field, convention: str, value: object) -> object:
 
 def _compact_value(value: object, *, whole: bool) -> str:
     """A value in the compact column: sizes per dimension joined by ×, or one number
-    when they are all equal and not ``whole``; pads per side as ``before,after``."""
+    when they are all equal and not ``whole``; pads per side as ``before:after``."""
     if isinstance(value, tuple) and value and isinstance(value[0], tuple):
         if all(a == b for a, b in value):
             return _compact_value(tuple(a for a, _ in value), whole=whole)
-        return "×".join(f"{a},{b}" for a, b in value)
+        return "×".join(f"{a}:{b}" for a, b in value)
     if isinstance(value, tuple):
         if not whole and len(set(value)) == 1:
             return str(value[0])
