@@ -222,6 +222,10 @@ def _quiet_option(what: str) -> Any:
 
 
 Format = Annotated[str | None, _format_option(FORMATS, "table")]
+ModelFormat = Annotated[
+    str | None,
+    _format_option(("table", "json", "csv", "plain", "markdown (--kinds)"), "table"),
+]
 BatchFormat = Annotated[
     str | None,
     _format_option(
@@ -252,6 +256,7 @@ BatchQuiet = Annotated[
     ),
 ]
 BATCH_FORMATS = ("table", "json", "jsonl", "csv", "plain")
+MODEL_FORMATS = (*FORMATS, "markdown")
 
 
 def _check_required(command: str, given: dict[str, Any]) -> None:
@@ -491,11 +496,21 @@ def model(
     ] = None,
     list_: Annotated[
         bool,
-        typer.Option("--list", help="List the shipped models with their parameters and MACs."),
+        typer.Option(
+            "--list",
+            help="List the shipped models with their parameters and MACs; FILE|NAME, when "
+            "given, is a pattern: convcount model --list 'keras/efficientnet*' (or a part "
+            "of the name: --list resnet).",
+        ),
     ] = False,
     kinds: Annotated[
         bool,
-        typer.Option("--kinds", help="The model format's reference: every layer kind and field."),
+        typer.Option(
+            "--kinds",
+            help="The model format's reference: every layer kind and field (a table; "
+            "--format markdown, json, csv); FILE|NAME, when given, names the kinds: "
+            "convcount model --kinds conv,dense.",
+        ),
     ] = False,
     depth: Annotated[
         str | None,
@@ -535,7 +550,7 @@ def model(
     ] = None,
     convention: ConventionOpt = None,
     dtype: Dtype = None,
-    format_: Format = None,
+    format_: ModelFormat = None,
     json_: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -554,14 +569,16 @@ def model(
     """
     from convcount.output import emit_kinds, emit_model, emit_zoo_list
 
-    fmt = resolve_format(format_, json_, quiet) or "table"
+    fmt = resolve_format(format_, json_, quiet, choices=MODEL_FORMATS) or "table"
+    if fmt == "markdown" and not kinds:
+        raise ConvcountError("format", "--format markdown is for --kinds")
     if list_ or kinds:
-        if source is not None:
-            raise ConvcountError("model", "--list and --kinds take no FILE|NAME")
+        if list_ and kinds:
+            raise ConvcountError("model", "--list and --kinds ask for different answers; give one")
         if list_:
-            emit_zoo_list(fmt)
+            emit_zoo_list(fmt, source)
         else:
-            emit_kinds(fmt)
+            emit_kinds(fmt, source)
         return
     if source is None:
         raise ConvcountError(

@@ -944,6 +944,49 @@ def zoo_view(rows: Sequence[Sequence[object]], width: int | None = None) -> View
 
 
 # ---------------------------------------------------------------------------
+# The layer kinds
+
+
+def kinds_view(records: Sequence[dict[str, Any]], width: int | None = None) -> View:
+    """The model format's reference (``convcount model --kinds``): per kind what it
+    counts, its fields with their defaults, and the Keras and PyTorch layers."""
+    kinds = [str(k["kind"]) for k in records]
+    fields = [
+        "\n".join(f"{f['name']} ({f['default']})" for f in k["fields"])
+        + ("\ninputs (two or more)" if k["joins"] else "")
+        for k in records
+    ]
+    fields = [f.strip("\n") or "-" for f in fields]
+    frameworks = [
+        "\n".join(str(v) for v in (k["keras"], k["torch"]) if v) or "-" for k in records
+    ]
+    docs = [str(k["doc"]) for k in records]
+
+    def build(dropped: tuple[str, ...], _names: int | None) -> Grid:
+        room = 40 if "_narrow" in dropped else 60
+        columns = [Column("kind", kinds)]
+        if "descriptions" not in dropped:
+            columns.append(Column("what it counts", ["\n".join(_prose(d.split(" "), room)) for d in docs]))
+        columns.append(Column("fields (default)", fields))
+        if "Keras / PyTorch" not in dropped:
+            columns.append(Column("Keras / PyTorch", frameworks))
+        return Grid(columns, style="plain")
+
+    def stack(width: int | None) -> list[Line]:
+        blocks = [
+            (
+                [kind],
+                [*_prose(doc.split(" "), width), *field.split("\n"), *frame.split("\n")],
+            )
+            for kind, doc, field, frame in zip(kinds, docs, fields, frameworks, strict=True)
+        ]
+        return _blocks(blocks, width)
+
+    drops = ("_narrow", "Keras / PyTorch", "descriptions")
+    return _view([_fit(width, build, drops, stack=stack)], width, csv=False)
+
+
+# ---------------------------------------------------------------------------
 # Printing
 
 
@@ -1016,6 +1059,11 @@ def print_zoo_list(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     """The shipped models as a table on stdout (``columns`` name the fields of ``rows``)."""
     del columns  # the table names its own columns
     print_view(lambda width: zoo_view(rows, width))
+
+
+def print_kinds(records: Sequence[dict[str, Any]]) -> None:
+    """The layer kinds as a table on stdout."""
+    print_view(lambda width: kinds_view(records, width))
 
 
 def print_batch_table(rows: Sequence[tuple[int, object]]) -> None:

@@ -9,7 +9,7 @@ against the modules' own tables.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -266,10 +266,11 @@ def parse_alpha(text: str) -> float:
     return value
 
 
-def listing() -> list[tuple[str, str, list[int], int, int, int]]:
-    """Every shipped model at its defaults: name, framework, input shape, params, fixed, MACs."""
+def listing(names: Iterable[str] | None = None) -> list[tuple[str, str, list[int], int, int, int]]:
+    """Every shipped model (or those ``names``) at its defaults: name, framework, input
+    shape, params, fixed, MACs."""
     rows = []
-    for name in sorted(ZOO):
+    for name in sorted(ZOO if names is None else names):
         report = build_zoo(name)
         rows.append(
             (
