@@ -230,7 +230,8 @@ def zoo_names(pattern: str | None) -> list[str]:
         found = [n for n in names if word in n]
     if not found:
         raise ConvcountError(
-            "list", f"--list: no shipped model matches {pattern!r}; convcount model --list shows all"
+            "list",
+            f"--list: no shipped model matches {pattern!r}; convcount model --list shows all",
         )
     return found
 

@@ -957,16 +957,16 @@ def kinds_view(records: Sequence[dict[str, Any]], width: int | None = None) -> V
         for k in records
     ]
     fields = [f.strip("\n") or "-" for f in fields]
-    frameworks = [
-        "\n".join(str(v) for v in (k["keras"], k["torch"]) if v) or "-" for k in records
-    ]
+    frameworks = ["\n".join(str(v) for v in (k["keras"], k["torch"]) if v) or "-" for k in records]
     docs = [str(k["doc"]) for k in records]
 
     def build(dropped: tuple[str, ...], _names: int | None) -> Grid:
         room = 40 if "_narrow" in dropped else 60
         columns = [Column("kind", kinds)]
         if "descriptions" not in dropped:
-            columns.append(Column("what it counts", ["\n".join(_prose(d.split(" "), room)) for d in docs]))
+            columns.append(
+                Column("what it counts", ["\n".join(_prose(d.split(" "), room)) for d in docs])
+            )
         columns.append(Column("fields (default)", fields))
         if "Keras / PyTorch" not in dropped:
             columns.append(Column("Keras / PyTorch", frameworks))

@@ -226,9 +226,7 @@ def _plain(value: Any) -> Any:
     return float(value)  # an exact decimal (Fraction) from a model file's expression
 
 
-def model_record(
-    report: ModelLike, batch_size: int = 1, selection: Any = None
-) -> dict[str, Any]:
+def model_record(report: ModelLike, batch_size: int = 1, selection: Any = None) -> dict[str, Any]:
     """A whole model as JSON: per-layer rows, totals and memory (schema in the README).
 
     With a :class:`convcount.view.Selection`, ``layers`` holds the rows it shows

@@ -201,7 +201,8 @@ def _range(layers: Sequence[Any], given: tuple[str, str]) -> tuple[int, int]:
 
         raise ConvcountError(
             "range",
-            f"--range: no layer is named {text!r}" + did_you_mean(text, tuple(names), as_field=False),
+            f"--range: no layer is named {text!r}"
+            + did_you_mean(text, tuple(names), as_field=False),
         )
 
     first = position(given[0], 0)

@@ -759,9 +759,7 @@ POOL_PADDING = Field(
     minimum=0,
     short="p{}",
 )
-CEIL = Field(
-    "ceil_mode", "bool", False, "PyTorch's ceil_mode: round output sizes up", short="ceil"
-)
+CEIL = Field("ceil_mode", "bool", False, "PyTorch's ceil_mode: round output sizes up", short="ceil")
 
 
 def _kinds(*kinds: Kind) -> dict[str, Kind]:
@@ -841,7 +839,9 @@ KINDS: dict[str, Kind] = _kinds(
             DILATION,
             GROUPS,
             BIAS,
-            Field("output_padding", "ints", None, "extra size on one side", minimum=0, short="op{}"),
+            Field(
+                "output_padding", "ints", None, "extra size on one side", minimum=0, short="op{}"
+            ),
         ),
         _transpose,
         keras="Conv2DTranspose",
@@ -884,7 +884,11 @@ KINDS: dict[str, Kind] = _kinds(
         "normalization",
         "input normalisation; adapted statistics hold mean, variance and count (2C+1 "
         "non-trainable), constant ones nothing",
-        (Field("constant", "bool", False, "mean and variance given as constants", short="constant"),),
+        (
+            Field(
+                "constant", "bool", False, "mean and variance given as constants", short="constant"
+            ),
+        ),
         _normalization,
         keras="Normalization",
     ),
