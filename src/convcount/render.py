@@ -99,18 +99,22 @@ def _cells(text: str) -> int:
 
 
 def _scaled(value: int) -> str:
-    """A large count in SI units beside its exact figure: ``3.86 G`` (empty below a million).
+    """A large count in SI units beside its exact figure, always to three significant
+    digits, zeros kept: ``3.50 M``, ``35.4 M``, ``354 M`` (empty below a million).
 
-    Empty too past 999 P: the exact figure says it, and a float would overflow.
+    Empty too past 999 P: the exact figure says it. In exact integers (rounded half
+    up), so that no float rounds or overflows.
     """
     units = (("M", 10**6), ("G", 10**9), ("T", 10**12), ("P", 10**15))
     if not units[0][1] <= value < 1000 * units[-1][1]:
         return ""
-    for i, (unit, size) in enumerate(units):
-        text = f"{value / size:.3g}"
-        if float(text) < 1000 or i == len(units) - 1:
-            return f"{text} {unit}"
-    return ""  # pragma: no cover - the loop returns
+    for unit, size in units:
+        for decimals in (2, 1, 0):
+            scaled = (value * 10**decimals * 2 + size) // (2 * size)  # rounded half up
+            if scaled < 1000:  # three digits
+                whole, part = divmod(scaled, 10**decimals)
+                return f"{whole}.{part:0{decimals}d} {unit}" if decimals else f"{whole} {unit}"
+    return ""  # 999.5 P and above: the exact figure alone
 
 
 def _binary(value: int) -> str:
@@ -864,8 +868,13 @@ def _channels(report: Report) -> str:
     return f"{report.layer.in_channels} → {report.layer.out_channels}"
 
 
-def batch_view(rows: Sequence[tuple[int, Report]], width: int | None = None) -> View:
-    """One row per layer of a batch: line, layer, sizes, parameters, MACs."""
+def batch_view(
+    rows: Sequence[tuple[int, Report]],
+    width: int | None = None,
+    labels: Sequence[str] | None = None,
+) -> View:
+    """One row per layer of a batch: line, its labels, layer, sizes, parameters, MACs."""
+    tags = list(labels) if labels is not None and any(labels) else None
 
     def kind(report: Report) -> str:
         layer = report.layer
@@ -873,8 +882,10 @@ def batch_view(rows: Sequence[tuple[int, Report]], width: int | None = None) -> 
 
     def build(dropped: tuple[str, ...], _names: int | None) -> Grid:
         reports = [report for _, report in rows]
-        columns = [
-            Column("line", [str(number) for number, _ in rows], right=True),
+        columns = [Column("line", [str(number) for number, _ in rows], right=True)]
+        if tags is not None:
+            columns.append(Column("label", [_shorten(t, _names) for t in tags]))
+        columns += [
             Column("layer", [kind(r) for r in reports]),
             Column("kernel", [_size(r.layer.kernel_size) for r in reports]),
             Column(
@@ -888,10 +899,11 @@ def batch_view(rows: Sequence[tuple[int, Report]], width: int | None = None) -> 
 
     def stack(width: int | None) -> list[Line]:
         blocks = []
-        for number, r in rows:
+        for i, (number, r) in enumerate(rows):
             layer = r.layer
             heading = [
                 f"line {number}",
+                *([tags[i]] if tags is not None and tags[i] else []),
                 kind(r),
                 f"kernel {_size(layer.kernel_size)}",
                 f"{layer.in_channels} → {layer.out_channels}",
@@ -905,7 +917,8 @@ def batch_view(rows: Sequence[tuple[int, Report]], width: int | None = None) -> 
             blocks.append((heading, figures))
         return _blocks(blocks, width)
 
-    return _view([_fit(width, build, BATCH_DROPS, stack=stack)], width)
+    natural = max((_cells(t) for t in tags or ()), default=0)
+    return _view([_fit(width, build, BATCH_DROPS, names=natural, stack=stack)], width)
 
 
 # ---------------------------------------------------------------------------
@@ -1066,10 +1079,17 @@ def print_kinds(records: Sequence[dict[str, Any]]) -> None:
     print_view(lambda width: kinds_view(records, width))
 
 
-def print_batch_table(rows: Sequence[tuple[int, object]]) -> None:
-    """One table of a batch's layers on stdout."""
-    reports = [(number, report) for number, report in rows if isinstance(report, Report)]
-    print_view(lambda width: batch_view(reports, width))
+def print_batch_table(rows: Sequence[tuple[int, object, object]]) -> None:
+    """One table of a batch's layers on stdout: (line, report, labels) rows."""
+    from convcount.batch import label_cell
+
+    reports = [(number, report) for number, report, _ in rows if isinstance(report, Report)]
+    kept = [row for row in rows if isinstance(row[1], Report)]
+    tags = [
+        " ".join(label_cell(v) for v in labels.values()) if isinstance(labels, dict) else ""
+        for _, _, labels in kept
+    ]
+    print_view(lambda width: batch_view(reports, width, tags))
 
 
 def progress_bar() -> tuple[Callable[[int], None], Callable[[], None]]:

@@ -176,6 +176,13 @@ def suggestions(name: str) -> list[str]:
     target = _squash(word.split("/", 1)[-1])
     if target in squashed:
         return list(dict.fromkeys(squashed[target]))
+    framework = word.split("/", 1)[0] if "/" in word else ""
+    # The family members first: keras/mobilenetv3 means v3small or v3large, not v2.
+    members = [k for k in squashed if k.startswith(target) and len(target) >= 3]
+    if members:
+        found = [f for k in sorted(members) for f in squashed[k]]
+        same = [f for f in found if f.startswith(framework + "/")] if framework else []
+        return list(dict.fromkeys(same or found))[:4]
     from difflib import get_close_matches  # only on the way to an error message
 
     close = get_close_matches(target, list(squashed), n=3, cutoff=0.75)
