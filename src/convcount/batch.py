@@ -336,8 +336,16 @@ def count_lines(
             try:
                 row = loads(data)
                 if type(row) is dict:
-                    labels = labels_of(row)
-                    out.append(write(report_from_row(row, labels), labels, columns))
+                    labels = None
+                    try:
+                        report = report_from_row(row)
+                    except ConvcountError:
+                        # A label is not a field: only a row that has one pays for them.
+                        labels = labels_of(row)
+                        if not labels:
+                            raise
+                        report = report_from_row(row, labels)
+                    out.append(write(report, labels, columns))
                     rows += 1
                     continue
             except Exception:  # the general path below says what was wrong
