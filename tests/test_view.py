@@ -344,3 +344,10 @@ def test_batch_at_a_terminal_with_nothing_piped_prints_its_usage() -> None:
     os.close(leader)
     assert result.returncode == 0
     assert result.stdout.decode().startswith("Usage: convcount batch")
+
+
+def test_only_completes_kind_names() -> None:
+    from .test_completions import _complete
+
+    assert _complete("convcount model keras/vgg16 --only de", 4) == ["depthwise", "dense"]
+    assert "conv,dense" in _complete("convcount model keras/vgg16 --only conv,de", 4)

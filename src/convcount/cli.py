@@ -468,6 +468,14 @@ def batch(
         raise typer.Exit(code)
 
 
+def _complete_kinds(incomplete: str) -> list[str]:
+    from convcount.model.kinds import KINDS
+
+    done, _, last = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    return [prefix + kind for kind in KINDS if kind.startswith(last)]
+
+
 def _stdin_is_a_terminal() -> bool:
     try:
         return sys.stdin is not None and sys.stdin.isatty()
@@ -566,6 +574,7 @@ def model(
         typer.Option(
             "--only",
             metavar="KIND,...",
+            autocompletion=lambda incomplete: _complete_kinds(incomplete),
             help="Only layers of these kinds (conv,dense; --kinds lists them). Repeatable. "
             "[default: every kind]",
         ),
