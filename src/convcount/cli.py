@@ -574,7 +574,7 @@ def model(
         typer.Option(
             "--only",
             metavar="KIND,...",
-            autocompletion=lambda incomplete: _complete_kinds(incomplete),
+            autocompletion=_complete_kinds,
             help="Only layers of these kinds (conv,dense; --kinds lists them). Repeatable. "
             "[default: every kind]",
         ),
