@@ -351,3 +351,32 @@ def test_only_completes_kind_names() -> None:
 
     assert _complete("convcount model keras/vgg16 --only de", 4) == ["depthwise", "dense"]
     assert "conv,dense" in _complete("convcount model keras/vgg16 --only conv,de", 4)
+
+
+def test_labelled_rows_are_the_same_bytes_serial_and_parallel(tmp_path) -> None:
+    from .test_fuzz_batch import both_ways
+
+    jsonl = "".join(
+        json.dumps({**row, "x_i": i}) + "\n" for i in range(60) for row in LABELLED
+    ).encode()
+    for fmt in ("jsonl", "csv", "plain"):
+        text, errors = both_ways(jsonl, tmp_path, input_format="jsonl", output_format=fmt)
+        assert len(errors) == 60  # the depthwise row with groups, each time
+    header = "id,layer,kernel_size,in_channels,out_channels,x_note\n"
+    body = "".join(f"r{i},conv,3,{4 + i % 3},8,n{i}\n" for i in range(300))
+    text, errors = both_ways(
+        (header + body).encode(), tmp_path, input_format="csv", output_format="csv"
+    )
+    assert not errors and text.decode().splitlines()[1].endswith(",r0,n0")
+
+
+def test_kinds_table_golden(overwrite: bool) -> None:
+    from convcount.model.reference import kinds_records
+    from convcount.render import kinds_view
+
+    from .test_render import check_golden
+
+    records = [k for k in kinds_records() if k["kind"] in ("conv", "dense", "add")]
+    text = kinds_view(records, 100).text() + "\n" + kinds_view(records, 60).text()
+    check_golden("kinds_100_60", text, overwrite)
+    assert all(len(line) <= 100 for line in text.splitlines())
