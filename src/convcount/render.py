@@ -684,8 +684,8 @@ def model_view(
     inputs = [() if r.group else every_input[r.number - 1] for r in shown]
     total_macs = report.macs or 1
     largest = max((r.macs for r in shown), default=0) or 1
-    numbers = [f"{r.number}–{r.last}" if r.group else str(r.number) for r in shown]
-    kinds = [f"{r.layers} layers" if r.group else r.kind for r in shown]
+    numbers = [f"{r.number}–{r.last}" if r.last != r.number else str(r.number) for r in shown]
+    kinds = [f"{r.layers:,} layer{'s' * (r.layers != 1)}" if r.group else r.kind for r in shown]
     configs = [
         "" if r.group or not r.config else compact(r.kind, r.config, report.convention)
         for r in shown
@@ -771,7 +771,9 @@ def model_view(
     if alpha is not None and alpha != 1:
         title.append(f"width × {alpha:g}")
     if chosen.depth is not None:
-        title.append(f"depth {chosen.depth}: {len(shown):,} rows for {len(layers):,} layers")
+        kept = sum(r.layers for r in shown)
+        of = f"{kept:,} of {len(layers):,}" if chosen.filtered else f"{len(layers):,}"
+        title.append(f"depth {chosen.depth}: {len(shown):,} rows for {of} layers")
     elif chosen.filtered:
         title.append(f"{len(shown):,} of {len(layers):,} layers shown")
 
