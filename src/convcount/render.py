@@ -682,6 +682,12 @@ def model_view(
     index = {layer.name: i + 1 for i, layer in enumerate(layers)}
     every_input = connected_to(report)
     inputs = [() if r.group else every_input[r.number - 1] for r in shown]
+    if chosen.filtered:  # a row's input is the row above only if that row is shown
+        above = [""] + [r.name for r in shown[:-1]]
+        inputs = [
+            () if r.group or (r.inputs == (prev,) if prev else r.number == 1) else r.inputs
+            for r, prev in zip(shown, above, strict=True)
+        ]
     total_macs = report.macs or 1
     largest = max((r.macs for r in shown), default=0) or 1
     numbers = [f"{r.number}–{r.last}" if r.last != r.number else str(r.number) for r in shown]
