@@ -29,7 +29,7 @@ ZOO_DIR = Path(__file__).parent / "zoo"
 def captured(framework: str) -> list[dict[str, Any]]:
     data = json.loads((ZOO_DIR / f"{framework}.json").read_text())
     cases: list[dict[str, Any]] = data.get("cases") or data["models"]
-    return cases
+    return cases + data.get("transformer_cases", [])
 
 
 def _id(case: dict[str, Any]) -> str:
@@ -80,11 +80,15 @@ def _check(case: dict[str, Any], torch: bool) -> None:
     assert report.macs == case["macs"]
     assert list(report.output_shape(report.output)) == case["output_shape"]
     ours = {layer.name: layer for layer in report.layers}
-    for row in case["layers"]:
+    rows = _fold_into_composites(case["layers"], ours) if torch else case["layers"]
+    for row in rows:
         name, cls, shape, params = row[:4]
         own_buffers = row[4] if torch else 0
         if not params and not own_buffers:
             continue
+        if name == "" and cls in ROOT_PARAMETERS:
+            # Parameters of the model itself (ViT's class token): a layer named after them.
+            name, shape = ROOT_PARAMETERS[cls], None
         if cls == "Sequential":
             # Keras's ConvNeXt nests its stem and downsampling pairs in a Sequential
             # listed as one layer; their inner layers are ours, checked in the totals.
@@ -96,6 +100,50 @@ def _check(case: dict[str, Any], torch: bool) -> None:
             assert list(report.output_shape(layer.output)) == list(shape), name
         if torch and row[5] is not None:
             assert layer.macs == row[5], name
+
+
+#: Layer kinds that count a whole framework module with its submodules: torchvision's
+#: attention modules call their q, k, v and output projections through their weights
+#: (or run them, with the bias MLP, inside), and patch merging holds its norm and linear.
+COMPOSITE_KINDS = frozenset({"attention", "window_attention", "patch_merging", "mlp"})
+
+#: The layer that holds a model's own parameters (torchvision's root module has no name).
+ROOT_PARAMETERS = {"VisionTransformer": "class_token"}
+
+
+def _fold_into_composites(rows: list[list[Any]], ours: dict[str, Any]) -> list[list[Any]]:
+    """Captured rows with each composite layer's submodules summed into one row.
+
+    A row of ours of a composite kind must equal its module's own parameters,
+    buffers and MACs plus those of every module below it; the shape is the
+    module's (or, for a module that owns nothing, none is compared).
+    """
+    composite = {n for n, layer in ours.items() if layer.kind in COMPOSITE_KINDS}
+    folded: dict[str, list[Any]] = {}
+    kept: list[list[Any]] = []
+    for row in rows:
+        name = row[0]
+        parts = name.split(".")
+        owner = next(
+            (
+                ".".join(parts[:i])
+                for i in range(len(parts), 0, -1)
+                if ".".join(parts[:i]) in composite
+            ),
+            None,
+        )
+        if owner is None:
+            kept.append(row)
+            continue
+        total = folded.setdefault(owner, [owner, "composite", None, 0, 0, 0])
+        if name == owner:
+            total[1], total[2] = row[1], row[2]
+        total[3] += row[3]
+        total[4] += row[4]
+        total[5] += row[5] or 0  # modules used through their weights never run: None
+    missing = composite - set(folded)
+    assert not missing or all(ours[n].params == 0 for n in missing), sorted(missing)[:3]
+    return kept + list(folded.values())
 
 
 @pytest.mark.parametrize(
