@@ -822,8 +822,13 @@ def _window_departition(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Ou
     """MaxViT's WindowDepartition: (hp*wp windows, p*p tokens) -> (hp*p, wp*p), channels first."""
     x = xs[0]
     p = v["size"]
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input",
+            f"input: window_departition needs windows x tokens, got {_sizes(x.spatial) or 'flat'}",
+        )
     hp, wp = v["partitions"]
-    if len(x.spatial) != 2 or x.spatial != (hp * wp, p * p):
+    if x.spatial != (hp * wp, p * p):
         raise ConvcountError(
             "input",
             f"input: {hp}x{wp} partitions of {p}x{p} need {hp * wp}x{p * p} tokens, "
