@@ -317,3 +317,17 @@ def test_maxvit_grid_attention_against_pytorch(torch: Any) -> None:
         [36, 4, 8],
         [4, 36, 8],
     ]
+
+
+def test_keras_multi_head_attention_with_separate_key_and_value_sizes(keras: Any) -> None:
+    keras.backend.clear_session()
+    inputs = keras.Input((17, 48))
+    layer = keras.layers.MultiHeadAttention(num_heads=4, key_dim=12, value_dim=8, name="attn")
+    built = keras.Model(inputs, layer(inputs, inputs))
+    text = (
+        '[model]\nname = "k"\ninput = { size = 17, dims = 1, channels = 48 }\n'
+        '[[layer]]\nkind = "attention"\nname = "attn"\nheads = 4\nhead_dim = 12\nvalue_dim = 8\n'
+    )
+    report = build_model(tomllib.loads(text), "k.toml", convention="keras")
+    assert report.total_params == built.count_params()
+    assert report.output_shape(report.output) == tuple(built.output.shape[1:])
