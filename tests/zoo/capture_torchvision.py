@@ -495,40 +495,8 @@ def build_transformer_cases(transformers: list[str], defaults: dict[str, int]) -
 
 
 def dump(document: dict[str, Any], path: Path) -> None:
-    """JSON with one line per case field and one line per layer row."""
-
-    def enc(value: Any) -> str:
-        return json.dumps(value, separators=(", ", ": "))
-
-    lines = ["{"]
-    top = [k for k in document if k not in ("cases", "transformer_cases")]
-    for key in top:
-        value = json.dumps(document[key], indent=2).replace("\n", "\n  ")
-        lines.append(f'  "{key}": {value},')
-    for section in ("cases", "transformer_cases"):
-        lines.append(f'  "{section}": [')
-        cases = document[section]
-        for i, case in enumerate(cases):
-            lines.append("    {")
-            keys = list(case)
-            for j, key in enumerate(keys):
-                comma = "," if j < len(keys) - 1 else ""
-                if key == "layers":
-                    rows = case[key]
-                    lines.append('      "layers": [')
-                    lines.extend(
-                        f"        {enc(row)}{',' if k < len(rows) - 1 else ''}"
-                        for k, row in enumerate(rows)
-                    )
-                    lines.append(f"      ]{comma}")
-                else:
-                    lines.append(f'      "{key}": {enc(case[key])}{comma}')
-            lines.append("    }" + ("," if i < len(cases) - 1 else ""))
-        lines.append("  ]" + ("," if section == "cases" else ""))
-    lines.append("}")
-    text = "\n".join(lines) + "\n"
-    json.loads(text)  # the hand-made layout must still be valid JSON
-    path.write_text(text)
+    """Compact JSON (the committed form: about 5 MB)."""
+    path.write_text(json.dumps(document, separators=(",", ":")))
 
 
 def main(argv: list[str] | None = None) -> int:
