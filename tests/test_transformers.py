@@ -44,6 +44,21 @@ def model(size: str, *layers: str) -> str:
             ],
             "2x2 partitions of 3x3 need 4x9 tokens, got 9x4",
         ),
+        (
+            "[4, 4]",
+            ['kind = "attention"\nheads = 2\nprojections = false'],
+            "without projections the input must hold q, k and v for 2 heads",
+        ),
+        (
+            "[4, 4]",
+            ['kind = "attention"\nheads = 2\nprojections = false\nout_channels = 4'],
+            "out_channels: sized by an output projection",
+        ),
+        (
+            "[4, 4]",
+            ['kind = "patch_merging"\nreduction = false\nnorm = "before"'],
+            "reduction: false leaves only the 2x2 concatenation",
+        ),
     ],
 )
 def test_the_attention_kinds_refuse_what_cannot_run(

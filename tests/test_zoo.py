@@ -102,9 +102,10 @@ def _check(case: dict[str, Any], torch: bool) -> None:
             assert layer.macs == row[5], name
 
 
-#: Layer kinds that count a whole framework module with its submodules: torchvision's
-#: attention modules call their q, k, v and output projections through their weights
-#: (or run them, with the bias MLP, inside), and patch merging holds its norm and linear.
+#: Layer kinds that may count a whole framework module with its submodules:
+#: nn.MultiheadAttention and Swin's attention call their projections through their
+#: weights (those modules never run), and Swin V2's runs its bias MLP on a constant
+#: table. A submodule that is a layer of ours (MaxViT's to_qkv, merge) stays its own.
 COMPOSITE_KINDS = frozenset({"attention", "window_attention", "patch_merging", "mlp"})
 
 #: The layer that holds a model's own parameters (torchvision's root module has no name).
@@ -123,6 +124,9 @@ def _fold_into_composites(rows: list[list[Any]], ours: dict[str, Any]) -> list[l
     kept: list[list[Any]] = []
     for row in rows:
         name = row[0]
+        if name in ours and name not in composite:
+            kept.append(row)
+            continue
         parts = name.split(".")
         owner = next(
             (

@@ -278,7 +278,34 @@ partitions = [6, 6]
 """
 
 
-def test_maxvit_grid_attention_against_pytorch(torch: Any) -> None:
+MAXVIT_SPLIT = MAXVIT.replace(
+    """[[layer]]
+kind = "attention"
+name = "attn"
+heads = 2
+head_dim = 4
+position_bias = "table"
+""",
+    """[[layer]]
+kind = "dense"
+name = "to_qkv"
+units = 24
+[[layer]]
+kind = "attention"
+name = "attn"
+heads = 2
+projections = false
+position_bias = "table"
+[[layer]]
+kind = "dense"
+name = "merge"
+units = 8
+""",
+)
+
+
+@pytest.mark.parametrize("text", [MAXVIT, MAXVIT_SPLIT], ids=["whole", "projections_apart"])
+def test_maxvit_grid_attention_against_pytorch(torch: Any, text: str) -> None:
     from torch import nn
 
     class GridAttention(nn.Module):
@@ -308,7 +335,7 @@ def test_maxvit_grid_attention_against_pytorch(torch: Any) -> None:
             x = x.reshape(b, h // p, w // p, p, p, c).permute(0, 5, 1, 3, 2, 4)
             return x.reshape(b, c, h, w)
 
-    report = build_model(tomllib.loads(MAXVIT), "maxvit.toml", convention="torch")
+    report = build_model(tomllib.loads(text), "maxvit.toml", convention="torch")
     params, buffers, macs, _ = measure(torch, GridAttention(), (8, 12, 12))
     assert (report.total_params, report.buffers, report.macs) == (params, buffers, macs)
     assert list(report.output_shape(report.output)) == [8, 12, 12]

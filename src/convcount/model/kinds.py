@@ -662,24 +662,43 @@ def _attention(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     group, G groups and P = G*T positions: weights C*H*(2d+e) (q, k, v,
     packed or separate) and H*e*out (output projection); MACs
     P*C*H*(2d+e) + G*H*T*T*d (q.k) + G*H*T*T*e (attention.v) + P*H*e*out.
+    Without projections the input is the packed q, k, v (H*(2d+e) channels),
+    the output the heads' H*e values, and only the two products count.
     """
     x = xs[0]
     _need_spatial("attention", x)
     c = x.channels
     heads = v["heads"]
-    if v["head_dim"] is None:
-        heads = _heads(v, c)
-    d = v["head_dim"] or c // heads
+    projections = v["projections"]
+    if not projections and v["out_channels"] is not None:
+        raise ConvcountError(
+            "out_channels",
+            "out_channels: sized by an output projection; with projections = false the "
+            "output is heads x value_dim",
+        )
+    if v["head_dim"] is not None:
+        d = v["head_dim"]
+    elif projections:
+        d = c // _heads(v, c)
+    else:
+        d = c // (3 * heads) if v["value_dim"] is None else (c // heads - v["value_dim"]) // 2
     e = v["value_dim"] or d
-    out = v["out_channels"] or c
+    inner = heads * (2 * d + e)
+    if not projections and (d < 1 or c != inner):
+        raise ConvcountError(
+            "heads",
+            f"heads: without projections the input must hold q, k and v for {heads} heads "
+            f"(heads x (2 x head_dim + value_dim)), got {c} channels",
+        )
+    out = (v["out_channels"] or c) if projections else heads * e
     tokens, positions = x.spatial[-1], prod(x.spatial)
     groups = positions // tokens
-    inner = heads * (2 * d + e)
-    params = c * inner + (inner if v["qkv_bias"] else 0)
-    params += heads * e * out + (out if v["proj_bias"] else 0)
-    macs = positions * c * inner + groups * heads * tokens * tokens * (d + e)
-    macs += positions * heads * e * out
-    buffers = 0
+    params = buffers = 0
+    macs = groups * heads * tokens * tokens * (d + e)
+    if projections:
+        params = c * inner + (inner if v["qkv_bias"] else 0)
+        params += heads * e * out + (out if v["proj_bias"] else 0)
+        macs += positions * c * inner + positions * heads * e * out
     if v["position_bias"] == "table":
         side = isqrt(tokens)
         if side * side != tokens:
@@ -741,10 +760,18 @@ def _patch_merging(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     _need_spatial("patch_merging", x)
     sizes = tuple(-(-n // 2) for n in x.spatial)
     cin = 4 * x.channels
-    out = v["out_channels"] or 2 * x.channels
-    norm = {"before": 2 * cin, "after": 2 * out, "none": 0}[v["norm"]]
-    weights = cin * out
     rf, jump = _window(x, (2,) * len(sizes), (2,) * len(sizes))
+    if not v["reduction"]:
+        if v["norm"] not in (None, "none") or v["out_channels"] is not None or v["bias"]:
+            raise ConvcountError(
+                "reduction",
+                "reduction: false leaves only the 2x2 concatenation: it takes no norm, "
+                "out_channels or bias",
+            )
+        return Out(Tensor(sizes, cin, rf, jump, x.permuted))
+    out = v["out_channels"] or 2 * x.channels
+    norm = {"before": 2 * cin, "after": 2 * out, "none": 0}[v["norm"] or "before"]
+    weights = cin * out
     return Out(
         Tensor(sizes, out, rf, jump, x.permuted),
         weights + (out if v["bias"] else 0) + norm,
@@ -1168,6 +1195,13 @@ KINDS: dict[str, Kind] = _kinds(
             Field("qkv_bias", "bool", True, "biases on the q, k, v projections"),
             Field("proj_bias", "bool", True, "a bias on the output projection"),
             Field(
+                "projections",
+                "bool",
+                True,
+                "false: the input is the packed q, k, v and only q.k and attention.v count "
+                "(projections as dense layers of their own, as MaxViT's to_qkv and merge)",
+            ),
+            Field(
                 "position_bias",
                 "choice",
                 "none",
@@ -1212,11 +1246,19 @@ KINDS: dict[str, Kind] = _kinds(
             Field(
                 "norm",
                 "choice",
-                "before",
-                "LayerNorm of the 4C input (Swin) or of the output (after, Swin V2)",
+                None,
+                "LayerNorm of the 4C input (before: Swin, the default with a reduction), "
+                "of the output (after: Swin V2), or none",
                 choices=("before", "after", "none"),
             ),
             Field("bias", "bool", False, "a bias on the linear reduction"),
+            Field(
+                "reduction",
+                "bool",
+                True,
+                "false: only the concatenation (torchvision's _patch_merging_pad); the "
+                "norm and Linear then are layers of their own",
+            ),
         ),
         _patch_merging,
         torch="PatchMerging(V2)",

@@ -13,8 +13,10 @@ What decides the counts:
     bias), stochastic depth, and the residual add;
   - block ("window") attention: the map partitioned into 7x7 windows
     ([windows, 49, C], channels last), LayerNorm, multi-head attention with
-    32-wide heads (to_qkv C -> 3C and merge C -> C with biases, a 13x13 x
-    heads relative position table, its 49x49 index a buffer), Dropout,
+    32-wide heads (its modules to_qkv C -> 3C and merge C -> C, with biases,
+    are dense layers of their own around the ``attn_layer.1`` layer, which
+    holds the q.k and attention.v products, a 13x13 x heads relative position
+    table and its 49x49 index, a buffer), Dropout,
     stochastic depth, add; LayerNorm, Linear C -> 4C, GELU, Linear back,
     Dropout, stochastic depth, add; departition;
   - grid attention: the same on a 7x7 grid spread over the map
@@ -113,14 +115,20 @@ def _partition_attention(net: Net, x: str, name: str, grid: bool, spec: Spec) ->
     if grid:
         x = net.layer("swap_axes", x, name=f"{name}.partition_swap")
     y = net.layer("layer_norm", x, name=f"{name}.attn_layer.0")
+    # RelativePositionalMultiHeadAttention runs to_qkv and merge as modules: dense
+    # layers of their own around the attention products and the position table.
+    attn = f"{name}.attn_layer.1"
+    y = net.dense(y, 3 * channels, name=f"{attn}.to_qkv")
     y = net.layer(
         "attention",
         y,
-        name=f"{name}.attn_layer.1",
+        name=attn,
         heads=channels // HEAD_DIM,
         head_dim=HEAD_DIM,
+        projections=False,
         position_bias="table",
     )
+    y = net.dense(y, channels, name=f"{attn}.merge")
     y = net.layer("dropout", y, name=f"{name}.attn_layer.2")
     y = net.layer("stochastic_depth", y, name=f"{name}.stochastic_dropout")
     x = net.add(x, y, name=f"{name}.add_1")

@@ -15,9 +15,10 @@ depths, heads, window, V1 or V2 blocks). What decides the counts:
   shift their windows by M // 2 (no count changes);
 * the map is padded to whole windows of M x M (7 for V1, 8 for V2): attention
   MACs count the padded positions; windows larger than the map are not cut;
-* between stages, patch merging: 2x2 neighbours (odd sizes padded) to 4C,
-  LayerNorm(4C) then Linear(4C, 2C, no bias) (V1), or Linear then
-  LayerNorm(2C) (V2);
+* between stages, patch merging: 2x2 neighbours (odd sizes padded) to 4C
+  (torchvision's ``_patch_merging_pad``: the layer ``features.N.pad``), then
+  its modules ``norm`` (LayerNorm 4C) and ``reduction`` (Linear(4C, 2C, no
+  bias)) (V1), or ``reduction`` then ``norm`` (LayerNorm 2C) (V2);
 * head: LayerNorm, Permute to channels first, average pooling, Flatten, Linear.
 
 Any input size from 4 up builds (``--resolution``).
@@ -80,6 +81,17 @@ def _block(net: Net, x: str, name: str, heads: int, window: int, shift: int, spe
     return net.add(x, y, name=f"{name}.add_2")
 
 
+def _patch_merging(net: Net, x: str, name: str, version: int) -> str:
+    """PatchMerging(V2): the 2x2 concatenation, then norm and reduction as modules."""
+    out = 2 * net.channels(x)
+    x = net.layer("patch_merging", x, name=f"{name}.pad", reduction=False)
+    if version == 1:
+        x = net.layer("layer_norm", x, name=f"{name}.norm")
+        return net.dense(x, out, bias=False, name=f"{name}.reduction")
+    x = net.dense(x, out, bias=False, name=f"{name}.reduction")
+    return net.layer("layer_norm", x, name=f"{name}.norm")
+
+
 def build(spec: Spec) -> Net:
     embed, depths, heads, window, version = ARCHS[spec.args["arch"]]
     if min(spec.size) < 4:
@@ -99,8 +111,7 @@ def build(spec: Spec) -> Net:
             x = _block(net, x, f"features.{index}.{i}", head, window, shift, spec)
         index += 1
         if stage < len(depths) - 1:
-            norm = "before" if version == 1 else "after"
-            x = net.layer("patch_merging", x, name=f"features.{index}", norm=norm)
+            x = _patch_merging(net, x, f"features.{index}", version)
             index += 1
     x = net.layer("layer_norm", x, name="norm")
     x = net.layer("permute", x, name="permute", to="channels_first")
