@@ -194,6 +194,7 @@ kernel_size = 2
 stride = 2
 [[layer]]
 kind = "permute"
+name = "permute"
 to = "channels_last"
 [[layer]]
 kind = "window_attention"
@@ -211,8 +212,35 @@ kind = "global_avg_pool"
 """
 
 
-@pytest.mark.parametrize("v2", [False, True], ids=["swin", "swin_v2"])
-def test_swin_window_attention_and_patch_merging_against_pytorch(torch: Any, v2: bool) -> None:
+BIAS_MLP_APART = """[[layer]]
+kind = "relative_coords"
+name = "coords"
+window = 4
+[[layer]]
+kind = "dense"
+name = "attn.cpb.0"
+units = 512
+[[layer]]
+kind = "activation"
+name = "attn.cpb.1"
+[[layer]]
+kind = "dense"
+name = "attn.cpb.2"
+units = 2
+bias = false
+[[layer]]
+kind = "window_attention"
+input = "permute"
+bias_mlp = false
+"""
+
+
+@pytest.mark.parametrize(
+    ("v2", "apart"), [(False, False), (True, False), (True, True)], ids=["swin", "v2", "v2_mlp"]
+)
+def test_swin_window_attention_and_patch_merging_against_pytorch(
+    torch: Any, v2: bool, apart: bool
+) -> None:
     from torch import nn
     from torch.nn import functional as F
 
@@ -241,6 +269,8 @@ def test_swin_window_attention_and_patch_merging_against_pytorch(torch: Any, v2:
             return self.merge(x).mean((1, 2))
 
     text = SWIN.replace("BIAS", "continuous" if v2 else "table")
+    if apart:  # the bias MLP as layers of its own, fed by the relative coordinates
+        text = text.replace('[[layer]]\nkind = "window_attention"\n', BIAS_MLP_APART)
     report = build_model(
         tomllib.loads(text.replace("NORM", "after" if v2 else "before")),
         "swin.toml",

@@ -740,14 +740,31 @@ def _window_attention(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     if v["position_bias"] == "table":
         params += table * heads
     elif v["position_bias"] == "continuous":
-        hidden = v["bias_hidden"]
-        params += heads + 3 * hidden + hidden * heads
-        macs += table * hidden * (2 + heads)
+        params += heads
         buffers += 2 * table
+        if v["bias_mlp"]:
+            hidden = v["bias_hidden"]
+            params += 3 * hidden + hidden * heads
+            macs += table * hidden * (2 + heads)
     else:
         buffers = 0
     rf, jump = _window(x, (wh, ww), (1, 1))
     return Out(x._replace(rf=rf, jump=jump), params, macs=macs, buffers=buffers)
+
+
+def _relative_coords(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Swin V2's relative coordinates of a window: (2M-1) x (2N-1) x 2, channels last.
+
+    A constant the window attention holds (as a buffer, counted there); this
+    layer only gives the bias MLP's dense layers their input.
+    """
+    x = xs[0]
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input", f"input: relative_coords needs a 2-D map, got {_sizes(x.spatial) or 'flat'}"
+        )
+    sizes = tuple(2 * w - 1 for w in v["window"])
+    return Out(Tensor(sizes, 2, (1, 1), (1, 1), _channels_last(net)))
 
 
 def _patch_merging(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -1233,9 +1250,24 @@ KINDS: dict[str, Kind] = _kinds(
                 choices=("table", "continuous", "none"),
             ),
             Field("bias_hidden", "int", 512, "hidden size of the continuous bias MLP"),
+            Field(
+                "bias_mlp",
+                "bool",
+                True,
+                "false: the continuous bias's MLP is layers of its own (dense layers on a "
+                "relative_coords layer), as torchvision runs its cpb_mlp",
+            ),
         ),
         _window_attention,
         torch="ShiftedWindowAttention(V2)",
+    ),
+    Kind(
+        "relative_coords",
+        "Swin V2's relative coordinates of a window, (2M-1) x (2N-1) x 2, for a bias MLP "
+        "written as layers (no parameters; the attention holds them as a buffer)",
+        (Field("window", "ints", REQUIRED, "window size (M or MxN)"),),
+        _relative_coords,
+        torch="relative_coords_table",
     ),
     Kind(
         "patch_merging",

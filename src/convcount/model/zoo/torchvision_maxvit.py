@@ -49,7 +49,6 @@ OPTIONS = (
     Option("mlp_ratio", "int", 4, "MLP hidden size as a multiple of the channels"),
     Option("attention_dropout", "neutral", None, "accepted; changes no count"),
     Option("mlp_dropout", "neutral", None, "accepted; changes no count"),
-    Option("norm_layer", "neutral", None, "accepted; changes no count"),
     Option("activation_layer", "neutral", None, "accepted; changes no count"),
 )
 

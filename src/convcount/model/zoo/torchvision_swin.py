@@ -8,8 +8,10 @@ depths, heads, window, V1 or V2 blocks). What decides the counts:
 * each block: LayerNorm, window attention (q, k, v as one Linear C -> 3C and
   the projection C -> C, both with bias, called through their weights inside
   the ``attn`` layer; V1 holds a (2M-1)^2 x heads relative position table,
-  V2 a logit scale per head and a 2 -> 512 -> heads MLP over the relative
-  coordinates), stochastic depth, residual add, LayerNorm, MLP (Linear C ->
+  V2 a logit scale per head and the coordinates and index buffers, and first
+  runs its ``cpb_mlp`` modules, Linear(2, 512), ReLU, Linear(512, heads, no
+  bias), on the (2M-1) x (2M-1) relative coordinates: layers of their own),
+  stochastic depth, residual add, LayerNorm, MLP (Linear C ->
   int(C * mlp_ratio), GELU, Dropout, Linear back, Dropout), stochastic depth,
   add. V1 normalises before attention and MLP, V2 after them; odd blocks
   shift their windows by M // 2 (no count changes);
@@ -46,25 +48,31 @@ MODELS = {name: Model(224 if arch[4] == 1 else 256, {"arch": name}) for name, ar
 OPTIONS = (
     Option("mlp_ratio", "number", 4.0, "MLP hidden size as a multiple of the channels"),
     Option("attention_dropout", "neutral", None, "accepted; changes no count"),
-    Option("norm_layer", "neutral", None, "accepted; changes no count"),
 )
 
 
 def _block(net: Net, x: str, name: str, heads: int, window: int, shift: int, spec: Spec) -> str:
     version = ARCHS[spec.args["arch"]][4]
     dim = net.channels(x)
-    attention: dict[str, Any] = {
-        "heads": heads,
-        "window": window,
-        "shift": shift,
-        "position_bias": "table" if version == 1 else "continuous",
-    }
+    attention: dict[str, Any] = {"heads": heads, "window": window, "shift": shift}
     hidden = int(dim * spec.option("mlp_ratio"))
     if version == 1:
         y = net.layer("layer_norm", x, name=f"{name}.norm1")
         y = net.layer("window_attention", y, name=f"{name}.attn", **attention)
     else:
-        y = net.layer("window_attention", x, name=f"{name}.attn", **attention)
+        # The attention first runs its cpb_mlp modules on the relative coordinates.
+        c = net.layer("relative_coords", x, name=f"{name}.attn.relative_coords", window=window)
+        c = net.dense(c, 512, name=f"{name}.attn.cpb_mlp.0")
+        c = net.act(c, "relu", name=f"{name}.attn.cpb_mlp.1")
+        net.dense(c, heads, bias=False, name=f"{name}.attn.cpb_mlp.2")
+        y = net.layer(
+            "window_attention",
+            x,
+            name=f"{name}.attn",
+            position_bias="continuous",
+            bias_mlp=False,
+            **attention,
+        )
         y = net.layer("layer_norm", y, name=f"{name}.norm1")
     y = net.layer("stochastic_depth", y, name=f"{name}.stochastic_depth")
     x = net.add(x, y, name=f"{name}.add_1")

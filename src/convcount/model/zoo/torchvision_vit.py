@@ -44,7 +44,6 @@ OPTIONS = (
     Option("image_size", "int", None, "the image size the model is built for (= --resolution)"),
     Option("representation_size", "int", None, "a pre-logits Linear and Tanh of this size"),
     Option("attention_dropout", "neutral", None, "accepted; changes no count"),
-    Option("norm_layer", "neutral", None, "accepted; changes no count"),
 )
 
 
