@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from typing import Any
 
 import pytest
 
@@ -110,3 +111,25 @@ def test_swin_takes_any_size_from_four() -> None:
     assert_usage_error(run("model", "torchvision/swin_t", "-r", "3"), "at least 4x4")
     assert run("model", "torchvision/swin_v2_t", "-r", "4", "-q").exit_code == 0
     assert_usage_error(run("model", "torchvision/swin_t", "-O", "mlp_ratio=-1"), "mlp_ratio")
+
+
+def _transformer_cases() -> list[dict[str, Any]]:
+    from tests.test_zoo import ZOO_DIR
+
+    data = json.loads((ZOO_DIR / "torchvision.json").read_text())
+    cases: list[dict[str, Any]] = data["transformer_cases"]
+    return cases
+
+
+@pytest.mark.parametrize("case", _transformer_cases(), ids=lambda case: case["name"])
+def test_every_module_that_runs_is_a_layer_with_its_shape(case: dict[str, Any]) -> None:
+    """Parameter-free modules too (dropouts, permutes, partitions, swaps, pools)."""
+    from tests.test_zoo import build
+
+    report = build(case)
+    ours = {layer.name: layer for layer in report.layers}
+    for name, cls, shape, *_ in case["layers"]:
+        if shape is None or name == "":  # never run; the root's output is the model's
+            continue
+        assert name in ours, f"{cls} {name!r} is missing"
+        assert list(report.output_shape(ours[name].output)) == shape, name

@@ -111,8 +111,9 @@ def _partition_attention(net: Net, x: str, name: str, grid: bool, spec: Spec) ->
     channels = net.channels(x)
     p = h // PARTITION if grid else PARTITION
     x = net.layer("window_partition", x, name=f"{name}.partition_op", size=p)
-    if grid:
-        x = net.layer("swap_axes", x, name=f"{name}.partition_swap")
+    # SwapAxes(-2, -3) for the grid, nn.Identity for windows.
+    swap = "swap_axes" if grid else "identity"
+    x = net.layer(swap, x, name=f"{name}.partition_swap")
     y = net.layer("layer_norm", x, name=f"{name}.attn_layer.0")
     # RelativePositionalMultiHeadAttention runs to_qkv and merge as modules: dense
     # layers of their own around the attention products and the position table.
@@ -139,8 +140,7 @@ def _partition_attention(net: Net, x: str, name: str, grid: bool, spec: Spec) ->
     # The layer's one StochasticDepth module runs twice: the second call is numbered.
     y = net.layer("stochastic_depth", y, name=f"{name}.stochastic_dropout#2")
     x = net.add(x, y, name=f"{name}.add_2")
-    if grid:
-        x = net.layer("swap_axes", x, name=f"{name}.departition_swap")
+    x = net.layer(swap, x, name=f"{name}.departition_swap")
     return net.layer(
         "window_departition",
         x,
