@@ -133,3 +133,20 @@ def test_every_module_that_runs_is_a_layer_with_its_shape(case: dict[str, Any]) 
             continue
         assert name in ours, f"{cls} {name!r} is missing"
         assert list(report.output_shape(ours[name].output)) == shape, name
+
+
+@pytest.mark.parametrize(
+    ("name", "option"),
+    [
+        ("vit_b_16", "patch_size=8"),
+        ("swin_t", "window_size=8"),
+        ("maxvit_t", "partition_size=8"),
+    ],
+)
+def test_what_the_builder_fixes_is_refused_as_torchvision_refuses_it(
+    name: str, option: str
+) -> None:
+    # _vision_transformer(patch_size=16, ..., **kwargs) with patch_size in kwargs: a TypeError
+    assert_usage_error(
+        run("model", f"torchvision/{name}", "-O", option), "torchvision refuses it as an option"
+    )

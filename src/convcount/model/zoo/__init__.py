@@ -246,7 +246,7 @@ def build_zoo(
             raise ConvcountError(
                 "option",
                 f"--option {key}: {name} takes no such option{hint}; "
-                f"it takes {', '.join(declared)}",
+                f"it takes {', '.join(n for n, o in declared.items() if o.type != 'fixed')}",
             )
         values[key] = spec_option.parse(text)
     spec = Spec(name, variant, model, (size[0], size[1]), alpha, values, own, dtype)  # type: ignore[arg-type]  # own is keras or torch

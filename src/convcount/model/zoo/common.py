@@ -40,8 +40,8 @@ class Option(NamedTuple):
 
     name: str
     type: str
-    """bool, int, number (a positive float), choice, or neutral (accepted and ignored:
-    it changes no count)."""
+    """bool, int, number (a positive float), choice, neutral (accepted and ignored:
+    it changes no count), or fixed (the builder passes it itself and refuses it)."""
     default: object
     doc: str
     choices: tuple[str, ...] = ()
@@ -50,6 +50,8 @@ class Option(NamedTuple):
         """The option's value from the command line's text (or a Python value)."""
         if self.type == "neutral":
             return text
+        if self.type == "fixed":
+            raise ConvcountError("option", f"--option {self.name}: {self.doc}")
         if self.type == "bool":
             if isinstance(text, bool):
                 return text

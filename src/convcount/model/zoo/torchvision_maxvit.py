@@ -43,7 +43,22 @@ HEAD_DIM = 32
 PARTITION = 7
 
 MODELS = {"maxvit_t": Model(224, {})}
+#: What the builder passes to the model itself: a keyword of the same name is a TypeError.
+FIXED = (
+    "the maxvit_t builder sets it itself and torchvision refuses it as an option; "
+    "another value is another network (write it as a model file)"
+)
 OPTIONS = (
+    *(
+        Option(name, "fixed", None, FIXED)
+        for name in (
+            "stem_channels",
+            "block_channels",
+            "block_layers",
+            "head_dim",
+            "partition_size",
+        )
+    ),
     Option("expansion_ratio", "number", 4.0, "MBConv expansion: int(out * ratio) channels"),
     Option("squeeze_ratio", "number", 0.25, "squeeze-and-excitation: int(out * ratio)"),
     Option("mlp_ratio", "int", 4, "MLP hidden size as a multiple of the channels"),

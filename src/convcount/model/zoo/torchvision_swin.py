@@ -45,7 +45,16 @@ ARCHS: dict[str, tuple[int, tuple[int, ...], tuple[int, ...], int, int]] = {
 }
 
 MODELS = {name: Model(224 if arch[4] == 1 else 256, {"arch": name}) for name, arch in ARCHS.items()}
+#: What the builder passes to the model itself: a keyword of the same name is a TypeError.
+FIXED = (
+    "the swin_* builders set it themselves and torchvision refuses it as an option; "
+    "another value is another network (write it as a model file)"
+)
 OPTIONS = (
+    *(
+        Option(name, "fixed", None, FIXED)
+        for name in ("patch_size", "embed_dim", "depths", "num_heads", "window_size")
+    ),
     Option("mlp_ratio", "number", 4.0, "MLP hidden size as a multiple of the channels"),
     Option("attention_dropout", "neutral", None, "accepted; changes no count"),
 )

@@ -40,7 +40,16 @@ ARCHS: dict[str, tuple[int, int, int, int, int]] = {
 }
 
 MODELS = {name: Model(518 if name == "vit_h_14" else 224, {"arch": name}) for name in ARCHS}
+#: What the builder passes to the model itself: a keyword of the same name is a TypeError.
+FIXED = (
+    "the vit_* builders set it themselves and torchvision refuses it as an option; "
+    "another value is another network (write it as a model file)"
+)
 OPTIONS = (
+    *(
+        Option(name, "fixed", None, FIXED)
+        for name in ("patch_size", "num_layers", "num_heads", "hidden_dim", "mlp_dim")
+    ),
     Option("image_size", "int", None, "the image size the model is built for (= --resolution)"),
     Option("representation_size", "int", None, "a pre-logits Linear and Tanh of this size"),
     Option("attention_dropout", "neutral", None, "accepted; changes no count"),
