@@ -18,7 +18,8 @@ Setup, from the repository root (torch 2.13.0+cpu must already be in .venv; neve
         && unzip -q -o /work/tvwheel/torchvision-0.29.1-*.whl && cd -
     .venv/bin/pip install pillow    # torchvision.transforms imports PIL
 
-Run (about 2.5 minutes on an idle 2-core machine; every model lives on the meta device):
+Run (about 2.5 minutes on an idle 2-core machine, 9 on a busy one; every model lives on the
+meta device):
 
     .venv/bin/python tests/zoo/capture_torchvision.py --tvsrc /work/tvsrc
 
