@@ -1329,7 +1329,7 @@ KINDS: dict[str, Kind] = _kinds(
         "others are independent windows): q, k, v and output projections, q.k and "
         "attention.v products",
         (
-            Field("heads", "int", REQUIRED, "attention heads"),
+            Field("heads", "int", REQUIRED, "attention heads", short="{} heads"),
             Field("head_dim", "int", None, "query/key size per head; default channels / heads"),
             Field("value_dim", "int", None, "value size per head; default head_dim"),
             Field("out_channels", "int", None, "output projection size; default the input's"),
@@ -1360,9 +1360,15 @@ KINDS: dict[str, Kind] = _kinds(
         "Swin's (shifted) window attention on an H x W x C map padded to whole windows, "
         "with its relative position bias",
         (
-            Field("heads", "int", REQUIRED, "attention heads; must divide the channels"),
-            Field("window", "ints", REQUIRED, "window size (M or MxN)"),
-            Field("shift", "ints", 0, "cyclic shift (no effect on counts)", minimum=0),
+            Field(
+                "heads",
+                "int",
+                REQUIRED,
+                "attention heads; must divide the channels",
+                short="{} heads",
+            ),
+            Field("window", "ints", REQUIRED, "window size (M or MxN)", short="w{*}"),
+            Field("shift", "ints", 0, "cyclic shift (no effect on counts)", minimum=0, short="s{}"),
             Field("qkv_bias", "bool", True, "biases on the q, k, v projection"),
             Field("proj_bias", "bool", True, "a bias on the output projection"),
             Field(
