@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
+from functools import cache
 from typing import Any, NamedTuple
 
 from convcount.errors import ConvcountError
@@ -260,37 +261,43 @@ def _groups(*parts: str) -> Callable[[re.Match[str]], tuple[str, ...]]:
     return lambda m: tuple(part.format(*m.groups()) for part in parts)
 
 
-#: Keras names -> their levels, first match wins (the module docstring lists them).
-KERAS_LEVELS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[str, ...]]], ...] = (
+#: Keras names -> their levels, first match wins (the module docstring lists them);
+#: compiled on first use, so that a summary without --depth pays nothing for them.
+KERAS_LEVELS: tuple[tuple[str, Callable[[re.Match[str]], tuple[str, ...]]], ...] = (
     # ConvNeXt: convnext_tiny_stage_0_block_0_depthwise_conv
-    (re.compile(r"^(.*?stage_\d+)_(block_\d+)_"), _groups("{0}", "{0}_{1}")),
-    (re.compile(r"^(.*?downsampling)_.*_(\d+)$"), _groups("{0}_{1}")),
+    (r"^(.*?stage_\d+)_(block_\d+)_", _groups("{0}", "{0}_{1}")),
+    (r"^(.*?downsampling)_.*_(\d+)$", _groups("{0}_{1}")),
     # NASNet's cells: normal_conv_1_0, adjust_relu_1_stem_2, reduction_add_1_reduce_4
     (
-        re.compile(r"^(?:adjust|normal|reduction|separable)_.*?_((?:stem|reduce)_\d+|\d+)$"),
+        r"^(?:adjust|normal|reduction|separable)_.*?_((?:stem|reduce)_\d+|\d+)$",
         lambda m: (m.group(1) if not m.group(1).isdigit() else f"cell_{m.group(1)}",),
     ),
     # ResNet, DenseNet: conv2_block1_1_conv
-    (re.compile(r"^(conv\d+)_(block\d+)_"), _groups("{0}", "{0}_{1}")),
+    (r"^(conv\d+)_(block\d+)_", _groups("{0}", "{0}_{1}")),
     # EfficientNet (V1, V2): block2b_expand_conv
-    (re.compile(r"^(block\d+)([a-z])_"), _groups("{0}", "{0}{1}")),
+    (r"^(block\d+)([a-z])_", _groups("{0}", "{0}{1}")),
     # Inception-ResNet: block35_1_conv, block8_10
-    (re.compile(r"^(block\d+)_(\d+)(?:_|$)"), _groups("{0}", "{0}_{1}")),
+    (r"^(block\d+)_(\d+)(?:_|$)", _groups("{0}", "{0}_{1}")),
     # MobileNetV2 (block_1_expand), VGG and Xception (block1_conv1)
-    (re.compile(r"^(block_?\d+)_"), _groups("{0}")),
+    (r"^(block_?\d+)_", _groups("{0}")),
     # MobileNetV2/V3: expanded_conv_depthwise, expanded_conv_3_squeeze_excite_mul
-    (re.compile(r"^(expanded_conv(?:_\d+)?)_"), _groups("{0}")),
+    (r"^(expanded_conv(?:_\d+)?)_", _groups("{0}")),
     # MobileNet: conv_dw_1, conv_pw_1_bn, conv_pad_2
-    (re.compile(r"^conv_(?:dw|pw|pad)_(\d+)"), _groups("conv_*_{0}")),
+    (r"^conv_(?:dw|pw|pad)_(\d+)", _groups("conv_*_{0}")),
     # Inception: mixed0, mixed_5b (mixed9_0 and mixed9_1 sit inside mixed9 and mixed10)
-    (re.compile(r"^(mixed_?\d+[a-z]?)$"), _groups("{0}")),
+    (r"^(mixed_?\d+[a-z]?)$", _groups("{0}")),
     # EfficientNet's stem and top, ConvNeXt's stem and head
-    (re.compile(r"^((?:.*_)?(?:prestem|stem|head|top))_"), _groups("{0}")),
+    (r"^((?:.*_)?(?:prestem|stem|head|top))_", _groups("{0}")),
     # ResNet's conv1_conv and pool1_pool, DenseNet's pool2_conv, conv_7b_bn
-    (re.compile(r"^((?:conv|pool)\d+|conv_\d+[a-z])(?:_|$)"), _groups("{0}")),
+    (r"^((?:conv|pool)\d+|conv_\d+[a-z])(?:_|$)", _groups("{0}")),
     # MobileNetV2/V3's first and last convolutions: Conv1, bn_Conv1, conv_bn, Conv_1_bn
-    (re.compile(r"^(?:bn_)?([Cc]onv(?:_?\d+)?)(?:_(?:bn|BN|act|relu))?$"), _groups("{0}")),
+    (r"^(?:bn_)?([Cc]onv(?:_?\d+)?)(?:_(?:bn|BN|act|relu))?$", _groups("{0}")),
 )
+
+
+@cache
+def _compiled() -> tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[str, ...]]], ...]:
+    return tuple((re.compile(pattern), levels) for pattern, levels in KERAS_LEVELS)
 
 
 def hierarchy(names: Sequence[str], inputs: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
@@ -327,7 +334,7 @@ def hierarchy(names: Sequence[str], inputs: Sequence[Sequence[str]]) -> list[tup
 
 
 def _keras_levels(name: str) -> tuple[str, ...] | None:
-    for pattern, levels in KERAS_LEVELS:
+    for pattern, levels in _compiled():
         found = pattern.match(name)
         if found:
             return levels(found)
