@@ -197,6 +197,7 @@ CELL_TYPES: dict[str, str] = {
             "non_trainable_param_bytes",
             "buffer_bytes",
             "total_bytes",
+            "peak_activation_bytes",
             *(f"{kind}_{name}" for kind in ("params", "macs", "bias_adds") for name in TERM_NAMES),
         ),
         "int",

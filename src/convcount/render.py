@@ -832,6 +832,14 @@ def model_view(
         pairs.append(Pair("buffer memory", _bytes(mem.buffer_bytes), _binary(mem.buffer_bytes)))
     pairs.append(
         Pair(
+            "peak activations",
+            _bytes(mem.peak_activation_bytes),
+            _binary(mem.peak_activation_bytes),
+            f"outputs alive at once in inference, at {mem.peak_activation_layer}",
+        )
+    )
+    pairs.append(
+        Pair(
             "total memory",
             _bytes(mem.total_bytes),
             _binary(mem.total_bytes),

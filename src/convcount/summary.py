@@ -10,14 +10,22 @@ Memory, for a batch of ``N`` at the model's dtype (``b`` bytes per element):
   (what a forward pass writes; a framework frees some of it early, so this is
   an upper bound for inference).
 * ``forward_backward_bytes``: ``2 × activation_bytes``, the outputs and their
-  gradients, as torchinfo's "Forward/backward pass size" counts them.
+  gradients (every layer's; torchinfo's "Forward/backward pass size" counts only
+  the layers that own parameters).
 * ``trainable_param_bytes``, ``non_trainable_param_bytes`` and their sum
   ``param_bytes``: parameters at ``b`` bytes each (Keras's BatchNormalization
   statistics are non-trainable parameters).
 * ``buffer_bytes``: state that is not a parameter (PyTorch's BatchNorm running
   statistics, when the model front end reports them as ``buffers``).
-* ``total_bytes``: input + forward/backward + parameters + buffers, torchinfo's
-  "Estimated Total Size".
+* ``total_bytes``: input + forward/backward + parameters + buffers. torchinfo's
+  "Estimated Total Size" is another figure (it doubles only the outputs of
+  layers that own parameters, counts no buffers and prints MB of 10^6 bytes):
+  ``convcount model --count-as torchinfo`` gives it exactly.
+* ``peak_activation_bytes``: the most bytes of layer outputs alive at once in
+  inference, when the layers run in order and each output is freed after its
+  last reader (the input too), and ``peak_activation_layer``, the layer that
+  runs at that moment: the figure that decides whether a network fits a device's
+  working memory (:func:`convcount.model.tools.peak_activation`).
 
 MACs scale with the batch; parameters do not.
 """
@@ -109,6 +117,8 @@ class Memory(NamedTuple):
     param_bytes: int
     buffer_bytes: int
     total_bytes: int
+    peak_activation_bytes: int
+    peak_activation_layer: str
 
 
 def memory(report: ModelLike, batch_size: int = 1) -> Memory:
@@ -119,6 +129,9 @@ def memory(report: ModelLike, batch_size: int = 1) -> Memory:
     trainable = report.trainable_params * width
     non_trainable = report.non_trainable_params * width
     state = sum(buffers(layer) for layer in report.layers) * width
+    from convcount.model.tools import peak_activation
+
+    peak, where = peak_activation(report, batch_size)
     return Memory(
         batch_size=batch_size,
         input_bytes=input_bytes,
@@ -129,6 +142,8 @@ def memory(report: ModelLike, batch_size: int = 1) -> Memory:
         param_bytes=trainable + non_trainable,
         buffer_bytes=state,
         total_bytes=input_bytes + 2 * activations + trainable + non_trainable + state,
+        peak_activation_bytes=peak,
+        peak_activation_layer=where,
     )
 
 

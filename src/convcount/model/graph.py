@@ -70,6 +70,9 @@ class ModelLayer(NamedTuple):
     config: dict[str, Any] | None = None
     """The layer's own fields as its kind resolved them (kernel_size, stride, padding,
     units, function, ...): defaults filled in, sizes one per spatial dimension."""
+    runs: bool = True
+    """False for a layer that holds parameters but does not run in inference (an
+    auxiliary head in eval mode): no MACs, and no tool sees it run."""
 
     @property
     def params(self) -> int:
@@ -248,7 +251,7 @@ class Net:
         For heads that hold parameters but do not run in inference, such as
         torchvision's auxiliary classifiers: FlopCounterMode never sees them.
         """
-        self.layers[first:] = [layer._replace(macs=0) for layer in self.layers[first:]]
+        self.layers[first:] = [layer._replace(macs=0, runs=False) for layer in self.layers[first:]]
 
     def shape(self, x: str | None = None) -> Tensor:
         """The output of layer ``x`` (default: the last layer)."""

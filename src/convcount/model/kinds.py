@@ -1226,7 +1226,19 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "global_avg_pool",
         "average over all positions",
-        (KEEPDIMS,),
+        (
+            KEEPDIMS,
+            Field(
+                "method",
+                "choice",
+                "adaptive",
+                "how PyTorch code averages: adaptive_avg_pool (nn.AdaptiveAvgPool2d, "
+                "F.adaptive_avg_pool2d) or mean (x.mean(dims)); the counts are the same, "
+                "but fvcore counts only the first",
+                choices=("adaptive", "mean"),
+                short="{}",
+            ),
+        ),
         _global_pool,
         keras="GlobalAveragePooling2D",
         torch="adaptive_avg_pool2d(1) + flatten",

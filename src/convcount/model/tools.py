@@ -89,6 +89,7 @@ class _Row(NamedTuple):
     params: int
     macs: int
     config: dict[str, Any]
+    runs: bool
 
 
 def _rows(report: Any) -> list[_Row]:
@@ -98,8 +99,9 @@ def _rows(report: Any) -> list[_Row]:
         config = getattr(layer, "config", None) or {}
         ins = tuple(tensors[name] for name in layer.inputs if name in tensors)
         macs = layer.macs if layer.macs is not None else 0
+        runs = bool(getattr(layer, "runs", True))
         rows.append(
-            _Row(layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config))
+            _Row(layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config), runs)
         )
         tensors[layer.name] = layer.output
     return rows
@@ -144,7 +146,7 @@ def _torch_only(report: Any, tool: str) -> None:
 
 def _torchinfo_modules(row: _Row) -> list[tuple[int, int, bool]]:
     """(parameters, output elements per example, conv-like) of each leaf module call."""
-    if row.params == 0 or row.kind == "layer_scale":
+    if row.params == 0 or row.kind == "layer_scale" or not row.runs:
         # layer_scale is a parameter of its parent module, not a leaf call
         return []
     out = _elements(row.output)
@@ -177,7 +179,10 @@ def torchinfo(report: Any, batch_size: int = 1) -> ToolCount:
     input_bytes = batch_size * _elements(report.input) * width + STORAGE_OVERHEAD_BYTES
     # "Params size" sums leaf modules only: a parameter a parent module owns itself
     # (ConvNeXt's layer_scale) is in the total but not in the bytes.
-    param_bytes = sum(row.params for row in _rows(report) if row.kind != "layer_scale") * width
+    # A module that never runs (an auxiliary head in eval mode) is not in it either.
+    param_bytes = width * sum(
+        row.params for row in _rows(report) if row.kind != "layer_scale" and row.runs
+    )
     memory = {
         "input_bytes": input_bytes,
         "forward_backward_bytes": output_bytes,
@@ -242,6 +247,8 @@ def _megabytes(count: int) -> str:
 def _fvcore_layer(row: _Row, batch_size: int) -> tuple[int, str]:
     kind, config = row.kind, row.config
     dims = len(row.inputs[0].spatial) if row.inputs else 0
+    if not row.runs:
+        return 0, "never runs"
     if kind in _CONVS or kind in ("dense", "separable"):
         return row.macs * batch_size, ""
     if kind == "batchnorm":
@@ -255,6 +262,8 @@ def _fvcore_layer(row: _Row, batch_size: int) -> tuple[int, str]:
             "layer_norm: 5 per element" if affine else "layer_norm: 4 per element"
         )
     if kind in ("adaptive_avg_pool", "global_avg_pool") and dims == 2:
+        if config.get("method") == "mean":
+            return 0, "mean: unsupported"
         return _elements(row.inputs[0]) * batch_size, "adaptive_avg_pool2d: 1 per input element"
     if kind == "upsampling" and dims == 2:
         bilinear = config.get("interpolation") == "bilinear"
@@ -291,6 +300,8 @@ def fvcore(report: Any, batch_size: int = 1) -> ToolCount:
 
 
 def _ptflops_aten_layer(row: _Row, batch_size: int) -> tuple[int, str]:
+    if not row.runs:
+        return 0, "never runs"
     macs = row.macs * batch_size
     if row.kind in _CONVS and _bias(row):
         return macs + _elements(row.output) * batch_size, "bias added per output element"
@@ -377,11 +388,13 @@ def peak_activation(report: Any, batch_size: int = 1) -> tuple[int, str]:
 
     Layers run in the network's order; the input and each output stay alive from
     the moment they are written until their last reader has run (the network's
-    output until the end). A layer's inputs and its output are alive together
+    output until the end); a layer that does not run in inference holds nothing. A
+    layer's inputs and its output are alive together
     while it runs. Bytes at the model's dtype, for ``batch_size`` examples.
     """
     width = DTYPE_BYTES[report.dtype] * batch_size
-    layers: Sequence[Any] = report.layers
+    # a head that does not run in inference (an auxiliary classifier) holds nothing
+    layers: Sequence[Any] = [layer for layer in report.layers if getattr(layer, "runs", True)]
     last_use: dict[str, int] = {}
     for index, layer in enumerate(layers):
         for name in layer.inputs:

@@ -102,7 +102,7 @@ def build(spec: Spec) -> Net:
             )
     # Final mapping to the classifier input: 1280 channels whatever alpha is.
     x = _conv_bn(net, x, 14, "layers.", 1280, 1)
-    x = net.layer("global_avg_pool", x, name="mean")
+    x = net.layer("global_avg_pool", x, name="mean", method="mean")
     x = net.layer("dropout", x, name="classifier.0", rate=0.2)
     net.dense(x, spec.option("num_classes"), name="classifier.1")
     return net

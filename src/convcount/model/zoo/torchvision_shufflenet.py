@@ -93,6 +93,6 @@ def build(spec: Spec) -> Net:
     x = net.conv(x, channels[-1], 1, bias=False, name="conv5.0")
     x = net.bn(x, name="conv5.1")
     x = net.act(x, "relu", name="conv5.2")
-    x = net.layer("global_avg_pool", x, name="mean")
+    x = net.layer("global_avg_pool", x, name="mean", method="mean")
     net.dense(x, spec.option("num_classes"), name="fc")
     return net
