@@ -489,6 +489,12 @@ def _complete_models(incomplete: str) -> list[str]:
     return [name for name in (*ZOO, *ALIASES) if name.startswith(incomplete.lower())]
 
 
+def _complete_tools(incomplete: str) -> list[str]:
+    from convcount.model.tools import TOOLS
+
+    return [name for name in (*TOOLS, "all") if name.startswith(incomplete.lower())]
+
+
 def model(
     source: Annotated[
         str | None,
@@ -597,6 +603,18 @@ def model(
             "block2a_expand_conv:block3b_add, :30). [default: first:last]",
         ),
     ] = None,
+    count_as: Annotated[
+        str | None,
+        typer.Option(
+            "--count-as",
+            metavar="TOOL",
+            autocompletion=_complete_tools,
+            help="Print what another counter prints for this network, per layer and in "
+            "total, and why it differs: torchinfo (mult-adds and memory), fvcore, ptflops "
+            "(aten backend), flop_counter, or all of them side by side (-q: one total per "
+            "line, in that order). PyTorch networks only. [default: convcount's summary]",
+        ),
+    ] = None,
     convention: ConventionOpt = None,
     dtype: Dtype = None,
     format_: ModelFormat = None,
@@ -615,6 +633,7 @@ def model(
       convcount model keras/efficientnetb0 -r 300 -O include_top=false --json
       convcount model torchvision/resnet18 --only conv --match 'layer2.*'
       convcount model my_net.toml --range 5:20 --format csv
+      convcount model torchvision/resnet18 --count-as all
     """
     from convcount.output import emit_kinds, emit_model, emit_zoo_list
 
@@ -636,7 +655,16 @@ def model(
     options = _parse_options(option or [])
     view = {"depth": depth, "only": only, "match": match, "range": range_}
     emit_model(
-        source, width_multiplier, resolution, convention, dtype, fmt, options, batch_size, view
+        source,
+        width_multiplier,
+        resolution,
+        convention,
+        dtype,
+        fmt,
+        options,
+        batch_size,
+        view,
+        count_as,
     )
 
 

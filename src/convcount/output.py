@@ -153,17 +153,31 @@ def emit_model(
     options: dict[str, str] | None = None,
     batch_size: str | None = None,
     view: dict[str, Any] | None = None,
+    count_as: str | None = None,
 ) -> None:
     """Count a model file (or a shipped model) and write it in ``fmt``.
 
     ``view`` holds the --depth, --only, --match and --range options
     (:func:`convcount.view.parse_selection`); the rows change, never the totals.
+    ``count_as`` names another counter whose figures to print instead of the
+    summary (:mod:`convcount.model.tools`), or ``all``.
     """
     from convcount.layers import parse_int
     from convcount.model import load_model, resolve_source
     from convcount.summary import model_record
 
     batch = 1 if batch_size is None else parse_int("batch_size", batch_size)
+    tools = None
+    if count_as is not None:
+        from convcount.model.tools import tool_names
+
+        tools = tool_names(count_as)
+        if view and any(view.values()):
+            raise ConvcountError(
+                "count_as",
+                "--count-as shows every layer's figure; --depth, --only, --match and "
+                "--range are for the summary",
+            )
     selection = None
     if view and any(view.values()):
         from convcount.model.kinds import KINDS
@@ -187,6 +201,9 @@ def emit_model(
         dtype=dtype,
         options=options,
     )
+    if tools is not None:
+        _write_tools(report, tools, fmt, batch, all_tools=count_as.lower() == "all")  # type: ignore[union-attr]  # tools is set only with count_as
+        return
     record = model_record(report, batch, selection)
     # Every per-layer figure is at most a total (parameters, MACs, buffers) or a part
     # of the activation memory, so checking the totals checks them all, in a
@@ -211,6 +228,73 @@ def _write_model(
         from convcount.render import print_model
 
         print_model(report, batch, selection)
+
+
+def _write_tools(report: Any, tools: list[str], fmt: str, batch: int, *, all_tools: bool) -> None:
+    """Other counters' figures for a model (``--count-as``): one tool, or all side by side."""
+    from convcount.model.tools import count_as, tool_record, tools_csv
+
+    if all_tools and report.convention != "torch":
+        from convcount.model.tools import torchinfo
+
+        torchinfo(report)  # refuses with the reason, naming the convention
+    results = [count_as(report, tool, batch) for tool in tools]
+    head = {
+        "model": report.name,
+        "convention": report.convention,
+        "input_shape": list(report.output_shape(report.input)),
+        "batch_size": batch,
+        "macs": report.macs * batch,
+    }
+    if all_tools:
+        records = [tool_record(r, layers=False) for r in results]
+        check_answers(records)
+        with uninterrupted():
+            if fmt == "plain":
+                sys.stdout.write("".join(f"{r.total}\n" for r in results))
+            elif fmt == "json":
+                write_json({**head, "tools": records})
+            elif fmt == "csv":
+                from convcount.records import csv_cell
+
+                header, table = tools_csv(records)
+                write_csv(
+                    ["model", *header], [[csv_cell(v) for v in (report.name, *r)] for r in table]
+                )
+            else:
+                from convcount.render import print_tools
+
+                print_tools(report, results)
+        return
+    result = results[0]
+    record = {**head, **tool_record(result)}
+    check_answers({k: v for k, v in record.items() if k != "layers"})
+    with uninterrupted():
+        if fmt == "plain":
+            sys.stdout.write(f"{result.total}\n")
+        elif fmt == "json":
+            write_json(record)
+        elif fmt == "csv":
+            from convcount.records import csv_cell
+
+            extra_header, extra = tools_csv([tool_record(result, layers=False)])
+            header = ["index", "name", "kind", "macs", "figure", "note", *extra_header]
+            blank = [""] * len(extra_header)
+            lines = [
+                [
+                    csv_cell(v)
+                    for v in (i, r.name, layer.kind, (layer.macs or 0) * batch, r.figure, r.note)
+                ]
+                + blank
+                for i, (r, layer) in enumerate(zip(result.layers, report.layers, strict=True), 1)
+            ]
+            total = ["", "total", "", report.macs * batch, result.total, ""]
+            lines.append([csv_cell(v) for v in (*total, *extra[0])])
+            write_csv(header, lines)
+        else:
+            from convcount.render import print_tool
+
+            print_tool(report, result, batch)
 
 
 def zoo_names(pattern: str | None) -> list[str]:

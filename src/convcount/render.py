@@ -877,6 +877,115 @@ def _bytes(value: int) -> str:
 
 
 # ---------------------------------------------------------------------------
+# Other tools' figures (--count-as)
+
+
+def tool_view(
+    report: ModelLike, result: Any, width: int | None = None, batch_size: int = 1
+) -> View:
+    """What one other tool prints for a model: per layer its figure beside convcount's
+    MACs (the layers where either is not 0), then its headline figures as it prints them."""
+    from convcount.model.tools import TOOL_VERSIONS
+
+    macs = {layer.name: (layer.macs or 0) * batch_size for layer in report.layers}
+    rows = [r for r in result.layers if r.figure or macs.get(r.name)]
+    natural = max((_cells(r.name) for r in rows), default=0)
+    header = f"{result.tool} {result.unit}"
+
+    def build(dropped: tuple[str, ...], cut: int | None) -> Grid:
+        columns = [
+            Column("layer", [_shorten(r.name, cut) for r in rows]),
+            Column("MACs", [_n(macs.get(r.name, 0)) for r in rows], right=True),
+            Column(header, [_n(r.figure) for r in rows], right=True),
+        ]
+        if "note" not in dropped and any(r.note for r in rows):
+            columns.append(Column("why it differs", [r.note for r in rows]))
+        return Grid(columns, style="tight" if "_tight" in dropped else "plain")
+
+    def stack(width: int | None) -> list[Line]:
+        blocks = [
+            (
+                [r.name],
+                [f"MACs {_n(macs.get(r.name, 0))}", f"{header} {_n(r.figure)}"]
+                + ([r.note] if r.note else []),
+            )
+            for r in rows
+        ]
+        return _blocks(blocks, width)
+
+    title = [
+        report.name,
+        f"as {result.tool} {TOOL_VERSIONS[result.tool]} counts it",
+        f"batch {batch_size}",
+    ]
+    pairs = [Pair(label, value) for label, value in result.printed.items()]
+    pairs.append(Pair("FlopCounterMode MACs", _n(report.macs * batch_size)))
+    parts = [
+        _heading(title, width),
+        _fit(width, build, ("note", "_tight"), names=natural, stack=stack, shorten_after=1),
+        Part([Line("")], 0),
+        _pairs(pairs, width, right=True),
+        _text(f"{result.tool} counts {result.counts}.".split(" "), width),
+    ]
+    return _view(parts, width)
+
+
+def tools_view(report: ModelLike, results: Sequence[Any], width: int | None = None) -> View:
+    """Every tool's total for one model side by side, with what each counts."""
+    from convcount.model.tools import TOOL_VERSIONS
+
+    base = results[0].total
+    tools = [f"{r.tool} {TOOL_VERSIONS[r.tool]}" for r in results]
+    figures = [_n(r.total) for r in results]
+    units = [r.unit for r in results]
+    ratios = [
+        f"{r.total - base:+,}" + (f" ({(r.total - base) / base:+.3%})" if base else "")
+        for r in results
+    ]
+    counts = [r.counts for r in results]
+
+    def build(dropped: tuple[str, ...], _cut: int | None) -> Grid:
+        columns = [
+            Column("tool", tools),
+            Column("figure", figures, right=True),
+            Column("as", units),
+            Column("− FlopCounterMode", ratios, right=True),
+        ]
+        if "what it counts" not in dropped:
+            columns.append(Column("what it counts", counts))
+        return Grid(columns, style="tight" if "_tight" in dropped else "plain")
+
+    def stack(width: int | None) -> list[Line]:
+        # what each counts is left out here, as the footer says (--format csv has it)
+        blocks = [
+            ([tool], [f"{figure} {unit}", ratio])
+            for tool, figure, unit, ratio in zip(tools, figures, units, ratios, strict=True)
+        ]
+        return _blocks(blocks, width)
+
+    title = [
+        report.name,
+        "as each counter prints it",
+        f"input {_size(report.output_shape(report.input))}",
+    ]
+    parts = [
+        _heading(title, width),
+        _fit(width, build, ("what it counts", "_tight"), stack=stack),
+    ]
+    return _view(parts, width)
+
+
+def print_tool(report: ModelLike, result: Any, batch_size: int = 1) -> None:
+    """Draw one tool's figures for a model on stdout."""
+    print_view(lambda width: tool_view(report, result, width, batch_size))
+
+
+def print_tools(report: ModelLike, results: Sequence[Any]) -> None:
+    """Draw every tool's total for a model on stdout."""
+    print_view(lambda width: tools_view(report, results, width))
+
+
+# ---------------------------------------------------------------------------
 # A batch
 
 

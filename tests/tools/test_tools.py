@@ -133,3 +133,67 @@ def test_peak_activation_of_a_chain_is_the_largest_neighbouring_pair(tmp_path: P
     best = max(pairs)
     assert peak_activation(report) == (best, report.layers[pairs.index(best)].name)
     assert peak_activation(report, batch_size=8)[0] == 8 * best
+
+
+# ---------------------------------------------------------------------------
+# The command line: --count-as
+
+
+def test_count_as_in_every_format() -> None:
+    import csv
+    import io
+
+    from tests.conftest import assert_usage_error, run
+
+    truth = CASES["torchvision/resnet18@224"]
+    record = json.loads(
+        run("model", "torchvision/resnet18", "--count-as", "torchinfo", "--json").stdout
+    )
+    assert record["total"] == truth["torchinfo"]["total_mult_adds"]
+    assert (
+        record["memory"]["forward_backward_bytes"] == truth["torchinfo"]["forward_backward_bytes"]
+    )
+    assert (
+        record["printed"]["Estimated Total Size (MB)"]
+        == truth["torchinfo"]["printed"]["Estimated Total Size (MB)"]
+    )
+    assert run("model", "torchvision/resnet18", "--count-as", "fvcore", "-q").stdout == (
+        f"{truth['fvcore']['total']}\n"
+    )
+    # CSV carries what JSON carries: every layer's figure and the tool's totals
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                run(
+                    "model", "torchvision/resnet18", "--count-as", "torchinfo", "--format", "csv"
+                ).stdout
+            )
+        )
+    )
+    *layers, total = rows
+    assert [(r["name"], int(r["figure"]), r["note"]) for r in layers] == [
+        (r["name"], r["figure"], r["note"]) for r in record["layers"]
+    ]
+    assert int(total["total"]) == record["total"]
+    assert int(total["memory.total_bytes"]) == record["memory"]["total_bytes"]
+    assert total["printed.Input size (MB)"] == record["printed"]["Input size (MB)"]
+
+    every = json.loads(run("model", "torchvision/resnet18", "--count-as", "all", "--json").stdout)
+    assert [t["total"] for t in every["tools"]] == [
+        truth["flop_counter"]["macs"],
+        truth["torchinfo"]["total_mult_adds"],
+        truth["fvcore"]["total"],
+        truth["ptflops_aten"]["macs"],
+    ]
+    quiet = run("model", "torchvision/resnet18", "--count-as", "all", "-q").stdout
+    assert quiet.split() == [str(t["total"]) for t in every["tools"]]
+    table = run("model", "torchvision/resnet18", "--count-as", "all", env={"COLUMNS": "70"})
+    assert all(len(line) <= 70 for line in table.stdout.splitlines())
+    for t in every["tools"]:
+        assert f"{t['total']:,}" in table.stdout
+
+    assert_usage_error(run("model", "keras/mobilenet", "--count-as", "all"), "keras convention")
+    assert_usage_error(run("model", "torchvision/resnet18", "--count-as", "thop"), "--count-as")
+    assert_usage_error(
+        run("model", "torchvision/resnet18", "--count-as", "fvcore", "--depth", "1"), "--depth"
+    )

@@ -135,8 +135,9 @@ def _torch_only(report: Any, tool: str) -> None:
     if report.convention != "torch":
         raise ConvcountError(
             "count_as",
-            f"--count-as {tool}: {tool} counts PyTorch modules; {report.name} follows "
-            "the keras convention (use --convention torch for a model file)",
+            f"--count-as: torchinfo, fvcore and ptflops count PyTorch modules, and "
+            f"{report.name} follows the keras convention (a model file can be counted with "
+            "--convention torch)",
         )
 
 
@@ -207,8 +208,10 @@ def torchinfo(report: Any, batch_size: int = 1) -> ToolCount:
         report.total_params,
         memory,
         printed,
-        "bias and normalisation parameters × output positions; a Linear once per "
-        "example; no attention products; memory of parameterised layers' outputs only",
+        "every parameter of a layer as mult-adds: a convolution's (bias included) at each "
+        "output position, any other layer's (Linear, BatchNorm, LayerNorm) once per "
+        "example; no attention products; its memory counts only the outputs of layers "
+        "that own parameters",
     )
 
 
@@ -290,8 +293,10 @@ def fvcore(report: Any, batch_size: int = 1) -> ToolCount:
         None,
         None,
         {"total": f"{total:,}"},
-        "BatchNorm 1-2, LayerNorm 4-5, adaptive average pooling 1 and 2-D upsampling "
-        "1-4 per element; no bias; adds, pooling and activations unsupported (0)",
+        "BatchNorm (2 per element), LayerNorm (5), 2-D adaptive average pooling (1 per "
+        "input element) and 2-D upsampling (nearest 1, bilinear 4 per output element) "
+        "beside convolutions and matrix products; no bias; adds, multiplies, pooling, "
+        "activations and means are unsupported and count 0",
     )
 
 
@@ -337,7 +342,8 @@ def ptflops_aten(report: Any, batch_size: int = 1) -> ToolCount:
         report.total_params,
         None,
         {"MACs": f"{total:,}", "params": f"{report.total_params:,}"},
-        "bias additions of convolutions and 2-D Linear layers; everything else as FlopCounterMode",
+        "the bias additions of convolutions and linear layers, one per output element; "
+        "everything else as FlopCounterMode",
     )
 
 
@@ -357,7 +363,7 @@ def flop_counter(report: Any, batch_size: int = 1) -> ToolCount:
         report.total_params,
         None,
         {"MACs": f"{total:,}", "FLOPs": f"{2 * total:,}"},
-        "convolutions and matrix products only, no bias (convcount's own MACs)",
+        "convolutions and matrix products only, without bias (convcount's own MACs)",
     )
 
 
@@ -369,18 +375,40 @@ TOOLS: dict[str, Callable[[Any, int], ToolCount]] = {
     "ptflops": ptflops_aten,
 }
 
+#: The version of each tool whose rules are reproduced (the figures depend on it).
+TOOL_VERSIONS = {
+    "flop_counter": "(torch 2.13)",
+    "torchinfo": "1.8.0",
+    "fvcore": "0.1.5",
+    "ptflops": "0.7.5 aten",
+}
+
 #: Names people type for the same tools.
 TOOL_ALIASES = {"flopcounter": "flop_counter", "ptflops-aten": "ptflops", "default": "flop_counter"}
 
 
+def tool_names(given: str) -> list[str]:
+    """The tools ``--count-as`` names: one, or every one for ``all`` (FlopCounterMode first)."""
+    name = TOOL_ALIASES.get(given.strip().lower(), given.strip().lower())
+    if name == "all":
+        return list(TOOLS)
+    if name not in TOOLS:
+        from convcount.errors import did_you_mean
+
+        known = ", ".join([*TOOLS, "all"])
+        raise ConvcountError(
+            "count_as",
+            f"--count-as: no counter {given!r}"
+            + did_you_mean(given, (*TOOLS, "all"), as_field=False)
+            + f"; one of {known} (thop and ptflops's pytorch backend are not reproduced yet)",
+        )
+    return [name]
+
+
 def count_as(report: Any, tool: str, batch_size: int = 1) -> ToolCount:
     """What ``tool`` prints for ``report`` at ``batch_size`` (see :data:`TOOLS`)."""
-    name = TOOL_ALIASES.get(tool.lower(), tool.lower())
-    rule = TOOLS.get(name)
-    if rule is None:
-        known = ", ".join([*TOOLS, "all"])
-        raise ConvcountError("count_as", f"--count-as {tool!r}: one of {known}")
-    return rule(report, batch_size)
+    (name,) = tool_names(tool)
+    return TOOLS[name](report, batch_size)
 
 
 def peak_activation(report: Any, batch_size: int = 1) -> tuple[int, str]:
@@ -414,3 +442,38 @@ def peak_activation(report: Any, batch_size: int = 1) -> tuple[int, str]:
             if last_use.get(name, -1) <= index and name in live:
                 alive -= live.pop(name)
     return peak, where
+
+
+def tool_record(result: ToolCount, *, layers: bool = True) -> dict[str, Any]:
+    """One tool's figures as JSON (its per-layer figures too, unless ``layers`` is False)."""
+    record: dict[str, Any] = {
+        "tool": result.tool,
+        "version": TOOL_VERSIONS[result.tool],
+        "unit": result.unit,
+        "total": result.total,
+        "params": result.params,
+        "memory": result.memory,
+        "printed": result.printed,
+        "counts": result.counts,
+    }
+    if layers:
+        record["layers"] = [
+            {"name": r.name, "figure": r.figure, "note": r.note} for r in result.layers
+        ]
+    return record
+
+
+def tools_csv(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
+    """Tool records (without layers) as CSV: one row per tool; ``memory.*`` and
+    ``printed.*`` columns for every key any tool has."""
+    memory = list(dict.fromkeys(k for r in records for k in (r["memory"] or {})))
+    printed = list(dict.fromkeys(k for r in records for k in r["printed"]))
+    header = ["tool", "version", "unit", "total", "params", "counts"]
+    header += [f"memory.{k}" for k in memory] + [f"printed.{k}" for k in printed]
+    rows = [
+        [r[k] for k in ("tool", "version", "unit", "total", "params", "counts")]
+        + [(r["memory"] or {}).get(k) for k in memory]
+        + [r["printed"].get(k) for k in printed]
+        for r in records
+    ]
+    return header, rows
