@@ -155,7 +155,7 @@ def checked(value: Value, what: str = "") -> Value:
     elif value.denominator <= MAX_DENOMINATOR and abs(value) <= MAX_MAGNITUDE:
         return value.numerator if value.denominator == 1 else value
     where = f"{what}: " if what else ""
-    if abs(value) <= MAX_MAGNITUDE:
+    if abs(Fraction(value)) <= MAX_MAGNITUDE:
         raise ConvcountError(
             "expression",
             f"{where}a number nearer 0 than 10^-30 (or of a denominator over 10^30): "
@@ -329,7 +329,7 @@ def is_expression(value: object) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _parse(source: str) -> ast.expr:
+def _parse(source: str) -> tuple[ast.expr, dict[int, Value]]:
     """The syntax tree of an expression, parsed once however often it is used.
 
     Numbers are read from their text here (exactly, within the bounds), once.
@@ -342,6 +342,7 @@ def _parse(source: str) -> ast.expr:
     if len(nodes) > MAX_NODES:
         raise ConvcountError("expression", f"expression too long (over {MAX_NODES} terms)")
     lines = source.splitlines() or [source]
+    numbers: dict[int, Value] = {}  # id of a Constant node -> its exact number
     for node in nodes:
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
             text = repr(node.value)
@@ -353,8 +354,8 @@ def _parse(source: str) -> ast.expr:
                 number = checked(node.value)
             if number is None:
                 raise ConvcountError("expression", f"{text!r} is not a number of the language")
-            node.value = number
-    return tree.body
+            numbers[id(node)] = number
+    return tree.body, numbers
 
 
 def evaluate(
@@ -370,10 +371,10 @@ def evaluate(
         raise ConvcountError("expression", f"expression longer than {MAX_LENGTH} characters")
     if not source:
         raise ConvcountError("expression", "empty expression after '='")
-    body = _parse(source)
+    body, numbers = _parse(source)
     calls = {**FUNCTIONS, **(functions or {})}
     try:
-        return _Evaluator(source, scope, calls, budget or Budget()).eval(body)
+        return _Evaluator(numbers, scope, calls, budget or Budget()).eval(body)
     except ConvcountError:
         raise
     except ZeroDivisionError:
@@ -405,12 +406,12 @@ class _Evaluator:
 
     def __init__(
         self,
-        source: str,
+        numbers: Mapping[int, Value],
         scope: Mapping[str, Value],
         calls: Mapping[str, Callable[..., Value]],
         budget: Budget,
     ) -> None:
-        self.source = source
+        self.numbers = numbers
         self.scope = scope
         self.calls = calls
         self.budget = budget
@@ -465,7 +466,7 @@ class _Evaluator:
         raise ConvcountError("expression", f"{what} is not part of the expression language")
 
     def constant(self, node: ast.Constant) -> Value:
-        value = node.value  # numbers were made exact by _parse
+        value = self.numbers.get(id(node), node.value)  # numbers made exact by _parse
         if isinstance(value, (bool, int, Fraction, str)):
             return value
         raise ConvcountError("expression", f"{value!r} is not allowed in an expression")
