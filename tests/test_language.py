@@ -647,3 +647,20 @@ def test_the_readmes_short_forms_build() -> None:
     assert "block2.1.add" in efficient and "block3.1.add" in efficient
     deeper = [layer.name for layer in model(files[2], options={"depth": "1.5"}).layers]
     assert "block2.2.add" in deeper
+
+
+def test_numbers_of_thousands_of_digits_are_quoted_short_from_python_too() -> None:
+    # Python refuses to print an integer of over 4,300 digits: a message quoting one
+    # crashed. The builder behind the language (and the zoo) quotes it shortened.
+    from convcount.model.graph import Net
+
+    for kind, fields in (
+        ("dense", {"units": 10**5000}),
+        ("transpose", {"kernel_size": 10**400, "out_channels": 1, "stride": 3}),
+        ("conv", {"kernel_size": 1, "out_channels": 2, "groups": 10**5000}),
+    ):
+        with pytest.raises(ConvcountError) as info:
+            Net("n", (8, 8), 3).layer(kind, **fields)
+        message = str(info.value)
+        assert "must be at most 10^18" in message and "a number of about" in message, message
+        assert len(message) < 300

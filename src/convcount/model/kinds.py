@@ -137,12 +137,12 @@ def _show(value: object) -> str:
 
 
 def _ints(name: str, value: object, dims: int, minimum: int) -> tuple[int, ...]:
-    if type(value) is int and value >= minimum:
+    if type(value) is int and minimum <= value <= MAX_FIELD:
         return (value,) * dims
     if (
         type(value) is tuple
         and len(value) == dims
-        and all(type(v) is int and v >= minimum for v in value)
+        and all(type(v) is int and minimum <= v <= MAX_FIELD for v in value)
     ):
         return value
     if isinstance(value, (list, tuple)):

@@ -571,7 +571,9 @@ class _Builder:
             if not isinstance(raw, dict):
                 raise _error(where, "layer", f"layer {index} is not a table")
             label = raw.get("name")
-            shown = f"layer {index}" + (f" {_show(label)}" if isinstance(label, str) else "")
+            shown = f"layer {index}"
+            if isinstance(label, str):
+                shown += f" {label!r}" if len(label) <= 40 else f" {_show(label)}"
             here = where.at(shown)
             if "block" in raw:
                 last = self.use_block(raw, here, scope, names, last, prefix=prefix, depth=depth)
