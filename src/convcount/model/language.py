@@ -235,12 +235,13 @@ class OutOfBounds(str):
 
 
 def _toml_float(text: str) -> object:
-    """A TOML float read exactly from its text (1e-400 is not silently 0.0)."""
+    """A TOML float, checked on its text first (1e-400 is not silently 0.0, inf and
+    nan are not numbers of the language); the language reads it exactly later."""
     try:
         number = expr.parse_number(text.replace("_", ""), "")
     except ConvcountError:
         number = None
-    return OutOfBounds(text) if number is None else number
+    return OutOfBounds(text) if number is None else float(text)
 
 
 def load_file(path: str | Path, **options: Any) -> ModelReport:
