@@ -244,10 +244,29 @@ def _toml_float(text: str) -> object:
     return OutOfBounds(text) if number is None else float(text)
 
 
+_HEADER = re.compile(r"\s*\[\[\s*(?:blocks\s*\.\s*([\w-]+|\"[^\"]*\")\s*\.\s*)?layer\s*\]\]")
+
+
+def header_lines(text: str) -> dict[tuple[str, int], int]:
+    """Lines of the ``[[layer]]`` and ``[[blocks.NAME.layer]]`` headers: (block name or
+    "", index from 1) -> line number, for messages (tomllib gives no positions)."""
+    lines: dict[tuple[str, int], int] = {}
+    counts: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = _HEADER.match(line)
+        if found is not None:
+            block = (found[1] or "").strip('"')
+            counts[block] = counts.get(block, 0) + 1
+            lines[(block, counts[block])] = number
+    return lines
+
+
 def load_file(path: str | Path, **options: Any) -> ModelReport:
     """Read and count a model file. ``options`` are :func:`build_model`'s."""
     label = str(path)
-    return build_model(parse_toml(read_text(Path(path), label), label), label, **options)
+    text = read_text(Path(path), label)
+    spec = parse_toml(text, label)
+    return build_model(spec, label, lines=header_lines(text), **options)
 
 
 # ---------------------------------------------------------------------------
@@ -263,8 +282,12 @@ def build_model(
     convention: str | None = None,
     dtype: str | None = None,
     options: Mapping[str, object] | None = None,
+    lines: Mapping[tuple[str, int], int] | None = None,
 ) -> ModelReport:
-    """Count every layer of a parsed model file (see the module docstring)."""
+    """Count every layer of a parsed model file (see the module docstring).
+
+    ``lines`` (from :func:`header_lines`) lets messages give each layer's line.
+    """
     top = Where(source, "")
     for key in spec:
         if key not in ("model", "params", "blocks", "layer"):
@@ -314,8 +337,8 @@ def build_model(
     layers = spec.get("layer")
     if not isinstance(layers, list) or not layers:
         raise _error(top, "layer", "needs at least one [[layer]]")
-    builder = _Builder(net, blocks, used, budget)
-    builder.run(layers, top, scope, _Names({"input": "input"}), prefix="", depth=0)
+    builder = _Builder(net, blocks, used, budget, lines or {})
+    builder.run(layers, top, scope, _Names({"input": "input"}), prefix="", depth=0, block="")
     if alpha != 1 and "alpha" not in used:
         raise ConvcountError(
             "width_multiplier",
@@ -534,8 +557,14 @@ class _Builder:
     """Walks [[layer]] lists (the file's and the blocks'), adding to one Net."""
 
     def __init__(
-        self, net: Net, blocks: Mapping[str, Any], used: set[str], budget: expr.Budget
+        self,
+        net: Net,
+        blocks: Mapping[str, Any],
+        used: set[str],
+        budget: expr.Budget,
+        lines: Mapping[tuple[str, int], int],
     ) -> None:
+        self.lines = lines
         self.net = net
         self.blocks = blocks
         self.used = used
@@ -551,8 +580,10 @@ class _Builder:
         *,
         prefix: str,
         depth: int,
+        block: str,
     ) -> str:
-        """Add ``layers``; ``names`` maps local names to the net's. Returns the last name."""
+        """Add ``layers`` (the file's, or block ``block``'s); ``names`` maps local names to
+        the net's. Returns the last name."""
         last = names["input"]
         # Explicit names win: an automatic name steps aside for one given in this list.
         self.net.reserved.update(
@@ -575,6 +606,9 @@ class _Builder:
             shown = f"layer {index}"
             if isinstance(label, str):
                 shown += f" {label!r}" if len(label) <= 40 else f" {_show(label)}"
+            line = self.lines.get((block, index))
+            if line is not None:
+                shown += f" (line {line})"
             here = where.at(shown)
             if "block" in raw:
                 last = self.use_block(raw, here, scope, names, last, prefix=prefix, depth=depth)
@@ -911,6 +945,7 @@ class _Builder:
                 _Names({"input": current}),
                 prefix=base + ".",
                 depth=depth + 1,
+                block=block_name,
             )
         names[local] = current
         names.soft.discard(local)
