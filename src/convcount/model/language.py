@@ -565,6 +565,8 @@ class _Builder:
         lines: Mapping[tuple[str, int], int],
     ) -> None:
         self.lines = lines
+        #: The local names of the layer list being walked (for size_of, channels_of).
+        self.names = _Names({"input": "input"})
         self.net = net
         self.blocks = blocks
         self.used = used
@@ -592,6 +594,7 @@ class _Builder:
             if isinstance(raw, dict) and isinstance(raw.get("name"), str) and "block" not in raw
         )
         for index, raw in enumerate(layers, start=1):
+            self.names = names
             self.walked += 1
             if self.walked > MAX_LAYERS:
                 raise _error(
@@ -649,7 +652,11 @@ class _Builder:
             result = expr.evaluate(
                 str(value),
                 tracked,
-                {"correct_pad": lambda k: self._correct_pad(incoming, k)},
+                {
+                    "correct_pad": lambda k: self._correct_pad(incoming, k),
+                    "size_of": lambda name: expr.Sizes(self._tensor(name, "size_of").spatial),
+                    "channels_of": lambda name: self._tensor(name, "channels_of").channels,
+                },
                 self.budget,
             )
         except ConvcountError as error:
@@ -663,6 +670,27 @@ class _Builder:
                 "number (use int(), round(), ceil() or make_divisible())",
             )
         return result if fractions else _integral(result)
+
+    def _tensor(self, name: object, function: str) -> Any:
+        """The output of the layer ``name`` (local, full or passed in), for a function."""
+        if not isinstance(name, str):
+            raise ConvcountError("expression", f"{function}: needs a layer name, got {_show(name)}")
+        full = self._resolve(name, self.names)
+        if full is None:
+            raise ConvcountError(
+                "expression", f"{function}: no earlier layer is named {_show(name)}"
+            )
+        return self.net.shape(full)
+
+    def _resolve(self, name: str, names: Mapping[str, str]) -> str | None:
+        """The net's name for a layer named ``name`` here, or None."""
+        if isinstance(name, LayerRef):
+            return name.full
+        if name in names:
+            return names[name]
+        if name in self.net.tensors:  # a layer's full name, e.g. stage1.0.conv
+            return name
+        return None
 
     def _correct_pad(self, incoming: str, kernel: object) -> list[list[int]]:
         tensor = self.net.shape(incoming)
@@ -699,16 +727,12 @@ class _Builder:
             wanted = [self._value(where, "input", raw["input"], scope, last)]
         result = []
         for name in wanted:
-            if isinstance(name, LayerRef):
-                result.append(name.full)
-                continue
             if not isinstance(name, str):
                 rule = "a list of at least two layer names" if joins else "a layer name"
                 raise _error(where, field, f"must be {rule}, got {_show(name)}")
-            if name in names:
-                result.append(names[name])
-            elif name in self.net.tensors:  # a layer's full name, e.g. stage1.0.conv
-                result.append(name)
+            full = self._resolve(name, names)
+            if full is not None:
+                result.append(full)
             else:
                 close = get_close_matches(name, list(names), n=1, cutoff=0.6)
                 hint = f" (did you mean {close[0]}?)" if close else ""
@@ -947,6 +971,7 @@ class _Builder:
                 depth=depth + 1,
                 block=block_name,
             )
+            self.names = names
         names[local] = current
         names.soft.discard(local)
         return current
