@@ -124,6 +124,15 @@ def test_layers_skipped_by_when_count_against_the_layer_limit() -> None:
         text += f'[[blocks.b{level}.layer]]\nblock = "b{level - 1}"\nrepeat = 1000\n'
     text += '[[layer]]\nblock = "b4"\nrepeat = 1000\n'
     refused(text, "more than 100,000 layers walked")
+    # 16 levels reached 10^64; the message keeps the outermost and innermost steps.
+    deep = HEAD + "[blocks.b0]\nparams = {}\n"
+    deep += '[[blocks.b0.layer]]\nkind = "activation"\nwhen = false\n'
+    for level in range(1, 16):
+        deep += f"[blocks.b{level}]\nparams = {{}}\n"
+        deep += f'[[blocks.b{level}.layer]]\nblock = "b{level - 1}"\nrepeat = 10000\n'
+    message = refused(deep + '[[layer]]\nblock = "b15"\nrepeat = 10000\n', "layers walked")
+    assert message.startswith("t.toml: layer 1 > b15_1.0 > ... > layer 1 > b15_1.0.b14_1.0.")
+    assert "> block b0: more than 100,000 layers walked" in message
 
 
 @pytest.mark.parametrize(

@@ -153,7 +153,10 @@ class Where(NamedTuple):
         return Where(self.source, f"{self.path} > {more}" if self.path else more)
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.path}" if self.path else self.source
+        parts = self.path.split(" > ")
+        if len(parts) > 9:  # blocks nested deep: the outermost and the innermost steps
+            parts = [*parts[:2], "...", *parts[-6:]]
+        return f"{self.source}: {' > '.join(parts)}" if self.path else self.source
 
 
 def _error(where: Where | str, field: str, rule: str) -> ConvcountError:
