@@ -691,3 +691,15 @@ def test_expressions_read_any_earlier_layers_sizes_and_channels() -> None:
     assert layers["crop"].output.spatial == (7, 5) == layers["a"].output.spatial
     assert layers["d"].output.channels == 5 + 3
     refused(text.replace("size_of('a')[1]", "size_of('zz')[1]"), "size_of: no earlier layer")
+
+
+def test_long_lists_read_again_and_again_are_bounded_in_all() -> None:
+    # A join of 20,000 inputs in a block repeated 10,000 times: 2*10^8 names to wire.
+    inputs = ", ".join(['"input"'] * 20_000)
+    text = HEAD + (
+        "[blocks.b]\nparams = {}\n"
+        f'[[blocks.b.layer]]\nkind = "concat"\ninputs = [{inputs}]\n'
+        '[[blocks.b.layer]]\nkind = "conv"\nkernel_size = 1\nout_channels = 3\n'
+        '[[layer]]\nblock = "b"\nrepeat = 10000\n'
+    )
+    refused(text, "more than 1,000,000 list values")

@@ -44,6 +44,9 @@ MAX_DENOMINATOR = 10**30
 """Largest denominator of an exact fraction: no number but 0 lies nearer 0 than 10^-30."""
 MAX_STEPS = 500_000
 """Most expression steps (syntax nodes evaluated) in one model, all expressions together."""
+MAX_ITEMS = 1_000_000
+"""Most list values a model's layers read in all (inputs of joins, sizes, table rows...),
+counted each time a layer or repeat reads them."""
 MAX_NUMBER_TEXT = 100
 """Longest number written as text (-a, -O, a [params] string), in characters."""
 
@@ -53,8 +56,19 @@ Value = Any
 class Budget:
     """The expression steps one model may still take (see :data:`MAX_STEPS`)."""
 
-    def __init__(self, steps: int = MAX_STEPS) -> None:
+    def __init__(self, steps: int = MAX_STEPS, items: int = MAX_ITEMS) -> None:
         self.left = steps
+        self.items_left = items
+
+    def read(self, items: int) -> None:
+        """Count ``items`` list values read (see :data:`MAX_ITEMS`)."""
+        self.items_left -= items
+        if self.items_left < 0:
+            raise ConvcountError(
+                "expression",
+                f"the model's layers read more than {MAX_ITEMS:,} list values in all "
+                "(a limit against files that would take minutes)",
+            )
 
     def spend(self, steps: int) -> None:
         self.left -= steps

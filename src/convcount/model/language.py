@@ -645,6 +645,10 @@ class _Builder:
         """A field's value: literals as given, expressions evaluated. Only ``fractions``
         fields (a block's parameters, a number field) may come out not whole."""
         if isinstance(value, list):
+            try:
+                self.budget.read(len(value))
+            except ConvcountError as error:
+                raise _error(where, field, error.spelled("field")) from None
             return [
                 self._value(where, field, v, scope, incoming, fractions=fractions) for v in value
             ]
