@@ -703,3 +703,10 @@ def test_long_lists_read_again_and_again_are_bounded_in_all() -> None:
         '[[layer]]\nblock = "b"\nrepeat = 10000\n'
     )
     refused(text, "more than 1,000,000 list values")
+
+
+@pytest.mark.parametrize("depth", [17, 300, 420])
+def test_lists_nested_deep_are_refused_not_a_recursion_error(depth: int) -> None:
+    nested = "[" * depth + "1" + "]" * depth
+    refused(HEAD + f'[params]\nx = {nested}\n[[layer]]\nkind = "dense"\nunits = "= x"\n', "nested")
+    refused(HEAD + f'[[layer]]\nkind = "dense"\nunits = {nested}\n', "units: lists nested deeper")

@@ -49,6 +49,8 @@ MAX_ITEMS = 1_000_000
 counted each time a layer or repeat reads them."""
 MAX_NUMBER_TEXT = 100
 """Longest number written as text (-a, -O, a [params] string), in characters."""
+MAX_NESTING = 16
+"""Deepest nesting of lists in a value."""
 
 Value = Any
 
@@ -178,8 +180,11 @@ def checked(value: Value, what: str = "") -> Value:
     raise ConvcountError("expression", f"{where}a number beyond 10^30: {shorten(value)}")
 
 
-def shorten(value: object, room: int = 40) -> str:
-    """``value`` for a message, whatever its size (never converts a huge integer whole)."""
+def shorten(value: object, room: int = 40, depth: int = 0) -> str:
+    """``value`` for a message, whatever its size (never converts a huge integer whole,
+    never walks deep into nested lists)."""
+    if isinstance(value, (list, tuple)) and depth > 4:
+        return "[...]"
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 400:
         return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
     if (
@@ -190,7 +195,7 @@ def shorten(value: object, room: int = 40) -> str:
     if isinstance(value, (list, tuple)) and len(value) > 8:
         value = [*value[:8], "..."]
     if isinstance(value, (list, tuple)):
-        text = "[" + ", ".join(shorten(v, room) for v in value) + "]"
+        text = "[" + ", ".join(shorten(v, room, depth + 1) for v in value) + "]"
     elif isinstance(value, Fraction):
         text = str(value)
     else:
