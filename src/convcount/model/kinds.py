@@ -43,8 +43,9 @@ class Field(NamedTuple):
 
     name: str
     type: str
-    """int, ints (one number or one per spatial dimension), bool, number, padding,
-    pads (zeros or crops per side), shape, or choice."""
+    """int, ints (one number or one per spatial dimension), bool, number, factors (positive
+    numbers per dimension), padding, pads (zeros or crops per side), shape, layer (an
+    earlier layer's name) or choice."""
     default: object
     """The value when not given: REQUIRED, a value, or a callable of the convention."""
     doc: str
@@ -92,7 +93,7 @@ class Kind(NamedTuple):
                     values[spec.name] = None
                     continue
                 raw = default
-            values[spec.name] = parse_field(spec, raw, dims)
+            values[spec.name] = parse_field(spec, raw, dims, net.convention)
         return self.compute(net, tensors, values)
 
 
@@ -159,8 +160,17 @@ def _ints(name: str, value: object, dims: int, minimum: int) -> tuple[int, ...]:
     return numbers
 
 
-def _pads(name: str, value: object, dims: int) -> tuple[tuple[int, int], ...]:
-    """Zeros (or crops) before and after each dimension: 1, [1, 2] or [[0, 1], [0, 1]]."""
+def _pads(
+    name: str, value: object, dims: int, convention: str = "keras"
+) -> tuple[tuple[int, int], ...]:
+    """Values before and after each dimension, as each framework writes them.
+
+    ``1``, ``[1, 2]`` (one per dimension, both sides) or ``[[0, 1], [0, 1]]``
+    ((before, after) per dimension, Keras's ``((top, bottom), (left, right))``)
+    under both conventions. A flat list of two per dimension is PyTorch's
+    ``F.pad`` / ``nn.ZeroPad2d((left, right, top, bottom))`` order under torch
+    (the last dimension first), and Keras's ``ZeroPadding1D((left, right))`` in 1-D.
+    """
     if (
         isinstance(value, (list, tuple))
         and value
@@ -171,10 +181,40 @@ def _pads(name: str, value: object, dims: int) -> tuple[tuple[int, int], ...]:
                 name, f"{name}: give one [before, after] pair per spatial dimension ({dims})"
             )
         return tuple((_int(name, a, 0), _int(name, b, 0)) for a, b in value)
+    if isinstance(value, (list, tuple)) and len(value) == 2 * dims and dims > 1:
+        if convention != "torch":
+            raise ConvcountError(
+                name,
+                f"{name}: {len(value)} numbers: under keras give one [before, after] pair per "
+                "dimension ([[top, bottom], [left, right]]); a flat list of two per dimension "
+                "is PyTorch's F.pad order (--convention torch)",
+            )
+        numbers = [_int(name, v, 0) for v in value]
+        pairs = [(numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2)]
+        return tuple(reversed(pairs))  # F.pad lists the last dimension first
+    if isinstance(value, (list, tuple)) and len(value) == 2 and dims == 1:
+        return ((_int(name, value[0], 0), _int(name, value[1], 0)),)
     return tuple((p, p) for p in _ints(name, value, dims, 0))
 
 
-def parse_field(spec: Field, value: object, dims: int) -> object:
+def _factors(name: str, value: object, dims: int) -> tuple[float, ...]:
+    """Positive scale factors, one per dimension (one number stands for all)."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * dims
+    if len(values) != dims:
+        raise ConvcountError(
+            name, f"{name}: {len(values)} factors for an input of {dims} spatial dimensions"
+        )
+    factors = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float, Fraction)) or not 0 < v < 1e9:
+            raise ConvcountError(
+                name, f"{name}: must be a positive number (or one per dimension), got {_show(v)}"
+            )
+        factors.append(float(v))  # PyTorch multiplies in double precision
+    return tuple(factors)
+
+
+def parse_field(spec: Field, value: object, dims: int, convention: str = "keras") -> object:
     """A field's value in its normal form, or a ConvcountError naming the field."""
     kind = spec.type
     if kind == "int":
@@ -211,7 +251,13 @@ def parse_field(spec: Field, value: object, dims: int) -> object:
                 f"{spec.name}: must be valid, same, causal or zeros per side, got {_show(value)}",
             ) from None
     if kind == "pads":
-        return _pads(spec.name, value, dims)
+        return _pads(spec.name, value, dims, convention)
+    if kind == "factors":
+        return _factors(spec.name, value, dims)
+    if kind == "layer":
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        raise ConvcountError(spec.name, f"{spec.name}: must be a layer's name, got {_show(value)}")
     if kind == "shape":
         if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 4:
             raise ConvcountError(
@@ -420,8 +466,23 @@ def _transpose(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
 
 
 def _dense(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Keras's Dense and PyTorch's nn.Linear act on the last axis of their input.
+
+    That is the channels under keras (and under torch after a permute to
+    channels last), but the width of a torch C×H×W tensor: nn.Linear(W, units)
+    there gives C×H×units, with W*units weights applied C*H times.
+    """
     x = xs[0]
     units = v["units"]
+    if net.convention == "torch" and x.spatial and not x.permuted:
+        width = x.spatial[-1]
+        weights = width * units
+        rf = (*x.rf[:-1], _whole(x)[-1])
+        return Out(
+            Tensor((*x.spatial[:-1], units), x.channels, rf, x.jump),
+            weights + (units if v["bias"] else 0),
+            macs=x.elements // width * weights,
+        )
     weights = x.channels * units
     return Out(
         x._replace(channels=units),
@@ -564,6 +625,68 @@ def _upsampling(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     return Out(Tensor(sizes, x.channels, x.rf, jump))
 
 
+def _resize(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """To an explicit size, a named layer's size, or by factors (PyTorch's rule:
+    int(size * factor) in double precision, so 7 x 1.5 gives 10)."""
+    x = xs[0]
+    _need_spatial("resize", x)
+    given = [k for k in ("size", "scale_factor", "like") if v[k] is not None]
+    if len(given) != 1:
+        raise ConvcountError(
+            "size",
+            "size: give exactly one of size, scale_factor and like"
+            + (f" (got {' and '.join(given)})" if given else ""),
+        )
+    dims = len(x.spatial)
+    mode = v["interpolation"]
+    if net.convention == "torch":
+        wanted = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(mode)
+        if wanted is not None and wanted != dims:
+            raise ConvcountError(
+                "interpolation",
+                f"interpolation: {mode} needs a {wanted}-D input (F.interpolate), got {dims}-D",
+            )
+    if v["align_corners"] and mode in ("nearest", "area"):
+        raise ConvcountError(
+            "align_corners", f"align_corners: only for interpolating modes, not {mode}"
+        )
+    if v["like"] is not None:
+        other = net.tensors.get(v["like"])
+        if other is None:
+            raise ConvcountError("like", f"like: no earlier layer is named {v['like']!r}")
+        if len(other.spatial) != dims:
+            raise ConvcountError(
+                "like",
+                f"like: {v['like']!r} has {len(other.spatial)} spatial dimensions, "
+                f"the input {dims}",
+            )
+        sizes = other.spatial
+    elif v["size"] is not None:
+        sizes = v["size"]
+    else:
+        factors = v["scale_factor"]
+        if net.convention == "keras" and any(f != int(f) for f in factors):
+            raise ConvcountError(
+                "scale_factor",
+                "scale_factor: Keras upsamples by whole factors (UpSampling2D); "
+                "give size (Resizing(height, width)) for any other size",
+            )
+        sizes = tuple(int(n * f) for n, f in zip(x.spatial, factors, strict=True))
+        _check_sizes("scale_factor", sizes, x)
+    if net.convention == "keras" and dims != 2 and v["scale_factor"] is None:
+        raise ConvcountError(
+            "size", f"size: Keras's Resizing is 2-D; a {dims}-D input upsamples by whole factors"
+        )
+    jump = tuple(_ratio(j, n, m) for j, n, m in zip(x.jump, x.spatial, sizes, strict=True))
+    return Out(Tensor(tuple(sizes), x.channels, x.rf, jump))
+
+
+def _ratio(j: Fraction | int, before: int, after: int) -> Fraction | int:
+    """A jump scaled by before/after: exact, and an int when it divides."""
+    scaled = Fraction(j) * before / after
+    return scaled.numerator if scaled.denominator == 1 else scaled
+
+
 def _channel_shuffle(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     x = xs[0]
     if x.channels % v["groups"]:
@@ -587,8 +710,17 @@ def _split(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
 # Joins
 
 
-def _describe(tensors: Sequence[Tensor]) -> str:
-    return ", ".join(_sizes((*t.spatial, t.channels)) for t in tensors)
+def _describe(net: Net, tensors: Sequence[Tensor]) -> str:
+    """Shapes as the convention prints them: channels last (keras) or first (torch)."""
+    return ", ".join(_sizes(_shape(net, t)) for t in tensors)
+
+
+def _shape(net: Net, t: Tensor) -> tuple[int, ...]:
+    if not t.spatial:
+        return (t.channels,)
+    if (net.convention == "keras") != t.permuted:
+        return (*t.spatial, t.channels)
+    return (t.channels, *t.spatial)
 
 
 def _merge_rf(tensors: Sequence[Tensor]) -> tuple[tuple[int, ...], tuple[Fraction | int, ...]]:
@@ -601,7 +733,7 @@ def _merge_rf(tensors: Sequence[Tensor]) -> tuple[tuple[int, ...], tuple[Fractio
 def _add(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     x = xs[0]
     if any(t.spatial != x.spatial or t.channels != x.channels for t in xs):
-        raise ConvcountError("inputs", f"inputs: add needs equal shapes, got {_describe(xs)}")
+        raise ConvcountError("inputs", f"inputs: add needs equal shapes, got {_describe(net, xs)}")
     rf, jump = _merge_rf(xs)
     return Out(Tensor(x.spatial, x.channels, rf, jump))
 
@@ -611,7 +743,7 @@ def _multiply(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     dims = {len(t.spatial) for t in xs}
     if len(dims) != 1:
         raise ConvcountError(
-            "inputs", f"inputs: multiply needs the same dimensions, got {_describe(xs)}"
+            "inputs", f"inputs: multiply needs the same dimensions, got {_describe(net, xs)}"
         )
     shapes = [(*t.spatial, t.channels) for t in xs]
     result = []
@@ -619,7 +751,7 @@ def _multiply(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
         wide = {s for s in sizes if s != 1}
         if len(wide) > 1:
             raise ConvcountError(
-                "inputs", f"inputs: multiply cannot broadcast {_describe(xs)} together"
+                "inputs", f"inputs: multiply cannot broadcast {_describe(net, xs)} together"
             )
         result.append(wide.pop() if wide else 1)
     big = max(xs, key=lambda t: t.elements)
@@ -630,7 +762,7 @@ def _concat(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     x = xs[0]
     if any(t.spatial != x.spatial for t in xs):
         raise ConvcountError(
-            "inputs", f"inputs: concat needs equal spatial sizes, got {_describe(xs)}"
+            "inputs", f"inputs: concat needs equal spatial sizes, got {_describe(net, xs)}"
         )
     rf, jump = _merge_rf(xs)
     return Out(Tensor(x.spatial, sum(t.channels for t in xs), rf, jump))
@@ -767,7 +899,8 @@ KINDS: dict[str, Kind] = _kinds(
     ),
     Kind(
         "dense",
-        "dense / linear over the channels, at every position: Cin*units weights",
+        "dense / linear over the last axis: the channels (keras; torch after a permute to "
+        "channels last), the width of a torch C×H×W (as nn.Linear): Cin*units weights",
         (Field("units", "int", REQUIRED, "output features"), BIAS),
         _dense,
         keras="Dense",
@@ -908,7 +1041,15 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "zero_padding",
         "zeros around the input",
-        (Field("padding", "pads", 1, "zeros per side: 1, [1, 2] or [[0, 1], [0, 1]]"),),
+        (
+            Field(
+                "padding",
+                "pads",
+                1,
+                "zeros per side: 1, [1, 2] (per dimension), [[top, bottom], [left, right]], "
+                "or under torch F.pad's [left, right, top, bottom]",
+            ),
+        ),
         _zero_padding,
         keras="ZeroPadding2D",
         torch="nn.ZeroPad2d",
@@ -918,7 +1059,10 @@ KINDS: dict[str, Kind] = _kinds(
         "crop the input's borders",
         (
             Field(
-                "cropping", "pads", REQUIRED, "values cut per side: 1, [1, 2] or [[0, 1], [0, 1]]"
+                "cropping",
+                "pads",
+                REQUIRED,
+                "values cut per side: 1, [1, 2] or [[top, bottom], [left, right]]",
             ),
         ),
         _cropping,
@@ -936,6 +1080,32 @@ KINDS: dict[str, Kind] = _kinds(
         _upsampling,
         keras="UpSampling2D",
         torch="nn.Upsample",
+    ),
+    Kind(
+        "resize",
+        "resize to a size, to a layer's size or by any factor (no parameters, no MACs)",
+        (
+            Field("size", "ints", None, "the output size: 64, 64x48 or [h, w]"),
+            Field(
+                "scale_factor",
+                "factors",
+                None,
+                "a factor (per dimension), may be fractional: int(size x factor), as PyTorch",
+            ),
+            Field("like", "layer", None, "an earlier layer whose spatial size to take"),
+            Field(
+                "interpolation",
+                "choice",
+                "nearest",
+                "the method; torch takes linear in 1-D, bilinear and bicubic in 2-D, "
+                "trilinear in 3-D",
+                choices=("nearest", "linear", "bilinear", "bicubic", "trilinear", "area"),
+            ),
+            Field("align_corners", "bool", False, "no effect on counts; not with nearest"),
+        ),
+        _resize,
+        keras="Resizing(h, w) / UpSampling2D",
+        torch="F.interpolate / nn.Upsample",
     ),
     Kind(
         "channel_shuffle",

@@ -498,6 +498,13 @@ class _Builder:
             result.append(names[name])
         return result
 
+    def _named(self, where: Where, field: str, name: str, names: Mapping[str, str]) -> str:
+        if name not in names:
+            close = get_close_matches(name, list(names), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise _error(where, field, f"no earlier layer is named {name!r}{hint}")
+        return names[name]
+
     def _kind(self, raw: Mapping[str, Any], where: Where) -> str:
         kind = raw.get("kind")
         if not isinstance(kind, str):
@@ -545,6 +552,10 @@ class _Builder:
             if key not in known:
                 raise _error(where, "", str(unknown_field(spec, key)))
             fields[key] = self._value(where, key, value, scope, inputs[0])
+        for field in spec.fields:
+            if field.type == "layer" and isinstance(fields.get(field.name), str):
+                # a layer named inside a block means that block's layer
+                fields[field.name] = self._named(where, field.name, fields[field.name], names)
         full = prefix + local if local is not None else None
         if full is None and prefix:
             full = f"{prefix}{kind}"
