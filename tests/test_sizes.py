@@ -7,6 +7,8 @@ the refusals and their wording.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,3 +145,15 @@ def test_every_activation_is_named_in_the_format_reference() -> None:
     text = reference_text()
     assert all(name in text for name in ACTIVATIONS)
     assert "one of relu, relu6" in text
+
+
+def test_the_readmes_resize_and_padding_examples() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = " ".join(readme[readme.index("#### Examples, sizes per dimension") :].split())
+    for n, factor in ((7, 1.5), (50, 2.3)):
+        out = build([{"kind": "resize", "scale_factor": [factor, 1]}], size=[n, 3]).output
+        assert f"{n} × {factor} gives {out.spatial[0]}" in section
+    expression = re.search(r'`"(= \[\[0, in_size\[0\] % 2\], \[0, 0\]\])"`', section)
+    assert expression is not None
+    padded = build([{"kind": "zero_padding", "padding": expression.group(1)}], size=[13, 9])
+    assert padded.output.spatial == (14, 9)
