@@ -157,3 +157,16 @@ def test_the_readmes_resize_and_padding_examples() -> None:
     assert expression is not None
     padded = build([{"kind": "zero_padding", "padding": expression.group(1)}], size=[13, 9])
     assert padded.output.spatial == (14, 9)
+
+
+def test_padding_or_cropping_to_a_layer_refuses_what_cannot_be_reached() -> None:
+    down = {"kind": "conv", "name": "down", "out_channels": 4, "kernel_size": 3, "stride": 2}
+    with pytest.raises(ConvcountError, match=r"like: 'down' \(6x4\) is smaller than the input"):
+        build([down, {"kind": "zero_padding", "input": "input", "like": "down"}])
+    with pytest.raises(ConvcountError, match=r"like: 'input' \(13x9\) is larger than the input"):
+        build([down, {"kind": "cropping", "like": "input"}])
+    with pytest.raises(ConvcountError, match="padding: give padding or like, not both"):
+        build([down, {"kind": "zero_padding", "padding": 1, "like": "input"}])
+    with pytest.raises(ConvcountError, match=r"cropping: required \(or like\)"):
+        build([{"kind": "cropping"}])
+    assert build([{"kind": "zero_padding"}]).output.spatial == (15, 11)  # 1 on every side

@@ -160,3 +160,28 @@ def test_keras_resizing_upsampling_and_padding_per_side(keras: Any, torch: Any) 
         built.count_params(),
         counter.get_total_flops() // 2,
     )
+
+
+@pytest.mark.parametrize("size", [(13, 9), (21, 20), (7, 7)])
+def test_padding_and_cropping_to_a_layers_size(torch: Any, size: tuple[int, int]) -> None:
+    import torch.nn.functional as F
+
+    # milesial's U-Net pads the up path to its skip; the original crops the skip
+    skip = torch.zeros(1, 2, *size)
+    x = torch.nn.ConvTranspose2d(2, 2, 2, stride=2)(torch.nn.MaxPool2d(2)(skip))
+    dy, dx = skip.shape[2] - x.shape[2], skip.shape[3] - x.shape[3]
+    padded = F.pad(x, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+    report = ours(
+        list(size),
+        2,
+        [
+            {"kind": "max_pool"},
+            {"kind": "transpose", "name": "up", "out_channels": 2, "kernel_size": 2, "stride": 2},
+            {"kind": "zero_padding", "name": "padded", "like": "input"},
+            {"kind": "cropping", "name": "cropped", "input": "input", "like": "up"},
+        ],
+        "torch",
+    )
+    shapes = {layer.name: report.output_shape(layer.output) for layer in report.layers}
+    assert shapes["padded"] == tuple(padded.shape[1:])
+    assert shapes["cropped"] == tuple(x.shape[1:])

@@ -602,17 +602,62 @@ def _reshape(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     return Out(Tensor(spatial, channels, rf, (1,) * len(spatial)))
 
 
+def _like(net: Net, v: Mapping[str, Any], x: Tensor) -> tuple[int, ...] | None:
+    """The spatial size of the layer ``like`` names, if it names one."""
+    name = v.get("like")
+    if name is None:
+        return None
+    other = net.tensors.get(name)
+    if other is None:
+        raise ConvcountError("like", f"like: no earlier layer is named {name!r}")
+    if len(other.spatial) != len(x.spatial):
+        raise ConvcountError(
+            "like",
+            f"like: {name!r} has {len(other.spatial)} spatial dimensions, the input "
+            f"{len(x.spatial)}",
+        )
+    return other.spatial
+
+
+def _to_like(
+    net: Net, v: Mapping[str, Any], x: Tensor, field: str, default: object, grow: bool
+) -> tuple[tuple[int, int], ...]:
+    """Per-side values, given or reaching the size of ``like`` (half before, the odd
+    one after: U-Net's ``F.pad(x, [d // 2, d - d // 2, ...])``)."""
+    target = _like(net, v, x)
+    if target is None:
+        given = v[field]
+        if given is None:
+            return tuple(_pads(field, default, len(x.spatial)))
+        return tuple(given)
+    if v[field] is not None:
+        raise ConvcountError(field, f"{field}: give {field} or like, not both")
+    diffs = [(t - n) if grow else (n - t) for n, t in zip(x.spatial, target, strict=True)]
+    if min(diffs) < 0:
+        what = "smaller" if grow else "larger"
+        raise ConvcountError(
+            "like",
+            f"like: {v['like']!r} ({_sizes(target)}) is {what} than the input "
+            f"({_sizes(x.spatial)})",
+        )
+    return tuple((d // 2, d - d // 2) for d in diffs)
+
+
 def _zero_padding(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     x = xs[0]
     _need_spatial("zero_padding", x)
-    sizes = tuple(n + a + b for n, (a, b) in zip(x.spatial, v["padding"], strict=True))
+    pads = _to_like(net, v, x, "padding", 1, grow=True)
+    sizes = tuple(n + a + b for n, (a, b) in zip(x.spatial, pads, strict=True))
     return Out(x._replace(spatial=sizes))
 
 
 def _cropping(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     x = xs[0]
     _need_spatial("cropping", x)
-    sizes = tuple(n - a - b for n, (a, b) in zip(x.spatial, v["cropping"], strict=True))
+    if v["cropping"] is None and v.get("like") is None:
+        raise ConvcountError("cropping", "cropping: required (or like)")
+    crops = _to_like(net, v, x, "cropping", 0, grow=False)
+    sizes = tuple(n - a - b for n, (a, b) in zip(x.spatial, crops, strict=True))
     _check_sizes("cropping", sizes, x)
     return Out(x._replace(spatial=sizes))
 
@@ -650,17 +695,9 @@ def _resize(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
         raise ConvcountError(
             "align_corners", f"align_corners: only for interpolating modes, not {mode}"
         )
-    if v["like"] is not None:
-        other = net.tensors.get(v["like"])
-        if other is None:
-            raise ConvcountError("like", f"like: no earlier layer is named {v['like']!r}")
-        if len(other.spatial) != dims:
-            raise ConvcountError(
-                "like",
-                f"like: {v['like']!r} has {len(other.spatial)} spatial dimensions, "
-                f"the input {dims}",
-            )
-        sizes = other.spatial
+    target = _like(net, v, x)
+    if target is not None:
+        sizes = target
     elif v["size"] is not None:
         sizes = v["size"]
     else:
@@ -1045,9 +1082,15 @@ KINDS: dict[str, Kind] = _kinds(
             Field(
                 "padding",
                 "pads",
-                1,
-                "zeros per side: 1, [1, 2] (per dimension), [[top, bottom], [left, right]], "
-                "or under torch F.pad's [left, right, top, bottom]",
+                None,
+                "zeros per side (default 1): 1, [1, 2] (per dimension), "
+                "[[top, bottom], [left, right]], or under torch F.pad's [left, right, top, bottom]",
+            ),
+            Field(
+                "like",
+                "layer",
+                None,
+                "instead: pad to that earlier layer's size, half before and the odd one after",
             ),
         ),
         _zero_padding,
@@ -1061,8 +1104,14 @@ KINDS: dict[str, Kind] = _kinds(
             Field(
                 "cropping",
                 "pads",
-                REQUIRED,
-                "values cut per side: 1, [1, 2] or [[top, bottom], [left, right]]",
+                None,
+                "values cut per side: 1, [1, 2] or [[top, bottom], [left, right]] (or like)",
+            ),
+            Field(
+                "like",
+                "layer",
+                None,
+                "instead: crop to that earlier layer's size, half before and the odd one after",
             ),
         ),
         _cropping,
@@ -1070,7 +1119,8 @@ KINDS: dict[str, Kind] = _kinds(
     ),
     Kind(
         "upsampling",
-        "nearest or bilinear upsampling by an integer factor (no parameters, no MACs)",
+        "nearest or bilinear upsampling by whole factors (no parameters, no MACs); "
+        "resize takes any factor or size",
         (
             Field("size", "ints", 2, "factor per dimension"),
             Field(
