@@ -99,6 +99,8 @@ def test_every_kind_is_reachable_through_layer(kind: str) -> None:
         fields["out_channels"] = 4
     if kind == "resize":
         fields["scale_factor"] = 2
+    if kind == "cropping":
+        fields["cropping"] = 1
     x = ["input", first] if spec.joins else first
     name = net.layer(kind, x, name="it", **fields)
     assert name == "it"
