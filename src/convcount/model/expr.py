@@ -42,7 +42,7 @@ MAX_MAGNITUDE = 10**30
 """Largest absolute value of any number in a model's parameters and expressions."""
 MAX_DENOMINATOR = 10**30
 """Largest denominator of an exact fraction: no number but 0 lies nearer 0 than 10^-30."""
-MAX_STEPS = 1_000_000
+MAX_STEPS = 500_000
 """Most expression steps (syntax nodes evaluated) in one model, all expressions together."""
 MAX_NUMBER_TEXT = 100
 """Longest number written as text (-a, -O, a [params] string), in characters."""
@@ -155,7 +155,7 @@ def checked(value: Value, what: str = "") -> Value:
     elif value.denominator <= MAX_DENOMINATOR and abs(value) <= MAX_MAGNITUDE:
         return value.numerator if value.denominator == 1 else value
     where = f"{what}: " if what else ""
-    if value and abs(Fraction(value)) < 1:
+    if abs(Fraction(value)) <= MAX_MAGNITUDE:
         raise ConvcountError(
             "expression",
             f"{where}a number nearer 0 than 10^-30 (or of a denominator over 10^30): "
@@ -329,15 +329,33 @@ def is_expression(value: object) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _parse(source: str) -> ast.expr:
-    """The syntax tree of an expression, parsed once however often it is used."""
+def _parse(source: str) -> tuple[ast.expr, dict[int, Value]]:
+    """The syntax tree of an expression, parsed once however often it is used.
+
+    Numbers are read from their text here (exactly, within the bounds), once.
+    """
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise ConvcountError("expression", f"not a valid expression: {_short(source)}") from None
-    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_NODES:
         raise ConvcountError("expression", f"expression too long (over {MAX_NODES} terms)")
-    return tree.body
+    lines = source.splitlines() or [source]
+    numbers: dict[int, Value] = {}  # id of a Constant node -> its exact number
+    for node in nodes:
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            text = repr(node.value)
+            if node.lineno == node.end_lineno and node.end_col_offset is not None:
+                line = lines[node.lineno - 1].encode()
+                text = line[node.col_offset : node.end_col_offset].decode()
+            number = parse_number(text.replace("_", ""), "")
+            if number is None and type(node.value) is int:  # hexadecimal, octal, binary
+                number = checked(node.value)
+            if number is None:
+                raise ConvcountError("expression", f"{text!r} is not a number of the language")
+            numbers[id(node)] = number
+    return tree.body, numbers
 
 
 def evaluate(
@@ -353,10 +371,10 @@ def evaluate(
         raise ConvcountError("expression", f"expression longer than {MAX_LENGTH} characters")
     if not source:
         raise ConvcountError("expression", "empty expression after '='")
-    body = _parse(source)
+    body, numbers = _parse(source)
     calls = {**FUNCTIONS, **(functions or {})}
     try:
-        return _Evaluator(source, scope, calls, budget or Budget()).eval(body)
+        return _Evaluator(numbers, scope, calls, budget or Budget()).eval(body)
     except ConvcountError:
         raise
     except ZeroDivisionError:
@@ -388,12 +406,12 @@ class _Evaluator:
 
     def __init__(
         self,
-        source: str,
+        numbers: Mapping[int, Value],
         scope: Mapping[str, Value],
         calls: Mapping[str, Callable[..., Value]],
         budget: Budget,
     ) -> None:
-        self.source = source
+        self.numbers = numbers
         self.scope = scope
         self.calls = calls
         self.budget = budget
@@ -448,18 +466,8 @@ class _Evaluator:
         raise ConvcountError("expression", f"{what} is not part of the expression language")
 
     def constant(self, node: ast.Constant) -> Value:
-        value = node.value
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, (int, float)):
-            text = ast.get_source_segment(self.source, node) or repr(value)
-            number = parse_number(text.replace("_", ""), "expression")
-            if number is None:  # hexadecimal, octal or binary: Python gave the integer
-                number = checked(value) if isinstance(value, int) else None
-            if number is None:
-                raise ConvcountError("expression", f"{text!r} is not a number of the language")
-            return number
-        if isinstance(value, str):
+        value = self.numbers.get(id(node), node.value)  # numbers made exact by _parse
+        if isinstance(value, (bool, int, Fraction, str)):
             return value
         raise ConvcountError("expression", f"{value!r} is not allowed in an expression")
 

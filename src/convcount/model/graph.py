@@ -416,7 +416,7 @@ def _bounded(tensor: Tensor, here: str) -> None:
         *(("size", v) for v in tensor.spatial),
         ("channels", tensor.channels),
         *(("receptive field", v) for v in tensor.rf),
-        *(("jump", max(Fraction(j).numerator, Fraction(j).denominator)) for j in tensor.jump),
+        *(("jump", j if type(j) is int else max(j.numerator, j.denominator)) for j in tensor.jump),
     ]
     for what, value in checks:
         if value > MAX_EXTENT:

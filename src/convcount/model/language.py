@@ -39,13 +39,16 @@ A model file::
 Each layer takes the previous layer's output, or ``input = "name"``; joins
 (add, multiply, concat) take ``inputs = [...]``. The layer kinds and their
 fields are those of :data:`convcount.model.kinds.KINDS`; ``when`` skips a
-layer whose condition is false (its name then stands for the layer before it).
-Expressions see the parameters, ``alpha``, ``resolution`` (the input's first
-size), ``in_channels`` and ``in_size``
-(the layer's incoming tensor; in a block also ``block_in_channels`` and
-``block_in_size``), ``i`` and ``repeats`` in a repeated block, and the
-functions of :mod:`convcount.model.expr` plus ``correct_pad(k)`` (Keras's
-padding before a stride-2 'valid' convolution, from the incoming size).
+layer whose condition is false (it passes its input on, and its name stands
+for that input until a layer that exists claims the name).
+Expressions see the parameters and the :data:`BUILTINS`: ``alpha``,
+``resolution`` (the input's sizes), ``in_channels`` and ``in_size`` (the
+layer's incoming tensor; in a block also ``block_in_channels`` and
+``block_in_size``), ``i`` and ``repeats`` in a repeated block, ``row`` in a
+stage table (``table`` and ``columns`` on a block use), and the functions of
+:mod:`convcount.model.expr` plus ``correct_pad(k)`` (Keras's padding before a
+stride-2 'valid' convolution, from the incoming size). Sizes are lists, one
+per spatial dimension (``in_size[0]``).
 """
 
 from __future__ import annotations
@@ -205,7 +208,7 @@ def read_text(path: Path, label: str) -> str:
 def parse_toml(text: str, label: str) -> dict[str, Any]:
     """The TOML of a model file; any failure is one message, with the line's text."""
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text, parse_float=_toml_float)
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         found = re.search(r"\(at line (\d+), column \d+\)", message)
@@ -221,6 +224,24 @@ def parse_toml(text: str, label: str) -> dict[str, Any]:
         raise ConvcountError("model", f"{label}: not valid TOML (nested too deeply)") from None
     except ValueError as error:  # e.g. an integer of more digits than Python converts
         raise ConvcountError("model", f"{label}: not valid TOML ({error})") from None
+
+
+class OutOfBounds(str):
+    """A TOML float outside the language's numbers (inf, nan, 1e400, 1e-400), kept as
+    its text until a field reads it and refuses it."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _toml_float(text: str) -> object:
+    """A TOML float, checked on its text first (1e-400 is not silently 0.0, inf and
+    nan are not numbers of the language); the language reads it exactly later."""
+    try:
+        number = expr.parse_number(text.replace("_", ""), "")
+    except ConvcountError:
+        number = None
+    return OutOfBounds(text) if number is None else float(text)
 
 
 def load_file(path: str | Path, **options: Any) -> ModelReport:
@@ -329,14 +350,14 @@ def _whole(where: Where, field: str, value: object, minimum: int = 1) -> int:
         value = int(value)
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         if len(value.strip()) > 19:
-            raise _error(where, field, f"must be at most {MAX_SIZE:.0e}, got {_show(value)}")
+            raise _error(where, field, f"must be at most 10^18, got {_show(value)}")
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _error(where, field, f"must be a whole number, got {_show(value)}")
     if value < minimum:
         raise _error(where, field, f"must be at least {minimum}, got {value}")
     if value > MAX_SIZE:
-        raise _error(where, field, f"must be at most {MAX_SIZE:.0e}, got {_show(value)}")
+        raise _error(where, field, f"must be at most 10^18, got {_show(value)}")
     return value
 
 
@@ -409,6 +430,12 @@ def _literal(value: object, what: str) -> object:
     """
     if isinstance(value, bool):
         return value
+    if isinstance(value, OutOfBounds):
+        raise ConvcountError(
+            "expression",
+            f"{what}: {value} is not a number the language holds "
+            "(absolute value from 10^-30 to 10^30, or 0)",
+        )
     if isinstance(value, int):
         return expr.checked(value, what)
     if isinstance(value, float):
@@ -545,7 +572,9 @@ class _Builder:
             if not isinstance(raw, dict):
                 raise _error(where, "layer", f"layer {index} is not a table")
             label = raw.get("name")
-            shown = f"layer {index}" + (f" {_show(label)}" if isinstance(label, str) else "")
+            shown = f"layer {index}"
+            if isinstance(label, str):
+                shown += f" {label!r}" if len(label) <= 40 else f" {_show(label)}"
             here = where.at(shown)
             if "block" in raw:
                 last = self.use_block(raw, here, scope, names, last, prefix=prefix, depth=depth)
@@ -693,15 +722,17 @@ class _Builder:
         kind = self._kind(raw, where)
         spec = KINDS[kind]
         local = raw.get("name")
-        self._claim(where, names, local)
         inputs = self._inputs(raw, where, scope, names, last, spec.joins)
         if "when" in raw and not self._when(raw["when"], where, scope, inputs[0]):
-            # A skipped layer's name stands for the layer before it, until a layer
+            # A skipped layer passes its input on (a join, the layer before it) and
+            # claims no name: its name stands for what it passes on until a layer
             # that exists claims it.
-            if isinstance(local, str):
-                names[local] = last
+            passed = last if spec.joins else inputs[0]
+            if isinstance(local, str) and (local not in names or local in names.soft):
+                names[local] = passed
                 names.soft.add(local)
-            return last
+            return passed
+        self._claim(where, names, local)
         fields: dict[str, Any] = {}
         types = {f.name: f.type for f in spec.fields}
         for key, value in raw.items():
@@ -725,6 +756,8 @@ class _Builder:
         if isinstance(local, str):
             names[local] = made
             names.soft.discard(local)
+        elif prefix and made.startswith(prefix):  # an automatic name, e.g. "upsampling"
+            names.setdefault(made[len(prefix) :], made)
         names.setdefault(made, made)
         return made
 
@@ -805,13 +838,13 @@ class _Builder:
             raise _error(
                 where, "name", f"must be a non-empty string other than 'input', got {_show(local)}"
             )
-        self._claim(where, names, local)
         inputs = self._inputs(raw, where, scope, names, last, joins=False)
         if "when" in raw and not self._when(raw["when"], where, scope, inputs[0]):
-            if isinstance(local, str):
-                names[local] = last
+            if isinstance(local, str) and (local not in names or local in names.soft):
+                names[local] = inputs[0]
                 names.soft.add(local)
-            return last
+            return inputs[0]
+        self._claim(where, names, local)
         if local is None:
             local = f"{block_name}_{len(self.net.layers) + 1}"
             while local in names:
@@ -829,13 +862,10 @@ class _Builder:
         first = raw.get("first", {})
         if not isinstance(first, dict):
             raise _error(where, "first", "must be a table of parameters for the first repeat")
-        args: dict[str, Any] = {}
-        for key, value in raw.items():
-            if key in BLOCK_USE_KEYS:
-                continue
+        given = {k: v for k, v in raw.items() if k not in BLOCK_USE_KEYS}
+        for key in given:
             if key not in defaults:
                 raise _error(where, str(key), self._not_param(block_name, key, defaults))
-            args[key] = self._argument(where, str(key), value, scope, names, inputs[0])
         for key in first:
             if key not in defaults:
                 raise _error(where, f"first.{key}", self._not_param(block_name, key, defaults))
@@ -843,15 +873,20 @@ class _Builder:
         for i in range(repeat):
             base = f"{prefix}{local}.{i}"
             rwhere = where.at(base)
-            values = dict(args)
-            if i == 0:
-                values.update(
-                    {
-                        k: self._argument(rwhere, f"first.{k}", v, scope, names, current)
-                        for k, v in first.items()
-                    }
-                )
-            inner: dict[str, Any] = {**scope, "i": i, "repeats": repeat}
+            # The use's arguments see the repeat's index: stride = "= 2 if i == 0 else 1".
+            outer = {**scope, "i": i, "repeats": repeat}
+            values = {
+                k: self._argument(rwhere, str(k), v, outer, names, current)
+                for k, v in (given | first if i == 0 else given).items()
+            }
+            tensor = self.net.shape(current)
+            inner: dict[str, Any] = {
+                **scope,
+                "i": i,
+                "repeats": repeat,
+                "block_in_channels": tensor.channels,
+                "block_in_size": expr.Sizes(tensor.spatial),
+            }
             for key, default in defaults.items():
                 if key in values:
                     inner[key] = values[key]
@@ -872,9 +907,6 @@ class _Builder:
                         current,
                         fractions=True,
                     )
-            tensor = self.net.shape(current)
-            inner["block_in_channels"] = tensor.channels
-            inner["block_in_size"] = expr.Sizes(tensor.spatial)
             current = self.run(
                 body,
                 rwhere.at(f"block {block_name}"),
