@@ -170,3 +170,8 @@ def test_padding_or_cropping_to_a_layer_refuses_what_cannot_be_reached() -> None
     with pytest.raises(ConvcountError, match=r"cropping: required \(or like\)"):
         build([{"kind": "cropping"}])
     assert build([{"kind": "zero_padding"}]).output.spatial == (15, 11)  # 1 on every side
+
+
+def test_a_factor_may_be_an_exact_fraction() -> None:
+    report = build([{"kind": "resize", "scale_factor": "= [3/2, 1/3]"}], size=[7, 10])
+    assert report.output.spatial == (10, 3)  # int(7 * 1.5), int(10 * 0.333...)

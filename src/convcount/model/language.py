@@ -741,7 +741,7 @@ class _Builder:
             if key not in types:
                 raise _error(where, "", str(unknown_field(spec, key)))
             fields[key] = self._value(
-                where, key, value, scope, inputs[0], fractions=types[key] == "number"
+                where, key, value, scope, inputs[0], fractions=types[key] in ("number", "factors")
             )
             if types[key] == "layer":  # a layer named inside a block means that block's layer
                 fields[key] = self._named(where, key, fields[key], names)
