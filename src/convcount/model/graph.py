@@ -234,7 +234,12 @@ class Net:
     ) -> str:
         """Add a layer of ``kind`` fed by ``x`` (default: the last layer); return its name.
 
-        Errors start with ``where`` when given, else with the source and layer name.
+        ``kind`` and ``fields`` are those of the format reference (``convcount
+        model --kinds``), e.g. ``layer("conv", x, out_channels=64, kernel_size=3)``;
+        a join (add, multiply, concat) takes a list of names as ``x``, and a
+        field that names a layer (``like``) takes its name. Without ``name``,
+        the layer is named after its kind (``conv``, ``conv_1``, ...). Errors
+        start with ``where`` when given, else with the source and layer name.
         """
         spec = _kinds().get(kind)
         if spec is None:
