@@ -1088,7 +1088,7 @@ KINDS: dict[str, Kind] = _kinds(
     ),
     Kind(
         "zero_padding",
-        "zeros around the input",
+        "zeros around the input: padding per side (1 if not given), or up to like's size",
         (
             Field(
                 "padding",
@@ -1110,7 +1110,7 @@ KINDS: dict[str, Kind] = _kinds(
     ),
     Kind(
         "cropping",
-        "crop the input's borders",
+        "crop the input's borders: cropping per side, or down to like's size",
         (
             Field(
                 "cropping",
