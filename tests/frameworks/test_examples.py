@@ -375,3 +375,19 @@ def test_example_is_at_most_twice_its_framework_code(name: str) -> None:
     ours = non_blank((EXAMPLES / f"{name}.toml").read_text())
     theirs = non_blank(inspect.getsource(CASES[name].make))
     assert ours <= 2 * theirs, f"{name}.toml: {ours} lines, framework code {theirs}"
+
+
+@pytest.mark.parametrize("name", ["unet", "deeplab_head"])
+@pytest.mark.parametrize("size", [(64, 47), (37, 99)])
+def test_decoders_are_exact_at_any_input_size(name: str, size: tuple[int, int], torch: Any) -> None:
+    case = CASES[name]
+    theirs = torch_figures(torch, case.make(), (3, *size))
+    result = run("model", str(EXAMPLES / f"{name}.toml"), "--json", "-r", "x".join(map(str, size)))
+    assert result.exit_code == 0, result.stderr
+    ours = json.loads(result.stdout)
+    assert (ours["total_params"], ours["macs"]) == (theirs["total_params"], theirs["macs"])
+    assert (
+        tuple(ours["layers"][-1]["output_shape"])
+        == theirs["output"]
+        == (2 if name == "unet" else 21, *size)  # classes at the input's size
+    )
