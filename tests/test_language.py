@@ -664,3 +664,21 @@ def test_numbers_of_thousands_of_digits_are_quoted_short_from_python_too() -> No
         message = str(info.value)
         assert "must be at most 10^18" in message and "a number of about" in message, message
         assert len(message) < 300
+
+
+def test_expressions_read_any_earlier_layers_sizes_and_channels() -> None:
+    text = HEAD.replace("size = 8", 'size = "9x7"') + (
+        '[[layer]]\nkind = "conv"\nname = "a"\nkernel_size = 3\nout_channels = 5\n'
+        '[[layer]]\nkind = "transpose"\nname = "up"\nkernel_size = 2\nstride = 2\n'
+        "out_channels = 5\n"
+        '[[layer]]\nkind = "cropping"\nname = "crop"\n'
+        "cropping = \"= [[0, in_size[0] - size_of('a')[0]], [0, in_size[1] - size_of('a')[1]]]\"\n"
+        '[[layer]]\nkind = "concat"\ninputs = ["crop", "a"]\n'
+        '[[layer]]\nkind = "dense"\nname = "d"\n'
+        "units = \"= channels_of('up') + channels_of('input')\"\n"
+    )
+    layers = {layer.name: layer for layer in model(text).layers}
+    assert layers["up"].output.spatial == (14, 10)
+    assert layers["crop"].output.spatial == (7, 5) == layers["a"].output.spatial
+    assert layers["d"].output.channels == 5 + 3
+    refused(text.replace("size_of('a')[1]", "size_of('zz')[1]"), "size_of: no earlier layer")

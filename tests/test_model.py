@@ -690,10 +690,14 @@ def test_the_readme_example_network_builds_and_scales(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text(example.replace('stride = "= stride"', 'strides = "= stride"'))
     message = run("model", str(broken)).stderr
+    # Lines of the [[layer]] and [[blocks.inverted.layer]] headers, counted in the file.
+    headers = [n for n, line in enumerate(example.splitlines(), 1) if line.startswith("[[")]
+    stage1, depthwise = headers[9], headers[4]
     assert (
-        "layer 2 'stage1' > stage1.0 > block inverted > layer 5 'depthwise': strides: "
+        f"tinynet.toml: layer 2 'stage1' (line {stage1}) > stage1.0 > block inverted > "
+        f"layer 5 'depthwise' (line {depthwise}): strides: "
         "not a field of a depthwise layer (did you mean stride?)"
-    ) in message
+    ) in message.replace("broken.toml", "tinynet.toml")
 
 
 def test_keras_minimum_input_sizes() -> None:

@@ -274,6 +274,8 @@ _ARITY = {
     "len": (1, 1),
     "make_divisible": (1, 3),
     "correct_pad": (1, 1),
+    "size_of": (1, 1),
+    "channels_of": (1, 1),
 }
 
 _BINARY: dict[type[ast.operator], tuple[str, Callable[[Any, Any], Any]]] = {

@@ -244,10 +244,29 @@ def _toml_float(text: str) -> object:
     return OutOfBounds(text) if number is None else float(text)
 
 
+_HEADER = re.compile(r"\s*\[\[\s*(?:blocks\s*\.\s*([\w-]+|\"[^\"]*\")\s*\.\s*)?layer\s*\]\]")
+
+
+def header_lines(text: str) -> dict[tuple[str, int], int]:
+    """Lines of the ``[[layer]]`` and ``[[blocks.NAME.layer]]`` headers: (block name or
+    "", index from 1) -> line number, for messages (tomllib gives no positions)."""
+    lines: dict[tuple[str, int], int] = {}
+    counts: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = _HEADER.match(line)
+        if found is not None:
+            block = (found[1] or "").strip('"')
+            counts[block] = counts.get(block, 0) + 1
+            lines[(block, counts[block])] = number
+    return lines
+
+
 def load_file(path: str | Path, **options: Any) -> ModelReport:
     """Read and count a model file. ``options`` are :func:`build_model`'s."""
     label = str(path)
-    return build_model(parse_toml(read_text(Path(path), label), label), label, **options)
+    text = read_text(Path(path), label)
+    spec = parse_toml(text, label)
+    return build_model(spec, label, lines=header_lines(text), **options)
 
 
 # ---------------------------------------------------------------------------
@@ -263,8 +282,12 @@ def build_model(
     convention: str | None = None,
     dtype: str | None = None,
     options: Mapping[str, object] | None = None,
+    lines: Mapping[tuple[str, int], int] | None = None,
 ) -> ModelReport:
-    """Count every layer of a parsed model file (see the module docstring)."""
+    """Count every layer of a parsed model file (see the module docstring).
+
+    ``lines`` (from :func:`header_lines`) lets messages give each layer's line.
+    """
     top = Where(source, "")
     for key in spec:
         if key not in ("model", "params", "blocks", "layer"):
@@ -314,8 +337,8 @@ def build_model(
     layers = spec.get("layer")
     if not isinstance(layers, list) or not layers:
         raise _error(top, "layer", "needs at least one [[layer]]")
-    builder = _Builder(net, blocks, used, budget)
-    builder.run(layers, top, scope, _Names({"input": "input"}), prefix="", depth=0)
+    builder = _Builder(net, blocks, used, budget, lines or {})
+    builder.run(layers, top, scope, _Names({"input": "input"}), prefix="", depth=0, block="")
     if alpha != 1 and "alpha" not in used:
         raise ConvcountError(
             "width_multiplier",
@@ -534,8 +557,16 @@ class _Builder:
     """Walks [[layer]] lists (the file's and the blocks'), adding to one Net."""
 
     def __init__(
-        self, net: Net, blocks: Mapping[str, Any], used: set[str], budget: expr.Budget
+        self,
+        net: Net,
+        blocks: Mapping[str, Any],
+        used: set[str],
+        budget: expr.Budget,
+        lines: Mapping[tuple[str, int], int],
     ) -> None:
+        self.lines = lines
+        #: The local names of the layer list being walked (for size_of, channels_of).
+        self.names = _Names({"input": "input"})
         self.net = net
         self.blocks = blocks
         self.used = used
@@ -551,8 +582,10 @@ class _Builder:
         *,
         prefix: str,
         depth: int,
+        block: str,
     ) -> str:
-        """Add ``layers``; ``names`` maps local names to the net's. Returns the last name."""
+        """Add ``layers`` (the file's, or block ``block``'s); ``names`` maps local names to
+        the net's. Returns the last name."""
         last = names["input"]
         # Explicit names win: an automatic name steps aside for one given in this list.
         self.net.reserved.update(
@@ -561,6 +594,7 @@ class _Builder:
             if isinstance(raw, dict) and isinstance(raw.get("name"), str) and "block" not in raw
         )
         for index, raw in enumerate(layers, start=1):
+            self.names = names
             self.walked += 1
             if self.walked > MAX_LAYERS:
                 raise _error(
@@ -575,6 +609,9 @@ class _Builder:
             shown = f"layer {index}"
             if isinstance(label, str):
                 shown += f" {label!r}" if len(label) <= 40 else f" {_show(label)}"
+            line = self.lines.get((block, index))
+            if line is not None:
+                shown += f" (line {line})"
             here = where.at(shown)
             if "block" in raw:
                 last = self.use_block(raw, here, scope, names, last, prefix=prefix, depth=depth)
@@ -615,7 +652,11 @@ class _Builder:
             result = expr.evaluate(
                 str(value),
                 tracked,
-                {"correct_pad": lambda k: self._correct_pad(incoming, k)},
+                {
+                    "correct_pad": lambda k: self._correct_pad(incoming, k),
+                    "size_of": lambda name: expr.Sizes(self._tensor(name, "size_of").spatial),
+                    "channels_of": lambda name: self._tensor(name, "channels_of").channels,
+                },
                 self.budget,
             )
         except ConvcountError as error:
@@ -629,6 +670,27 @@ class _Builder:
                 "number (use int(), round(), ceil() or make_divisible())",
             )
         return result if fractions else _integral(result)
+
+    def _tensor(self, name: object, function: str) -> Any:
+        """The output of the layer ``name`` (local, full or passed in), for a function."""
+        if not isinstance(name, str):
+            raise ConvcountError("expression", f"{function}: needs a layer name, got {_show(name)}")
+        full = self._resolve(name, self.names)
+        if full is None:
+            raise ConvcountError(
+                "expression", f"{function}: no earlier layer is named {_show(name)}"
+            )
+        return self.net.shape(full)
+
+    def _resolve(self, name: str, names: Mapping[str, str]) -> str | None:
+        """The net's name for a layer named ``name`` here, or None."""
+        if isinstance(name, LayerRef):
+            return name.full
+        if name in names:
+            return names[name]
+        if name in self.net.tensors:  # a layer's full name, e.g. stage1.0.conv
+            return name
+        return None
 
     def _correct_pad(self, incoming: str, kernel: object) -> list[list[int]]:
         tensor = self.net.shape(incoming)
@@ -668,19 +730,16 @@ class _Builder:
     def _named(
         self, where: Where, field: str, name: object, names: Mapping[str, str], joins: bool = False
     ) -> str:
-        """The net's name of a layer a field names: local, passed in, or a full name."""
-        if isinstance(name, LayerRef):
-            return name.full
+        """The net's name of a layer a field names (``input``, ``inputs``, ``like``)."""
         if not isinstance(name, str):
             rule = "a list of at least two layer names" if joins else "a layer name"
             raise _error(where, field, f"must be {rule}, got {_show(name)}")
-        if name in names:
-            return names[name]
-        if name in self.net.tensors:  # a layer's full name, e.g. stage1.0.conv
-            return name
-        close = get_close_matches(name, list(names), n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise _error(where, field, f"no earlier layer is named {_show(name)}{hint}")
+        full = self._resolve(name, names)
+        if full is None:
+            close = get_close_matches(name, list(names), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise _error(where, field, f"no earlier layer is named {_show(name)}{hint}")
+        return full
 
     def _kind(self, raw: Mapping[str, Any], where: Where) -> str:
         kind = raw.get("kind")
@@ -914,7 +973,9 @@ class _Builder:
                 _Names({"input": current}),
                 prefix=base + ".",
                 depth=depth + 1,
+                block=block_name,
             )
+            self.names = names
         names[local] = current
         names.soft.discard(local)
         return current

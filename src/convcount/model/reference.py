@@ -83,6 +83,10 @@ def reference_text() -> str:
         "`+ - * / // % **`, comparisons, `and or not`, `a if c else b`, lists and indexing "
         "(`in_size[0]`), the names of parameters, `alpha`, `resolution`, `in_channels`, "
         "`in_size`, `block_in_channels`, `block_in_size`, `i`, `repeats`, `row`, and the "
-        "functions " + ", ".join(f"`{name}`" for name in sorted({*FUNCTIONS, "correct_pad"})) + ".",
+        "functions "
+        + ", ".join(
+            f"`{name}`" for name in sorted({*FUNCTIONS, "correct_pad", "size_of", "channels_of"})
+        )
+        + ".",
     ]
     return "\n".join(lines) + "\n"
