@@ -39,7 +39,7 @@ FACTORS = [2, 0.5, 1.5, 2.3, 0.7, 1 / 3, 3.3, (1.5, 0.5)]
 
 @pytest.mark.parametrize("size", ODD)
 @pytest.mark.parametrize("factor", FACTORS)
-@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "nearest-exact", "bicubic", "area"])
 def test_resize_by_a_factor_is_pytorchs_floor_rule(
     torch: Any, size: tuple[int, int], factor: Any, mode: str
 ) -> None:

@@ -702,7 +702,7 @@ def _resize(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
                 "interpolation",
                 f"interpolation: {mode} needs a {wanted}-D input (F.interpolate), got {dims}-D",
             )
-    if v["align_corners"] and mode in ("nearest", "area"):
+    if v["align_corners"] and mode in ("nearest", "nearest-exact", "area"):
         raise ConvcountError(
             "align_corners", f"align_corners: only for interpolating modes, not {mode}"
         )
@@ -1160,7 +1160,15 @@ KINDS: dict[str, Kind] = _kinds(
                 "nearest",
                 "the method; torch takes linear in 1-D, bilinear and bicubic in 2-D, "
                 "trilinear in 3-D",
-                choices=("nearest", "linear", "bilinear", "bicubic", "trilinear", "area"),
+                choices=(
+                    "nearest",
+                    "nearest-exact",
+                    "linear",
+                    "bilinear",
+                    "bicubic",
+                    "trilinear",
+                    "area",
+                ),
             ),
             Field("align_corners", "bool", False, "no effect on counts; not with nearest"),
         ),
