@@ -129,6 +129,8 @@ def test_summarize_and_net_refuse_bad_arguments() -> None:
         Net("x", 8, 1, convention="pytorch")  # type: ignore[arg-type]  # what a user might type
     with pytest.raises(ConvcountError, match="sizes must be whole numbers"):
         Net("x", (8.5, 8), 1)  # type: ignore[arg-type]  # the refusal is the point
+    with pytest.raises(ConvcountError, match="sizes and channels must be at most"):
+        Net("x", (2**70,), 1)
     with pytest.raises(ConvcountError, match="dtype: must be one of"):
         Net("x", 8, 1, dtype="float128")
     with pytest.raises(ConvcountError, match=r"layer 'c': input: no earlier layer is named 'nope'"):

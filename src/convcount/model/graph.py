@@ -195,6 +195,10 @@ class Net:
             raise ConvcountError("channels", f"channels: must be a whole number, got {channels!r}")
         if min(size) < 1 or channels < 1:
             raise ConvcountError("input_size", "input: sizes and channels must be at least 1")
+        if max(*size, channels) > MAX_EXTENT:
+            raise ConvcountError(
+                "input_size", f"input: sizes and channels must be at most {MAX_EXTENT:.0e}"
+            )
         if convention not in ("keras", "torch"):
             raise ConvcountError(
                 "convention", f"convention: must be keras or torch, got {convention!r}"
