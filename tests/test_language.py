@@ -124,6 +124,15 @@ def test_layers_skipped_by_when_count_against_the_layer_limit() -> None:
         text += f'[[blocks.b{level}.layer]]\nblock = "b{level - 1}"\nrepeat = 1000\n'
     text += '[[layer]]\nblock = "b4"\nrepeat = 1000\n'
     refused(text, "more than 100,000 layers walked")
+    # 16 levels reached 10^64; the message keeps the outermost and innermost steps.
+    deep = HEAD + "[blocks.b0]\nparams = {}\n"
+    deep += '[[blocks.b0.layer]]\nkind = "activation"\nwhen = false\n'
+    for level in range(1, 16):
+        deep += f"[blocks.b{level}]\nparams = {{}}\n"
+        deep += f'[[blocks.b{level}.layer]]\nblock = "b{level - 1}"\nrepeat = 10000\n'
+    message = refused(deep + '[[layer]]\nblock = "b15"\nrepeat = 10000\n', "layers walked")
+    assert message.startswith("t.toml: layer 1 > b15_1.0 > ... > layer 1 > b15_1.0.b14_1.0.")
+    assert "> block b0: more than 100,000 layers walked" in message
 
 
 @pytest.mark.parametrize(
@@ -682,3 +691,22 @@ def test_expressions_read_any_earlier_layers_sizes_and_channels() -> None:
     assert layers["crop"].output.spatial == (7, 5) == layers["a"].output.spatial
     assert layers["d"].output.channels == 5 + 3
     refused(text.replace("size_of('a')[1]", "size_of('zz')[1]"), "size_of: no earlier layer")
+
+
+def test_long_lists_read_again_and_again_are_bounded_in_all() -> None:
+    # A join of 20,000 inputs in a block repeated 10,000 times: 2*10^8 names to wire.
+    inputs = ", ".join(['"input"'] * 20_000)
+    text = HEAD + (
+        "[blocks.b]\nparams = {}\n"
+        f'[[blocks.b.layer]]\nkind = "concat"\ninputs = [{inputs}]\n'
+        '[[blocks.b.layer]]\nkind = "conv"\nkernel_size = 1\nout_channels = 3\n'
+        '[[layer]]\nblock = "b"\nrepeat = 10000\n'
+    )
+    refused(text, "more than 1,000,000 list values")
+
+
+@pytest.mark.parametrize("depth", [17, 300, 420])
+def test_lists_nested_deep_are_refused_not_a_recursion_error(depth: int) -> None:
+    nested = "[" * depth + "1" + "]" * depth
+    refused(HEAD + f'[params]\nx = {nested}\n[[layer]]\nkind = "dense"\nunits = "= x"\n', "nested")
+    refused(HEAD + f'[[layer]]\nkind = "dense"\nunits = {nested}\n', "units: lists nested deeper")

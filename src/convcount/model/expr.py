@@ -44,8 +44,13 @@ MAX_DENOMINATOR = 10**30
 """Largest denominator of an exact fraction: no number but 0 lies nearer 0 than 10^-30."""
 MAX_STEPS = 500_000
 """Most expression steps (syntax nodes evaluated) in one model, all expressions together."""
+MAX_ITEMS = 1_000_000
+"""Most list values a model's layers read in all (inputs of joins, sizes, table rows...),
+counted each time a layer or repeat reads them."""
 MAX_NUMBER_TEXT = 100
 """Longest number written as text (-a, -O, a [params] string), in characters."""
+MAX_NESTING = 16
+"""Deepest nesting of lists in a value."""
 
 Value = Any
 
@@ -53,8 +58,19 @@ Value = Any
 class Budget:
     """The expression steps one model may still take (see :data:`MAX_STEPS`)."""
 
-    def __init__(self, steps: int = MAX_STEPS) -> None:
+    def __init__(self, steps: int = MAX_STEPS, items: int = MAX_ITEMS) -> None:
         self.left = steps
+        self.items_left = items
+
+    def read(self, items: int) -> None:
+        """Count ``items`` list values read (see :data:`MAX_ITEMS`)."""
+        self.items_left -= items
+        if self.items_left < 0:
+            raise ConvcountError(
+                "expression",
+                f"the model's layers read more than {MAX_ITEMS:,} list values in all "
+                "(a limit against files that would take minutes)",
+            )
 
     def spend(self, steps: int) -> None:
         self.left -= steps
@@ -164,8 +180,11 @@ def checked(value: Value, what: str = "") -> Value:
     raise ConvcountError("expression", f"{where}a number beyond 10^30: {shorten(value)}")
 
 
-def shorten(value: object, room: int = 40) -> str:
-    """``value`` for a message, whatever its size (never converts a huge integer whole)."""
+def shorten(value: object, room: int = 40, depth: int = 0) -> str:
+    """``value`` for a message, whatever its size (never converts a huge integer whole,
+    never walks deep into nested lists)."""
+    if isinstance(value, (list, tuple)) and depth > 4:
+        return "[...]"
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 400:
         return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
     if (
@@ -176,7 +195,7 @@ def shorten(value: object, room: int = 40) -> str:
     if isinstance(value, (list, tuple)) and len(value) > 8:
         value = [*value[:8], "..."]
     if isinstance(value, (list, tuple)):
-        text = "[" + ", ".join(shorten(v, room) for v in value) + "]"
+        text = "[" + ", ".join(shorten(v, room, depth + 1) for v in value) + "]"
     elif isinstance(value, Fraction):
         text = str(value)
     else:

@@ -153,7 +153,10 @@ class Where(NamedTuple):
         return Where(self.source, f"{self.path} > {more}" if self.path else more)
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.path}" if self.path else self.source
+        parts = self.path.split(" > ")
+        if len(parts) > 9:  # blocks nested deep: the outermost and the innermost steps
+            parts = [*parts[:2], "...", *parts[-6:]]
+        return f"{self.source}: {' > '.join(parts)}" if self.path else self.source
 
 
 def _error(where: Where | str, field: str, rule: str) -> ConvcountError:
@@ -444,7 +447,7 @@ def _alpha(value: object) -> Fraction:
     return Fraction(number)
 
 
-def _literal(value: object, what: str) -> object:
+def _literal(value: object, what: str, depth: int = 0) -> object:
     """A TOML or command-line value as the expression language holds it.
 
     Numbers come out exact and bounded (a whole number as an int, 10.0 too);
@@ -453,6 +456,8 @@ def _literal(value: object, what: str) -> object:
     """
     if isinstance(value, bool):
         return value
+    if depth > expr.MAX_NESTING:
+        raise ConvcountError("expression", f"{what}: lists nested deeper than {expr.MAX_NESTING}")
     if isinstance(value, OutOfBounds):
         raise ConvcountError(
             "expression",
@@ -481,7 +486,7 @@ def _literal(value: object, what: str) -> object:
             )
         return value
     if isinstance(value, list):
-        return [_literal(v, what) for v in value]
+        return [_literal(v, what, depth + 1) for v in value]
     return value
 
 
@@ -638,12 +643,20 @@ class _Builder:
         incoming: str,
         *,
         fractions: bool = False,
+        depth: int = 0,
     ) -> object:
         """A field's value: literals as given, expressions evaluated. Only ``fractions``
         fields (a block's parameters, a number field) may come out not whole."""
         if isinstance(value, list):
+            if depth >= expr.MAX_NESTING:
+                raise _error(where, field, f"lists nested deeper than {expr.MAX_NESTING}")
+            try:
+                self.budget.read(len(value))
+            except ConvcountError as error:
+                raise _error(where, field, error.spelled("field")) from None
             return [
-                self._value(where, field, v, scope, incoming, fractions=fractions) for v in value
+                self._value(where, field, v, scope, incoming, fractions=fractions, depth=depth + 1)
+                for v in value
             ]
         if not expr.is_expression(value):
             return value.strip() if isinstance(value, str) else value
