@@ -637,7 +637,8 @@ def _readme_models() -> list[str]:
     from pathlib import Path
 
     text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("### The model language") : text.index("#### Format reference")]
+    start = text.index("### The model language")
+    section = text[start : text.index("\n#### ", start)]  # the language's own examples
     blocks = section.split("```toml\n")[1:]
     return [block[: block.index("```")] for block in blocks if "[model]" in block]
 
