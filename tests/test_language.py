@@ -633,29 +633,32 @@ def test_toml_errors_carry_the_lines_text(tmp_path: Any) -> None:
 # --- the README's examples of the language ---------------------------------------------
 
 
-def _readme_models() -> list[str]:
+def readme_model(name: str) -> str:
+    """The README's model-language example whose [model] is named ``name``."""
     from pathlib import Path
 
     text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    start = text.index("### The model language")
-    section = text[start : text.index("\n#### ", start)]  # the language's own examples
-    blocks = section.split("```toml\n")[1:]
-    return [block[: block.index("```")] for block in blocks if "[model]" in block]
+    section = text[text.index("### The model language") : text.index("#### Format reference")]
+    blocks = [block[: block.index("```")] for block in section.split("```toml\n")[1:]]
+    (found,) = (block for block in blocks if f'name = "{name}"' in block)
+    return found
 
 
 def test_the_readmes_short_forms_build() -> None:
-    files = _readme_models()
-    assert len(files) == 3
-    resnet = {layer.name: layer for layer in model(files[1]).layers}
+    resnet = {layer.name: layer for layer in model(readme_model("resnet-ish")).layers}
     assert "layer1.0.down" not in resnet and "layer2.0.down" in resnet
     assert resnet["layer1.0.add"].inputs == ("layer1.0.bn2", "conv")
     assert resnet["layer2.0.add"].inputs == ("layer2.0.bn2", "layer2.0.down")
     assert resnet["dense"].output.channels == 1000
-    assert model(files[1], options={"classes": "10"}).layers[-1].output.channels == 10
-    efficient = [layer.name for layer in model(files[2]).layers]
+    assert (
+        model(readme_model("resnet-ish"), options={"classes": "10"}).layers[-1].output.channels
+        == 10
+    )
+    efficient = [layer.name for layer in model(readme_model("efficientnet-ish")).layers]
     assert efficient[:3] == ["stem", "block1.0.dwconv", "block1.0.project"]
     assert "block2.1.add" in efficient and "block3.1.add" in efficient
-    deeper = [layer.name for layer in model(files[2], options={"depth": "1.5"}).layers]
+    deeper = model(readme_model("efficientnet-ish"), options={"depth": "1.5"}).layers
+    deeper = [layer.name for layer in deeper]
     assert "block2.2.add" in deeper
 
 
@@ -664,11 +667,12 @@ def test_numbers_of_thousands_of_digits_are_quoted_short_from_python_too() -> No
     # crashed. The builder behind the language (and the zoo) quotes it shortened.
     from convcount.model.graph import Net
 
-    for kind, fields in (
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("dense", {"units": 10**5000}),
         ("transpose", {"kernel_size": 10**400, "out_channels": 1, "stride": 3}),
         ("conv", {"kernel_size": 1, "out_channels": 2, "groups": 10**5000}),
-    ):
+    ]
+    for kind, fields in cases:
         with pytest.raises(ConvcountError) as info:
             Net("n", (8, 8), 3).layer(kind, **fields)
         message = str(info.value)
@@ -703,7 +707,7 @@ def test_long_lists_read_again_and_again_are_bounded_in_all() -> None:
         '[[blocks.b.layer]]\nkind = "conv"\nkernel_size = 1\nout_channels = 3\n'
         '[[layer]]\nblock = "b"\nrepeat = 10000\n'
     )
-    refused(text, "more than 1,000,000 list values")
+    refused(text, "more than 250,000 list values")
 
 
 @pytest.mark.parametrize("depth", [17, 300, 420])

@@ -13,7 +13,7 @@ import pytest
 
 from convcount.model import build_model
 from convcount.model.language import parse_toml
-from tests.test_language import UNET, _readme_models
+from tests.test_language import UNET, readme_model
 
 from .test_models import assert_layers_match, keras_figures
 
@@ -52,7 +52,7 @@ def test_the_readmes_inline_table_resnet_against_keras(keras: Any, torch: Any) -
     x = layers.GlobalAveragePooling2D()(x)
     built = keras.Model(inputs, layers.Dense(10, name="dense")(x))
     report = build_model(
-        parse_toml(_readme_models()[1], "resnet.toml"),
+        parse_toml(readme_model("resnet-ish"), "resnet.toml"),
         "resnet.toml",
         resolution="64x48",
         options={"classes": "10"},
@@ -82,7 +82,7 @@ def test_the_readmes_stage_table_against_keras(keras: Any, torch: Any) -> None:
             x = layers.Add()([block_in, y]) if s == 1 and block_in.shape[-1] == out else y
     built = keras.Model(inputs, x)
     report = build_model(
-        parse_toml(_readme_models()[2], "efficient.toml"),
+        parse_toml(readme_model("efficientnet-ish"), "efficient.toml"),
         "efficient.toml",
         resolution="40x56",
         options={"depth": "1.5"},

@@ -44,7 +44,7 @@ MAX_DENOMINATOR = 10**30
 """Largest denominator of an exact fraction: no number but 0 lies nearer 0 than 10^-30."""
 MAX_STEPS = 500_000
 """Most expression steps (syntax nodes evaluated) in one model, all expressions together."""
-MAX_ITEMS = 1_000_000
+MAX_ITEMS = 250_000
 """Most list values a model's layers read in all (inputs of joins, sizes, table rows...),
 counted each time a layer or repeat reads them."""
 MAX_NUMBER_TEXT = 100

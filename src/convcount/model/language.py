@@ -654,6 +654,8 @@ class _Builder:
                 self.budget.read(len(value))
             except ConvcountError as error:
                 raise _error(where, field, error.spelled("field")) from None
+            if not any(type(v) is list or expr.is_expression(v) for v in value):
+                return [v.strip() if isinstance(v, str) else v for v in value]
             return [
                 self._value(where, field, v, scope, incoming, fractions=fractions, depth=depth + 1)
                 for v in value
