@@ -69,12 +69,12 @@ def summarize(
         view = model_view(report, width, batch_size)
         return "".join(f"{line.text.rstrip()}\n" for line in view.lines)
     from convcount.output import csv_text, json_text
-    from convcount.summary import MODEL_CSV_COLUMNS, model_csv_rows, model_record
+    from convcount.summary import model_csv, model_record
 
     record = model_record(report, batch_size)
     if fmt == "json":
         return json_text(record)
-    return csv_text(MODEL_CSV_COLUMNS, model_csv_rows(record))
+    return csv_text(*model_csv(record))
 
 
 def build_model(spec: Any, source: str, **options: Any) -> ModelReport:
