@@ -1276,8 +1276,7 @@ KINDS: dict[str, Kind] = _kinds(
     ),
     Kind(
         "dense",
-        "dense / linear over the last axis: the channels (keras; torch after a permute to "
-        "channels last), the width of a torch C×H×W (as nn.Linear): Cin*units weights",
+        "dense / linear on the last axis (torch C×H×W: W): Cin*units weights",
         (Field("units", "int", REQUIRED, "output features", short="{} units"), BIAS),
         _dense,
         keras="Dense",
