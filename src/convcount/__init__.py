@@ -8,16 +8,25 @@ Keras and PyTorch count them, without importing either.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from convcount.counting import Report, Term, count
 from convcount.errors import ConvcountError
 from convcount.layers import Layer, make_layer
+
+if TYPE_CHECKING:
+    from convcount.model import ModelLayer, ModelReport, Net, Tensor, summarize
 
 __version__ = "2.0.0"
 
 __all__ = [
     "ConvcountError",
     "Layer",
+    "ModelLayer",
+    "ModelReport",
+    "Net",
     "Report",
+    "Tensor",
     "Term",
     "__version__",
     "conv",
@@ -25,8 +34,21 @@ __all__ = [
     "depthwise",
     "make_layer",
     "separable",
+    "summarize",
     "transpose",
 ]
+
+#: Whole networks, from convcount.model, imported on first use (start-up stays fast).
+_MODEL_NAMES = ("ModelLayer", "ModelReport", "Net", "Tensor", "summarize")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODEL_NAMES:
+        import convcount.model
+
+        return getattr(convcount.model, name)
+    raise AttributeError(f"module 'convcount' has no attribute {name!r}")
+
 
 Ints = int | str | tuple[int, ...] | list[int]
 Padding = int | str | tuple[int, ...] | list[int]

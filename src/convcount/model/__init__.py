@@ -27,7 +27,10 @@ __all__ = [
     "load_model",
     "resolve_source",
     "shipped_models",
+    "summarize",
 ]
+
+SUMMARY_FORMATS = ("table", "json", "csv", "plain")
 
 
 class Resolved(NamedTuple):
@@ -39,6 +42,39 @@ class Resolved(NamedTuple):
     """The shipped model's full name, otherwise."""
     notice: str | None
     """A line for stderr when a file shadows a shipped name."""
+
+
+def summarize(
+    report: ModelReport, fmt: str = "table", *, batch_size: int = 1, width: int | None = None
+) -> str:
+    """A counted network as ``convcount model`` prints it, as a string.
+
+    ``fmt`` is ``"table"`` (the summary table, at ``width`` columns or its
+    natural width), ``"json"`` (what ``--json`` prints), ``"csv"`` (``--format
+    csv``: one row per layer, then a total row) or ``"plain"`` (the total
+    parameters, as ``-q``). ``batch_size`` sets the memory estimate's batch,
+    as ``--batch-size`` does. Neither rich nor any framework is imported.
+    """
+    if fmt not in SUMMARY_FORMATS:
+        raise ConvcountError(
+            "format", f"format: must be one of {', '.join(SUMMARY_FORMATS)}, got {fmt!r}"
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConvcountError("batch_size", f"batch_size: must be at least 1, got {batch_size!r}")
+    if fmt == "plain":
+        return f"{report.total_params}\n"
+    if fmt == "table":
+        from convcount.render import model_view
+
+        view = model_view(report, width, batch_size)
+        return "".join(f"{line.text.rstrip()}\n" for line in view.lines)
+    from convcount.output import csv_text, json_text
+    from convcount.summary import model_csv, model_record
+
+    record = model_record(report, batch_size)
+    if fmt == "json":
+        return json_text(record)
+    return csv_text(*model_csv(record))
 
 
 def build_model(spec: Any, source: str, **options: Any) -> ModelReport:
