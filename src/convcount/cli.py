@@ -14,6 +14,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, NoReturn
 
+# Ctrl-C while this module loads (typer is most of the start-up): the console
+# script's entry module, _convcount_entry, put a handler in place before
+# anything of convcount was imported; main() installs the running command's.
+import typer
+from typer.core import TyperGroup
+
 from convcount import __version__
 from convcount.counting import Report, count
 from convcount.errors import (
@@ -32,34 +38,13 @@ from convcount.output import (
     diagnostics_lost,
     discard_stdout,
     emit_report,
+    end_at_once_on_interrupt,
+    handle_interrupts,
     output_failed,
     prepare_streams,
     resolve_format,
     say,
 )
-
-
-def _interrupted_while_loading(signum: int, frame: object) -> None:
-    os._exit(EXIT_INTERRUPTED)  # nothing is written yet: end as Ctrl-C should, without a traceback
-
-
-def _while_loading(handler: Any) -> bool:
-    """Install ``handler`` for SIGINT if Python's own is in place; whether it was."""
-    try:
-        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-            return False
-        signal.signal(signal.SIGINT, handler)
-    except ValueError:  # imported outside the main thread: leave signals alone
-        return False
-    return True
-
-
-# Loading typer is most of the start-up; a Ctrl-C meanwhile would print
-# KeyboardInterrupt's traceback. Python's handler is back once this module is loaded.
-_LOADING = _while_loading(_interrupted_while_loading)
-
-import typer  # noqa: E402  # after the handler above, on purpose
-from typer.core import TyperGroup  # noqa: E402  # same
 
 PROG = "convcount"
 USAGE_ERROR = EXIT_USAGE
@@ -741,6 +726,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of the ``convcount`` console script."""
     code: object = EXIT_INTERRUPTED
     try:
+        handle_interrupts()
         prepare_streams()
         # Whatever the environment says (PYTHONINTMAXSTRDIGITS), every answer
         # convcount accepts prints whole: see convcount.limits.
@@ -791,9 +777,11 @@ def _leave(code: object) -> NoReturn:
 
     Freeing every module typer loaded takes about 8 ms, as long as all of
     convcount's own work; a finished command has nothing left to clean up.
-    Ctrl-C from here on changes nothing: the answer is complete.
+    A Ctrl-C while stdout is flushed ends the run at once (a reader that
+    stopped reading would hold it forever); once flushed, the answer is
+    complete and a Ctrl-C changes nothing.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    end_at_once_on_interrupt()
     status = code if isinstance(code, int) else (0 if code is None else 1)
     if isinstance(code, str):
         say(code)
@@ -803,12 +791,9 @@ def _leave(code: object) -> NoReturn:
         status = output_failed(error)
     except (AttributeError, ValueError):  # no stdout at all
         status = output_failed(OSError(errno.EBADF, "closed"))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if diagnostics_lost() and status not in (EXIT_INTERRUPTED, EXIT_CLOSED_PIPE):
         status = EXIT_IO
     if sys.stderr is not None:
         sys.stderr.flush()
     os._exit(status)
-
-
-if _LOADING:
-    signal.signal(signal.SIGINT, signal.default_int_handler)
