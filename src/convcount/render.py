@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from unicodedata import combining, east_asian_width
 
 from convcount.counting import Report
+from convcount.errors import printable
 from convcount.frameworks import construction
 from convcount.layers import DTYPE_BYTES, FRAMEWORK
 
@@ -125,7 +126,13 @@ def _binary(value: int) -> str:
 
 
 def _shorten(name: str, width: int | None) -> str:
-    """``name`` in at most ``width`` cells, with an ellipsis in the middle when cut."""
+    """``name`` in at most ``width`` cells, with an ellipsis in the middle when cut.
+
+    A name holding control characters is shown escaped (:func:`printable`), and
+    cut between escapes, never inside one.
+    """
+    if not name.isprintable():
+        return _shorten_escaped(name, width)
     if width is None or _cells(name) <= width:
         return name
     keep = width - 1
@@ -138,6 +145,30 @@ def _shorten(name: str, width: int | None) -> str:
     while _cells(end) > tail:
         end = end[1:]
     return f"{start}…{end}"
+
+
+def _shorten_escaped(name: str, width: int | None) -> str:
+    shown = printable(name)
+    if width is None or _cells(shown) <= width:
+        return shown
+    units = [printable(c) for c in name]
+    keep = width - 1
+    head = keep - keep * 2 // 5
+    start: list[str] = []
+    used = 0
+    for unit in units:
+        used += _cells(unit)
+        if used > head:
+            break
+        start.append(unit)
+    end: list[str] = []
+    used = 0
+    for unit in reversed(units[len(start) :]):
+        used += _cells(unit)
+        if used > keep - head:
+            break
+        end.append(unit)
+    return "".join(start) + "…" + "".join(reversed(end))
 
 
 # ---------------------------------------------------------------------------
@@ -663,6 +694,10 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     layers = list(report.layers)
     index = {layer.name: i + 1 for i, layer in enumerate(layers)}
     inputs = connected_to(report)
+    # Names and kinds come from a file: shown escaped (``\x1b[2J``), never as
+    # terminal controls; JSON and CSV keep them as given.
+    names = [printable(layer.name) for layer in layers]
+    kinds = [printable(layer.kind) for layer in layers]
     total_macs = report.macs or 1
     largest = max((layer.macs for layer in layers), default=0) or 1
     shapes = [_size(report.output_shape(layer.output)) for layer in layers]
@@ -672,12 +707,14 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     macs = [_n(layer.macs * batch_size) if layer.macs else "" for layer in layers]
     shares = [f"{layer.macs / total_macs:5.1%}" if layer.macs else "" for layer in layers]
     bars = [_bar(Fraction(layer.macs, largest)) for layer in layers]
-    natural = max((_cells(n) for layer in layers for n in (layer.name, *layer.inputs)), default=0)
+    natural = max(
+        (_cells(printable(n)) for layer in layers for n in (layer.name, *layer.inputs)), default=0
+    )
 
-    def refs(names: tuple[str, ...], cut: int | None) -> str:
+    def refs(sources: tuple[str, ...], cut: int | None) -> str:
         if cut is None:
-            return "\n".join(names)
-        return ", ".join(f"#{index[n]}" if n in index else _shorten(n, cut) for n in names)
+            return "\n".join(printable(n) for n in sources)
+        return ", ".join(f"#{index[n]}" if n in index else _shorten(n, cut) for n in sources)
 
     drops = [
         d
@@ -692,7 +729,7 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
             Column("layer", [_shorten(layer.name, cut) for layer in layers]),
         ]
         if "kind" not in dropped:
-            columns.append(Column("kind", [layer.kind for layer in layers]))
+            columns.append(Column("kind", kinds))
         columns += [Column("output", shapes), Column("params", params, right=True)]
         if any(fixed):
             header = "non-\ntrainable" if tight else "non-trainable"
@@ -713,7 +750,7 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     def stack(width: int | None) -> list[Line]:
         blocks = []
         for i, layer in enumerate(layers):
-            heading = [f"{i + 1} {layer.name}", layer.kind, shapes[i]]
+            heading = [f"{i + 1} {names[i]}", kinds[i], shapes[i]]
             figures = []
             if layer.params:
                 figures.append(f"params {params[i]}")
@@ -724,12 +761,12 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
             if layer.macs:
                 figures.append(f"MACs {macs[i]} ({shares[i].strip()})")
             if inputs[i]:
-                figures.append("from " + ", ".join(inputs[i]))
+                figures.append("from " + ", ".join(printable(n) for n in inputs[i]))
             blocks.append((heading, figures))
         return _blocks(blocks, width)
 
     shape = _size(report.output_shape(report.input))
-    title = [report.name, f"input {shape}"]
+    title = [printable(report.name), f"input {shape}"]
     if batch_size != 1:
         title.append(f"batch {batch_size}")
     title.append(f"{report.convention} convention")
@@ -790,7 +827,9 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     )
     if report.receptive_field is not None:
         size, name = report.receptive_field
-        pairs.append(Pair("receptive field", _size(size), note=f"input pixels at {name}"))
+        pairs.append(
+            Pair("receptive field", _size(size), note=f"input pixels at {printable(name)}")
+        )
     notes = []
     if has_batchnorm(report):
         if report.convention == "keras":
