@@ -493,8 +493,15 @@ def model(
 
     fmt = resolve_format(format_, json_, quiet) or "table"
     if list_ or kinds:
-        if source is not None:
-            raise ConvcountError("model", "--list and --kinds take no FILE|NAME")
+        given = {
+            "-a/--width-multiplier": width_multiplier,
+            "-r/--resolution": resolution,
+            "-b/--batch-size": batch_size,
+            "-O/--option": option or None,
+            "--convention": convention,
+            "--dtype": dtype,
+        }
+        _check_listing(list_, kinds, source, given)
         if list_:
             emit_zoo_list(fmt)
         else:
@@ -506,6 +513,23 @@ def model(
         )
     options = _parse_options(option or [])
     emit_model(source, width_multiplier, resolution, convention, dtype, fmt, options, batch_size)
+
+
+def _check_listing(list_: bool, kinds: bool, source: str | None, given: dict[str, Any]) -> None:
+    """--list and --kinds describe convcount, not one model: refuse what applies to one."""
+    if list_ and kinds:
+        raise ConvcountError("model", "--list and --kinds are two answers; give one")
+    what = "--list" if list_ else "--kinds"
+    if source is not None:
+        raise ConvcountError("model", f"{what} takes no FILE|NAME")
+    named = [name for name, value in given.items() if value is not None]
+    if named:
+        listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
+        raise ConvcountError(
+            "model",
+            f"{listed} {'does' if len(named) == 1 else 'do'} not apply to {what}, "
+            "only to one model (FILE|NAME)",
+        )
 
 
 def _parse_options(given: Sequence[str]) -> dict[str, str]:
