@@ -135,20 +135,24 @@ def _show(argv: Sequence[str]) -> str:
     return repr(text if len(text) < 200 else text[:200] + "...")
 
 
-def _wait(pid: int, seconds: float) -> tuple[int, bool]:
-    """Wait for ``pid`` up to ``seconds``; (exit code as subprocess reports it, killed)."""
-    deadline = time.monotonic() + seconds
-    pause = 0.001
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status), False
-        if time.monotonic() >= deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return -signal.SIGKILL, True
-        time.sleep(pause)
-        pause = min(pause * 2, 0.02)
+def _wait(pid: int, seconds: float, ended: int) -> tuple[int, bool]:
+    """Wait for ``pid`` up to ``seconds``; (exit code as subprocess reports it, killed).
+
+    ``ended`` is the read end of a pipe whose only write end the child holds:
+    it reads as closed the moment the child ends, so no polling is needed.
+    """
+    import select
+
+    try:
+        ready, _, _ = select.select([ended], [], [], seconds)
+    finally:
+        os.close(ended)
+    if not ready:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return -signal.SIGKILL, True
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), False
 
 
 def _run_forked(
@@ -161,15 +165,24 @@ def _run_forked(
     memory: int,
     env: dict[str, str] | None,
 ) -> tuple[int, bool]:
+    import gc
+
     limit = _mapped_bytes() + memory
     files = [source.fileno(), out.fileno(), err.fileno()]  # type: ignore[attr-defined]
+    ended, running = os.pipe()
+    # The test process's objects stay out of the child's collections: touching
+    # them would copy most of the test process's pages into the child.
+    gc.freeze()
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         try:
+            os.close(ended)
             _child(argv, files, closed, limit, env)
         finally:
             os._exit(_FAILED_TO_START)
-    return _wait(pid, seconds)
+    gc.unfreeze()
+    os.close(running)
+    return _wait(pid, seconds, ended)
 
 
 def _child(
