@@ -1,18 +1,21 @@
 """A time and memory budget for every fuzz case: a hang or a memory bomb fails the test.
 
-:func:`run_cli` runs the command line on one argv in a child process forked
-from the test process (convcount is already loaded there, so a case costs a
-few milliseconds, not a Python start-up) with its address space capped, and
-kills it when its time is up. The child runs :func:`convcount.cli.main`, the
-console script's own function, with its standard streams on files (or
-closed), exactly as a shell would start it; ``fresh=True`` starts the real
-executable instead (``python -m convcount``), with the same budget.
+:func:`run_cli` runs the command line on one argv in a child process with its
+address space capped, and kills it when its time is up. The child runs
+:func:`convcount.cli.main`, the console script's own function, with its
+standard streams on files (or closed), its working directory and environment
+those of the test at that moment, exactly as a shell would start it. It is
+forked from a small server process that has convcount loaded (started once,
+on first use): a case then costs a millisecond or two beyond the command's
+own work, not a Python start-up, and not the copy of a test process holding
+PyTorch and Keras. ``fresh=True`` starts the real executable instead
+(``python -m convcount``), with the same budget.
 
 Either way the case fails, saying which budget it broke, when it runs past
-``seconds`` (killed, so a hang costs the suite ``seconds`` and no more) or
-when it needs more than ``memory`` bytes beyond what the test process had
-mapped (MemoryError inside, or death by the cap). :func:`check_promise` then
-asserts the command line's promise about the outcome.
+``seconds`` (killed: a hang costs the suite ``seconds`` and no more) or when it
+needs more than ``memory`` bytes of address space beyond what the process it
+was started from had (MemoryError inside, or death by the cap).
+:func:`check_promise` then asserts the command line's promise about the outcome.
 
 Usage::
 
@@ -24,8 +27,10 @@ Usage::
 
 from __future__ import annotations
 
+import json
 import os
 import resource
+import select
 import signal
 import subprocess
 import sys
@@ -33,24 +38,21 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import pytest
-
-import convcount.cli  # loaded once here, so that a forked case costs no start-up
-import convcount.render  # and rich, which tables on a terminal load
+from pathlib import Path
+from typing import IO, Any
 
 #: Seconds a case may take. Every hostile input of issue 15 must end within a
 #: second on a developer's machine; this leaves room for a loaded CI runner
 #: (and a fresh interpreter's start-up) while catching the hangs, which ran
 #: for minutes.
 SECONDS = float(os.environ.get("CONVCOUNT_FUZZ_SECONDS", "10"))
-#: Address space a case may map beyond the test process's own. convcount
-#: needs a few MiB for any input within its limits; the memory bombs of issue
-#: 15 took gigabytes.
+#: Address space a case may map beyond its parent's. convcount needs a few MiB
+#: for any input within its limits; the memory bombs of issue 15 took gigabytes.
 MEMORY = 512 << 20
 #: Exit codes of the README's table.
 EXIT_CODES = frozenset({0, 1, 2, 74, 130, 141})
 _FAILED_TO_START = 99
+_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 @dataclass(frozen=True)
@@ -72,18 +74,6 @@ class Outcome:
         return self.stderr.decode("utf-8", "replace")
 
 
-def _mapped_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _cap_memory(limit: int) -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
 def run_cli(
     argv: Sequence[str],
     *,
@@ -96,27 +86,35 @@ def run_cli(
 ) -> Outcome:
     """Run ``convcount *argv`` within the budget; fail the test on a hang or a bomb.
 
-    ``stdin`` is fed to standard input (else it is /dev/null); ``closed``
-    names the standard descriptors (0, 1, 2) closed before the run, as
-    ``<&-`` or ``>&-`` does.
+    ``stdin`` is fed to standard input (else it is empty); ``closed`` names
+    the standard descriptors (0, 1, 2) closed before the run, as ``<&-`` or
+    ``>&-`` does; ``env`` replaces the environment.
     """
+    import pytest
+
     argv = tuple(argv)
-    with (
-        tempfile.TemporaryFile() as source,
-        tempfile.TemporaryFile() as out,
-        tempfile.TemporaryFile() as err,
-    ):
-        source.write(stdin or b"")
-        source.seek(0)
+    with tempfile.TemporaryDirectory(prefix="convcount-fuzz-") as scratch:
+        files = [os.path.join(scratch, name) for name in ("stdin", "stdout", "stderr")]
+        Path(files[0]).write_bytes(stdin or b"")
+        Path(files[1]).touch()
+        Path(files[2]).touch()
         started = time.monotonic()
         if fresh:
-            code, killed = _run_fresh(argv, source, out, err, closed, seconds, memory, env)
+            code, killed = _run_fresh(argv, files, closed, seconds, memory, env)
         else:
-            code, killed = _run_forked(argv, source, out, err, closed, seconds, memory, env)
+            request = {
+                "argv": argv,
+                "files": files,
+                "closed": list(closed),
+                "memory": memory,
+                "env": dict(os.environ if env is None else env),
+                "cwd": os.getcwd(),
+            }
+            code, killed = _server().run(request, seconds)
         took = time.monotonic() - started
-        out.seek(0)
-        err.seek(0)
-        outcome = Outcome(argv, code, out.read(), err.read(), took)
+        outcome = Outcome(
+            argv, code, Path(files[1]).read_bytes(), Path(files[2]).read_bytes(), took
+        )
     if killed:
         pytest.fail(f"hang: {_show(argv)} ran past its {seconds:g} s budget", pytrace=False)
     if b"MemoryError" in outcome.stderr or code in (-signal.SIGSEGV, -signal.SIGABRT):
@@ -135,118 +133,6 @@ def _show(argv: Sequence[str]) -> str:
     return repr(text if len(text) < 200 else text[:200] + "...")
 
 
-def _wait(pid: int, seconds: float, ended: int) -> tuple[int, bool]:
-    """Wait for ``pid`` up to ``seconds``; (exit code as subprocess reports it, killed).
-
-    ``ended`` is the read end of a pipe whose only write end the child holds:
-    it reads as closed the moment the child ends, so no polling is needed.
-    """
-    import select
-
-    try:
-        ready, _, _ = select.select([ended], [], [], seconds)
-    finally:
-        os.close(ended)
-    if not ready:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        return -signal.SIGKILL, True
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), False
-
-
-def _run_forked(
-    argv: tuple[str, ...],
-    source: object,
-    out: object,
-    err: object,
-    closed: Sequence[int],
-    seconds: float,
-    memory: int,
-    env: dict[str, str] | None,
-) -> tuple[int, bool]:
-    import gc
-
-    limit = _mapped_bytes() + memory
-    files = [source.fileno(), out.fileno(), err.fileno()]  # type: ignore[attr-defined]
-    ended, running = os.pipe()
-    # The test process's objects stay out of the child's collections: touching
-    # them would copy most of the test process's pages into the child.
-    gc.freeze()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        try:
-            os.close(ended)
-            _child(argv, files, closed, limit, env)
-        finally:
-            os._exit(_FAILED_TO_START)
-    gc.unfreeze()
-    os.close(running)
-    return _wait(pid, seconds, ended)
-
-
-def _child(
-    argv: tuple[str, ...],
-    files: list[int],
-    closed: Sequence[int],
-    limit: int,
-    env: dict[str, str] | None,
-) -> None:
-    """In the forked child: the streams a shell would give, the cap, then the CLI."""
-    for fd, file in enumerate(files):
-        os.dup2(file, fd)
-    for fd in closed:
-        os.close(fd)
-    # What Python does at start-up: a stream whose descriptor is closed is None.
-    streams = []
-    for fd, mode in ((0, "r"), (1, "w"), (2, "w")):
-        if fd in closed:
-            streams.append(None)
-        else:
-            streams.append(open(fd, mode, encoding="utf-8", closefd=False))  # noqa: SIM115
-    sys.stdin, sys.stdout, sys.stderr = streams
-    sys.argv = ["convcount", *argv]
-    if env is not None:
-        os.environ.clear()
-        os.environ.update(env)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    _cap_memory(limit)
-    convcount.cli.main(list(argv))  # ends the process itself (os._exit)
-
-
-def _run_fresh(
-    argv: tuple[str, ...],
-    source: object,
-    out: object,
-    err: object,
-    closed: Sequence[int],
-    seconds: float,
-    memory: int,
-    env: dict[str, str] | None,
-) -> tuple[int, bool]:
-    limit = _mapped_bytes() + memory  # generous for a fresh interpreter
-
-    def prepare() -> None:
-        _cap_memory(limit)
-        for fd in closed:
-            os.close(fd)
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "convcount", *argv],
-        stdin=source,  # type: ignore[arg-type]
-        stdout=out,  # type: ignore[arg-type]
-        stderr=err,  # type: ignore[arg-type]
-        preexec_fn=prepare,  # noqa: PLW1509  # the tests start no threads of their own
-        env=env,
-    )
-    try:
-        return process.wait(timeout=seconds), False
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return -signal.SIGKILL, True
-
-
 def check_promise(outcome: Outcome, codes: frozenset[int] = EXIT_CODES) -> None:
     """The command line's promise for any input: an exit code from the table, never
     a traceback or an internal error; a refusal is one printable line on stderr and
@@ -260,3 +146,172 @@ def check_promise(outcome: Outcome, codes: frozenset[int] = EXIT_CODES) -> None:
         assert err[:-1].isprintable(), (outcome.argv, err)
     elif outcome.code == 0:
         assert outcome.stdout != b"" and err == "", (outcome.argv, err)
+
+
+# --- the real executable -------------------------------------------------------------------
+
+
+def _mapped_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _cap_memory(limit: int) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _run_fresh(
+    argv: tuple[str, ...],
+    files: list[str],
+    closed: Sequence[int],
+    seconds: float,
+    memory: int,
+    env: dict[str, str] | None,
+) -> tuple[int, bool]:
+    def prepare() -> None:
+        _cap_memory((1 << 30) + memory)  # a fresh interpreter maps far less than a test process
+        for fd in closed:
+            os.close(fd)
+
+    with open(files[0], "rb") as source, open(files[1], "wb") as out, open(files[2], "wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "convcount", *argv],
+            stdin=source,
+            stdout=out,
+            stderr=err,
+            preexec_fn=prepare,  # noqa: PLW1509  # the tests start no threads of their own
+            env=env,
+        )
+        try:
+            return process.wait(timeout=seconds), False
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            return -signal.SIGKILL, True
+
+
+# --- the fork server -----------------------------------------------------------------------
+
+
+class _Server:
+    """A small process with convcount loaded that forks one child per case.
+
+    Requests and answers are JSON lines on its stdin and stdout: a request
+    gets ``{"pid": N}`` when its child has started and ``{"code": C}`` when it
+    has ended (the server reaps it, also after the test killed it).
+    """
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"import sys; sys.path.insert(0, {_ROOT!r}); "
+                "from tests.fuzzutil import _serve; _serve()",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,  # unbuffered: select() sees every answer not yet read
+            cwd=_ROOT,
+        )
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def run(self, request: dict[str, Any], seconds: float) -> tuple[int, bool]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(request).encode() + b"\n")
+        self.process.stdin.flush()
+        pid = self._answer(self.process.stdout, 60)["pid"]
+        ready, _, _ = select.select([self.process.stdout], [], [], seconds)
+        killed = not ready
+        if killed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # it ended just now
+                killed = False
+        return int(self._answer(self.process.stdout, 60)["code"]), killed
+
+    def _answer(self, stream: IO[bytes], seconds: float) -> dict[str, int]:
+        ready, _, _ = select.select([stream], [], [], seconds)
+        line = stream.readline() if ready else b""
+        if not line:
+            self.process.kill()
+            raise RuntimeError("the fuzz server stopped answering")
+        answer: dict[str, int] = json.loads(line)
+        return answer
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+_SERVER: _Server | None = None
+
+
+def _server() -> _Server:
+    global _SERVER  # noqa: PLW0603  # one server per test session
+    if _SERVER is None or not _SERVER.alive():
+        import atexit
+
+        _SERVER = _Server()
+        atexit.register(_SERVER.close)
+    return _SERVER
+
+
+def _serve() -> None:
+    """The server's loop (in its own process)."""
+    import gc
+
+    import convcount.cli
+    import convcount.render  # and rich, which tables on a terminal load
+
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    gc.freeze()  # the children never copy the server's pages to collect them
+    for line in requests:
+        request = json.loads(line)
+        limit = _mapped_bytes() + request["memory"]
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _child(request, limit, convcount.cli.main)
+            finally:
+                os._exit(_FAILED_TO_START)
+        answers.write(json.dumps({"pid": pid}).encode() + b"\n")
+        answers.flush()
+        _, status = os.waitpid(pid, 0)
+        answers.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+        answers.flush()
+
+
+def _child(request: dict[str, Any], limit: int, main: Any) -> None:
+    """In a forked child: the streams a shell would give, the cap, then the CLI."""
+    for fd, (name, flags) in enumerate(
+        zip(request["files"], (os.O_RDONLY, os.O_WRONLY, os.O_WRONLY), strict=True)
+    ):
+        opened = os.open(name, flags)
+        os.dup2(opened, fd)
+        os.close(opened)
+    for fd in request["closed"]:
+        os.close(fd)
+    # What Python does at start-up: a stream whose descriptor is closed is None.
+    streams: list[Any] = []
+    for fd, mode in ((0, "r"), (1, "w"), (2, "w")):
+        closed = fd in request["closed"]
+        streams.append(None if closed else open(fd, mode, encoding="utf-8", closefd=False))  # noqa: SIM115
+    sys.stdin, sys.stdout, sys.stderr = streams
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    argv = request["argv"]
+    sys.argv = ["convcount", *argv]
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _cap_memory(limit)
+    main(list(argv))  # ends the process itself (os._exit)

@@ -49,7 +49,7 @@ def test_list_and_kinds_alone_still_answer() -> None:
     listed = run("model", "--list", "-q")
     assert listed.exit_code == 0 and listed.stdout.split() == sorted(ZOO)
     assert_usage_error(run("model", "--list", "--kinds"), "give one")
-    assert_usage_error(run("model", "--kinds", "keras/vgg16"), "--kinds takes no FILE|NAME")
+    assert_usage_error(run("model", "--kinds", "keras/vgg16"), "--kinds take no FILE|NAME")
 
 
 # --- files that cannot be read -------------------------------------------------------------

@@ -521,7 +521,7 @@ def _check_listing(list_: bool, kinds: bool, source: str | None, given: dict[str
         raise ConvcountError("model", "--list and --kinds are two answers; give one")
     what = "--list" if list_ else "--kinds"
     if source is not None:
-        raise ConvcountError("model", f"{what} takes no FILE|NAME")
+        raise ConvcountError("model", "--list and --kinds take no FILE|NAME")
     named = [name for name, value in given.items() if value is not None]
     if named:
         listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
