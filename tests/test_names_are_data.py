@@ -174,3 +174,19 @@ def test_a_file_name_with_escapes_is_shown_escaped(tmp_path: Path) -> None:
     path = tmp_path / "m\x1b[2J\n.toml"
     result = run("model", str(path))
     assert_usage_error(result, "m\\x1b[2J\\n.toml")
+
+
+@pytest.mark.parametrize("styled", [False, True], ids=["plain", "rich"])
+def test_every_printed_table_line_is_escaped_whatever_the_view(
+    styled: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The safety net under every view (a column added later that forgets to escape)."""
+    from convcount import render
+
+    monkeypatch.setattr(render, "_styled", lambda: styled)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    lines = [render.Line("name\x1b[2J\x07"), render.Line("plain", "bold:3")]
+    render.print_view(lambda width: render.View(lines))
+    out = capsys.readouterr().out
+    assert_shown_escaped(out, styled=styled)
+    assert "name\\x1b[2J\\x07" in SGR.sub("", out)

@@ -462,9 +462,9 @@ class HeldInterrupts:
     can end short, and Python's buffered writer then drops the rest. Once the
     write is done the signal is let through and the run ends right after it
     (KeyboardInterrupt). A write to a pipe whose reader stopped reading (`less`
-    ignores Ctrl-C) would wait forever, so where stdout can stall a watcher
-    thread ends the run with 130 once a Ctrl-C is pending and the output has
-    not moved for :data:`STALLED_SECONDS`. Only the calling thread's mask
+    ignores Ctrl-C) would wait forever, so under the CLI, where stdout can
+    stall, a watcher thread ends the run with 130 once a Ctrl-C is pending and
+    the output has not moved for :data:`STALLED_SECONDS`. Only the calling thread's mask
     changes; a no-op where signals cannot be masked.
     """
 
@@ -480,7 +480,8 @@ class HeldInterrupts:
         if not self._CAN:
             return
         signal.pthread_sigmask(signal.SIG_BLOCK, self._SIGINT)
-        if self._watched and _may_stall(1):
+        # Only under the CLI: a program using the library decides its own endings.
+        if self._watched and signal.getsignal(signal.SIGINT) is _on_sigint and _may_stall(1):
             import threading
 
             self._done = threading.Event()

@@ -964,7 +964,7 @@ def _texts(view: View) -> Group:
 
     texts = []
     for line in view.lines:
-        text = Text(line.text.rstrip(), no_wrap=True, overflow="ignore")
+        text = Text(printable(line.text.rstrip()), no_wrap=True, overflow="ignore")
         if line.style.startswith("bold:"):  # a label column in bold
             text.stylize("bold", 0, int(line.style[5:]))
         elif line.style:
@@ -986,12 +986,14 @@ def print_view(make: Callable[[int | None], View]) -> None:
     """Fit a view to the terminal (or COLUMNS) and print it; piped, at its natural width.
 
     Unstyled output (a pipe or a file) is written directly, the same text rich
-    would write, without importing rich.
+    would write, without importing rich. Either way a line holding a control
+    character is printed escaped: each view escapes what it shows from files
+    where it lays it out (so that widths are right); this is the safety net.
     """
     if not _styled():
         width = int(os.environ["COLUMNS"]) if _columns_set() else None
         view = make(width)
-        sys.stdout.write("".join(f"{line.text.rstrip()}\n" for line in view.lines))
+        sys.stdout.write("".join(f"{printable(line.text.rstrip())}\n" for line in view.lines))
         return
     console = _console()
     view = make(console.width)
