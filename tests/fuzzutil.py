@@ -52,6 +52,8 @@ MEMORY = 512 << 20
 #: Exit codes of the README's table.
 EXIT_CODES = frozenset({0, 1, 2, 74, 130, 141})
 _FAILED_TO_START = 99
+#: How running out of the capped address space shows on stderr.
+_OUT_OF_MEMORY = (b"MemoryError", b"Cannot allocate memory", b"failed to map segment")
 _ROOT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -99,6 +101,7 @@ def run_cli(
         Path(files[1]).touch()
         Path(files[2]).touch()
         started = time.monotonic()
+        grown = 0  # a fresh interpreter is held by its cap alone
         if fresh:
             code, killed = _run_fresh(argv, files, closed, seconds, memory, env)
         else:
@@ -110,17 +113,21 @@ def run_cli(
                 "env": dict(os.environ if env is None else env),
                 "cwd": os.getcwd(),
             }
-            code, killed = _server().run(request, seconds)
+            code, killed, grown = _server().run(request, seconds)
         took = time.monotonic() - started
         outcome = Outcome(
             argv, code, Path(files[1]).read_bytes(), Path(files[2]).read_bytes(), took
         )
     if killed:
         pytest.fail(f"hang: {_show(argv)} ran past its {seconds:g} s budget", pytrace=False)
-    if b"MemoryError" in outcome.stderr or code in (-signal.SIGSEGV, -signal.SIGABRT):
+    if (
+        grown > memory
+        or any(sign in outcome.stderr for sign in _OUT_OF_MEMORY)
+        or code in (-signal.SIGSEGV, -signal.SIGABRT)
+    ):
         pytest.fail(
             f"memory bomb: {_show(argv)} needed more than {memory >> 20} MiB "
-            f"(exit {code}): {outcome.err[-300:]}",
+            f"(grew {grown >> 20} MiB, exit {code}): {outcome.err[-300:]}",
             pytrace=False,
         )
     if code == _FAILED_TO_START:
@@ -154,6 +161,11 @@ def check_promise(outcome: Outcome, codes: frozenset[int] = EXIT_CODES) -> None:
 def _mapped_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _cap_memory(limit: int) -> None:
@@ -221,7 +233,7 @@ class _Server:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def run(self, request: dict[str, Any], seconds: float) -> tuple[int, bool]:
+    def run(self, request: dict[str, Any], seconds: float) -> tuple[int, bool, int]:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(json.dumps(request).encode() + b"\n")
         self.process.stdin.flush()
@@ -233,7 +245,8 @@ class _Server:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:  # it ended just now
                 killed = False
-        return int(self._answer(self.process.stdout, 60)["code"]), killed
+        answer = self._answer(self.process.stdout, 60)
+        return int(answer["code"]), killed, int(answer["grown"])
 
     def _answer(self, stream: IO[bytes], seconds: float) -> dict[str, int]:
         ready, _, _ = select.select([stream], [], [], seconds)
@@ -278,6 +291,7 @@ def _serve() -> None:
     for line in requests:
         request = json.loads(line)
         limit = _mapped_bytes() + request["memory"]
+        resident = _resident_bytes()
         pid = os.fork()
         if pid == 0:
             try:
@@ -286,8 +300,10 @@ def _serve() -> None:
                 os._exit(_FAILED_TO_START)
         answers.write(json.dumps({"pid": pid}).encode() + b"\n")
         answers.flush()
-        _, status = os.waitpid(pid, 0)
-        answers.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+        _, status, usage = os.wait4(pid, 0)
+        grown = max(0, usage.ru_maxrss * 1024 - resident)  # ru_maxrss is in KiB on Linux
+        code = os.waitstatus_to_exitcode(status)
+        answers.write(json.dumps({"code": code, "grown": grown}).encode() + b"\n")
         answers.flush()
 
 
