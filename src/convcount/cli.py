@@ -616,6 +616,8 @@ class _Group(TyperGroup):
                 standalone_mode=False,
                 **extra,
             )
+            if code == EXIT_INTERRUPTED:  # typer's answer to a KeyboardInterrupt
+                code = interrupted()
         except SystemExit as done:
             # rich ends a table whose reader went away with SystemExit(1), raised
             # while it handles the BrokenPipeError: that is a closed pipe too.
