@@ -271,8 +271,8 @@ def _stalled(argv: list[str], *, pipe_bytes: int = 4096) -> tuple[int, float, by
             now = int.from_bytes(waiting, sys.byteorder)
             if now != last:
                 last, since = now, time.monotonic()
-            elif now and time.monotonic() - since > 0.3:
-                break  # the pipe stopped filling: convcount waits in a write
+            elif now >= pipe_bytes // 2 and time.monotonic() - since > 0.3:
+                break  # the pipe stopped filling near full: convcount waits in a write
             assert process.poll() is None, "it ended before the pipe was full"
             assert time.monotonic() < deadline, "the pipe never filled"
             time.sleep(0.01)
