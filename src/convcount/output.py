@@ -464,12 +464,13 @@ class HeldInterrupts:
     (KeyboardInterrupt). A write to a pipe whose reader stopped reading (`less`
     ignores Ctrl-C) would wait forever, so under the CLI, where stdout can
     stall, a watcher thread ends the run with 130 once a Ctrl-C is pending and
-    the output has not moved for :data:`STALLED_SECONDS`. Only the calling thread's mask
-    changes; a no-op where signals cannot be masked.
+    the output has not moved for :data:`STALLED_SECONDS` (on a terminal or a
+    socket, where that cannot be told, once that long has passed). Only the
+    calling thread's mask changes; a no-op where signals cannot be masked.
     """
 
     __slots__ = ("_done", "_watched")
-    _CAN = hasattr(signal, "pthread_sigmask") and hasattr(signal, "sigpending")
+    _CAN = hasattr(signal, "pthread_sigmask")
     _SIGINT = frozenset({signal.SIGINT})
 
     def __init__(self, *, watched: bool = True) -> None:
@@ -481,7 +482,12 @@ class HeldInterrupts:
             return
         signal.pthread_sigmask(signal.SIG_BLOCK, self._SIGINT)
         # Only under the CLI: a program using the library decides its own endings.
-        if self._watched and signal.getsignal(signal.SIGINT) is _on_sigint and _may_stall(1):
+        if (
+            self._watched
+            and hasattr(signal, "sigpending")
+            and signal.getsignal(signal.SIGINT) is _on_sigint
+            and _may_stall(1)
+        ):
             import threading
 
             self._done = threading.Event()
