@@ -85,12 +85,15 @@ def run_cli(
     memory: int = MEMORY,
     fresh: bool = False,
     env: dict[str, str] | None = None,
+    target: str | None = None,
 ) -> Outcome:
     """Run ``convcount *argv`` within the budget; fail the test on a hang or a bomb.
 
     ``stdin`` is fed to standard input (else it is empty); ``closed`` names
     the standard descriptors (0, 1, 2) closed before the run, as ``<&-`` or
-    ``>&-`` does; ``env`` replaces the environment.
+    ``>&-`` does; ``env`` replaces the environment. ``target``
+    (``"module:function"``, called with the argv) runs instead of convcount's
+    main: the harness's own tests use it.
     """
     import pytest
 
@@ -112,6 +115,7 @@ def run_cli(
                 "memory": memory,
                 "env": dict(os.environ if env is None else env),
                 "cwd": os.getcwd(),
+                "target": target,
             }
             code, killed, grown = _server().run(request, seconds)
         took = time.monotonic() - started
@@ -295,7 +299,13 @@ def _serve() -> None:
         pid = os.fork()
         if pid == 0:
             try:
-                _child(request, limit, convcount.cli.main)
+                _child(request, limit, _target(request["target"]) or convcount.cli.main)
+            except BaseException:  # on the case's stderr, once _child has set it up
+                import traceback
+
+                traceback.print_exc()
+                if sys.stderr is not None:
+                    sys.stderr.flush()
             finally:
                 os._exit(_FAILED_TO_START)
         answers.write(json.dumps({"pid": pid}).encode() + b"\n")
@@ -305,6 +315,15 @@ def _serve() -> None:
         code = os.waitstatus_to_exitcode(status)
         answers.write(json.dumps({"code": code, "grown": grown}).encode() + b"\n")
         answers.flush()
+
+
+def _target(name: str | None) -> Any:
+    if name is None:
+        return None
+    import importlib
+
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _child(request: dict[str, Any], limit: int, main: Any) -> None:
