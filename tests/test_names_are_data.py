@@ -110,7 +110,7 @@ def test_a_table_shows_every_name_escaped_at_any_width(
         # line) and the receptive field's layer.
         assert lines[0].startswith("net" + "".join(ESCAPED) + " · input 8×8×3")
         assert len([line for line in lines if full in line]) == 3
-        assert lines[3].startswith("1  " + full + "  conv  6×6×4")
+        assert lines[3].startswith("1  " + full + "  conv  ")
         assert lines[4].startswith("2  add\\x1b]0;title\\x07")
         assert "input pixels at add\\x1b]0;title\\x07" in text
     elif columns != "20":

@@ -31,6 +31,10 @@ FLATTEN = '[model]\ninput = { size = 8, channels = 3 }\n\n[[layer]]\nkind = "fla
         (["-b", "8"], "-b/--batch-size does not apply to {what}"),
         (["--convention", "torch"], "--convention does not apply to {what}"),
         (["--dtype", "float16"], "--dtype does not apply to {what}"),
+        (["-d", "1"], "-d/--depth does not apply to {what}"),
+        (["--only", "conv"], "--only does not apply to {what}"),
+        (["--match", "conv*"], "--match does not apply to {what}"),
+        (["--range", "1:3"], "--range does not apply to {what}"),
         (
             ["-a", "2", "-r", "3", "-b", "4"],
             "-a/--width-multiplier, -r/--resolution and -b/--batch-size do not apply to {what}",
@@ -49,7 +53,6 @@ def test_list_and_kinds_alone_still_answer() -> None:
     listed = run("model", "--list", "-q")
     assert listed.exit_code == 0 and listed.stdout.split() == sorted(ZOO)
     assert_usage_error(run("model", "--list", "--kinds"), "give one")
-    assert_usage_error(run("model", "--kinds", "keras/vgg16"), "--kinds take no FILE|NAME")
 
 
 # --- files that cannot be read -------------------------------------------------------------
