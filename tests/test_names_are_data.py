@@ -190,3 +190,15 @@ def test_every_printed_table_line_is_escaped_whatever_the_view(
     out = capsys.readouterr().out
     assert_shown_escaped(out, styled=styled)
     assert "name\\x1b[2J\\x07" in SGR.sub("", out)
+
+
+@pytest.mark.parametrize("columns", ["200", "40"])
+def test_a_batch_label_is_shown_escaped_and_kept_in_json(tmp_path: Path, columns: str) -> None:
+    row = {"layer": "conv", "kernel_size": 3, "in_channels": 3, "out_channels": 8, "name": FIRST}
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    table = run("batch", str(path), "--format", "table", env={"COLUMNS": columns})
+    assert table.exit_code == 0, table.stderr
+    assert_shown_escaped(table.stdout)
+    assert "conv" + "".join(ESCAPED) + "end" in table.stdout
+    assert json.loads(run("batch", str(path), "--json").stdout)["name"] == FIRST
