@@ -6,7 +6,14 @@ Keras and PyTorch count them, without importing either.
 442
 """
 
-from __future__ import annotations
+import sys
+
+if sys.argv[:1] == ["-m"]:
+    # `python -m convcount`: Python sets argv[0] to "-m" while it finds
+    # convcount/__main__.py, after running this file. The console script's
+    # entry module is imported first here too, so that a Ctrl-C while
+    # convcount loads ends quietly with 130 instead of a traceback.
+    import _convcount_entry  # noqa: F401  # imported for its effect
 
 from typing import TYPE_CHECKING, Any
 
