@@ -639,6 +639,7 @@ def model(
             "--range": range_,
             "--convention": convention,
             "--dtype": dtype,
+            "--count-as": count_as,
         }
         _check_listing("--list" if list_ else "--kinds", given)
         if list_:

@@ -197,3 +197,9 @@ def test_count_as_in_every_format() -> None:
     assert_usage_error(
         run("model", "torchvision/resnet18", "--count-as", "fvcore", "--depth", "1"), "--depth"
     )
+
+
+def test_count_as_is_for_one_model() -> None:
+    from tests.conftest import assert_usage_error, run
+
+    assert_usage_error(run("model", "--list", "--count-as", "all"), "--count-as", "--list")
