@@ -304,7 +304,11 @@ def _strict(net: Net, kind: str, x: Tensor, v: Mapping[str, Any]) -> None:
         return
     from convcount.layers import layer_from_fields
 
-    fields = {k: (list(w) if isinstance(w, tuple) else w) for k, w in v.items() if w is not None}
+    fields = {
+        k: (list(w) if isinstance(w, tuple) else w)
+        for k, w in v.items()
+        if w is not None and k != "activation"  # no count of the single-layer commands
+    }
     if kind != "depthwise" and "out_channels" not in fields:
         fields["out_channels"] = x.channels
     layer_from_fields(
@@ -687,6 +691,13 @@ POOL_PADDING = Field(
     "padding", "padding", _by_convention("valid", 0), "valid, same, or zeros per side", minimum=0
 )
 CEIL = Field("ceil_mode", "bool", False, "PyTorch's ceil_mode: round output sizes up")
+ACTIVATION = Field(
+    "activation",
+    "choice",
+    "linear",
+    "the layer's own activation (Keras's activation=; no parameters)",
+    choices=ACTIVATIONS,
+)
 
 
 def _kinds(*kinds: Kind) -> dict[str, Kind]:
@@ -698,7 +709,7 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "conv",
         "convolution, optionally grouped: K*(Cin/g)*Cout weights, Cout biases",
-        (KERNEL, OUT, EXPAND, STRIDE, PADDING, DILATION, GROUPS, BIAS),
+        (KERNEL, OUT, EXPAND, STRIDE, PADDING, DILATION, GROUPS, BIAS, ACTIVATION),
         _conv,
         keras="Conv1D/2D/3D",
         torch="nn.Conv1d/2d/3d",
