@@ -120,9 +120,10 @@ TORCH_KINDS: dict[str, set[str]] = {
     "LayerNorm": {"layer_norm"},
     "LayerNorm2d": {"layer_norm"},
     "CNBlock": {"layer_scale"},  # owns ConvNeXt's layer_scale parameter
-    **dict.fromkeys(
-        ("ReLU", "ReLU6", "SiLU", "GELU", "Sigmoid", "Hardswish", "Hardsigmoid"), {"activation"}
-    ),
+    **{
+        name: {"activation"}
+        for name in ("ReLU", "ReLU6", "SiLU", "GELU", "Sigmoid", "Hardswish", "Hardsigmoid")
+    },
     "Dropout": {"dropout"},
     "StochasticDepth": {"stochastic_depth"},
     "MaxPool2d": {"max_pool"},
