@@ -143,7 +143,7 @@ def build(spec: Spec) -> Net:
     x = inception_e(net, x, "Mixed_7b")
     x = inception_e(net, x, "Mixed_7c")
     x = net.layer("adaptive_avg_pool", x, name="avgpool", output_size=1)
-    x = net.layer("flatten", x, name="flatten")
     x = net.layer("dropout", x, name="dropout", rate=0.5)
+    x = net.layer("flatten", x, name="flatten")
     net.dense(x, classes, name="fc")
     return net
