@@ -9,7 +9,7 @@ Run by hand, never imported by convcount nor collected by pytest::
 It needs the 'frameworks' extra (torch 2.13.0 CPU, keras 3.15.1). Every model is
 built with ``weights=None`` (nothing is downloaded). For each case it records
 what Keras says: total, trainable and non-trainable parameters, the output shape,
-every layer of ``model.layers`` (name, class, output shape without the batch,
+every row of ``model.summary()`` (name, class, output shape without the batch,
 ``count_params()``, trainable parameters) and the MACs of one forward pass:
 ``torch.utils.flop_counter.FlopCounterMode`` total FLOPs // 2, at batch 1 on a
 zero input, under ``torch.no_grad()`` with ``model(x, training=False)``. That
@@ -21,8 +21,18 @@ models take seconds; every recorded number depends on shapes alone, and
 ``--device cpu`` gives the same file (checked on a subset of the models).
 
 ``keras.backend.clear_session()`` runs before every build, so auto-generated
-layer names (``input_layer``, ``re_lu_3``, ``normalization``...) are those of a
-fresh process and the output is the same from one run to the next.
+names (``input_layer``, ``re_lu_3``, ``add_5``, ``normalization``...) are those a
+user sees in a fresh process: Keras numbers them per class across a session, and
+clear_session() resets that count (checked: ConvNeXtTiny and InceptionV3 built in a
+fresh process, and after MobileNetV3Small and InceptionV3 then clear_session(),
+give the same names; without clear_session() they number on).
+
+Each case records the rows of ``model.summary()``: ``model._operations``, the
+layers and also the ops Keras applies to tensors (MobileNetV3's ``x + 3.0``,
+ConvNeXt's ``inputs + x``), which share the per-class numbering (an ``ops.Add``
+takes ``add_N`` like an ``Add`` layer); a nested Sequential row also lists its
+layers. Every constructor is also tried one pixel below its minimum input size
+(``rejected``), and a set at exactly that minimum.
 
 A case's ``variant`` says what it is in convcount's terms: ``width_multiplier``
 (the alpha passed, as a string), ``resolution`` (an int, ``[h, w]``, or null for
