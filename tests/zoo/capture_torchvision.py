@@ -20,6 +20,11 @@ Run (about 2.5 minutes on an idle 2-core machine; every model lives on the meta 
 
     .venv/bin/python tests/zoo/capture_torchvision.py --tvsrc /work/tvsrc
 
+The committed torchvision.json is that output written compact, to keep it small::
+
+    .venv/bin/python -c "import json; p = 'tests/zoo/torchvision.json'; \\
+        d = json.load(open(p)); open(p, 'w').write(json.dumps(d, separators=(',', ':')))"
+
 Options: ``--out PATH`` (default: torchvision.json beside this script),
 ``--only REGEX`` (capture only the case names that match, for debugging; the
 file is then not written unless ``--out`` is given).
