@@ -45,7 +45,7 @@ ZOO_DIR = Path(__file__).parent / "zoo"
 def captured(framework: str) -> list[dict[str, Any]]:
     data = json.loads((ZOO_DIR / f"{framework}.json").read_text())
     cases: list[dict[str, Any]] = data.get("cases") or data["models"]
-    return cases
+    return cases + data.get("transformer_cases", [])
 
 
 def _id(case: dict[str, Any]) -> str:
@@ -159,10 +159,12 @@ def _check(case: dict[str, Any], torch: bool) -> None:
         assert report.non_trainable_params == case["non_trainable_params"]
     assert report.macs == case["macs"]
     assert list(report.output_shape(report.output)) == case["output_shape"]
-    if torch:
-        _check_torch_layers(case, report)
-    else:
+    if not torch:
         _check_keras_layers(case, report)
+    elif case["family"] in TRANSFORMER_FAMILIES:
+        _check_transformer_layers(case, report)
+    else:
+        _check_torch_layers(case, report)
 
 
 def _shape(report: ModelReport, layer: Any) -> list[int]:
@@ -239,6 +241,70 @@ def _check_torch_layers(case: dict[str, Any], report: ModelReport) -> None:
     ran = [row[0] for row in rows if row[2] is not None and row[0] not in containers]
     order = [layer.name for layer in report.layers if layer.name in set(ran)]
     assert order == ran, "not in the forward's order"
+
+
+#: The transformer builders (tests/zoo's ``transformer_cases``): every layer owning
+#: parameters is compared, the zero-parameter ones are not (yet).
+TRANSFORMER_FAMILIES = frozenset({"vit", "swin", "maxvit"})
+
+
+def _check_transformer_layers(case: dict[str, Any], report: ModelReport) -> None:
+    ours = {layer.name: layer for layer in report.layers}
+    for row in _fold_into_composites(case["layers"], ours):
+        name, cls, shape, params, own_buffers = row[:5]
+        if not params and not own_buffers:
+            continue
+        if name == "" and cls in ROOT_PARAMETERS:
+            # Parameters of the model itself (ViT's class token): a layer named after them.
+            name, shape = ROOT_PARAMETERS[cls], None
+        assert name in ours, f"{cls} {name!r} ({params} params) is missing"
+        layer = ours[name]
+        assert (layer.params, layer.buffers) == (params, own_buffers), name
+        if shape is not None:
+            assert list(report.output_shape(layer.output)) == list(shape), name
+        if row[5] is not None:
+            assert layer.macs == row[5], name
+
+
+#: Attention kinds hold the projections torchvision's attention modules call through
+#: their weights (nn.MultiheadAttention's out_proj, Swin's qkv and proj): those
+#: modules never run, so they are no layers of their own.
+COMPOSITE_KINDS = frozenset({"attention", "window_attention"})
+
+
+#: The layer that holds a model's own parameters (torchvision's root module has no name).
+ROOT_PARAMETERS = {"VisionTransformer": "class_token"}
+
+
+def _fold_into_composites(rows: list[list[Any]], ours: dict[str, Any]) -> list[list[Any]]:
+    """Captured rows with each never-run module's parameters summed into its attention.
+
+    A module that never runs (no shape, no MACs of its own: its weights are used
+    by its parent) and is no layer of ours belongs to the nearest enclosing
+    layer of ours of an attention kind, whose row then holds both.
+    """
+    composite = {n for n, layer in ours.items() if layer.kind in COMPOSITE_KINDS}
+    totals = {row[0]: list(row) for row in rows if row[0] in composite}
+    kept: list[list[Any]] = []
+    for row in rows:
+        name = row[0]
+        if name in totals:
+            continue
+        parts = name.split(".")
+        owner = next(
+            (
+                ".".join(parts[:i])
+                for i in range(len(parts) - 1, 0, -1)
+                if ".".join(parts[:i]) in totals
+            ),
+            None,
+        )
+        if name in ours or owner is None or row[2] is not None or row[5] is not None:
+            kept.append(row)
+            continue
+        totals[owner][3] += row[3]
+        totals[owner][4] += row[4]
+    return kept + list(totals.values())
 
 
 @pytest.mark.parametrize(

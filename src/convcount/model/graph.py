@@ -46,6 +46,8 @@ class Out(NamedTuple):
     non_trainable: int = 0
     macs: int = 0
     buffers: int = 0
+    config: dict[str, Any] | None = None
+    """The layer's own field values, resolved (filled in by the registry)."""
 
 
 class ModelLayer(NamedTuple):
@@ -65,6 +67,9 @@ class ModelLayer(NamedTuple):
     """Multiply-accumulates for one input (bias additions excluded)."""
     buffers: int = 0
     """PyTorch buffers (BatchNorm's running statistics): state that is not a parameter."""
+    config: dict[str, Any] | None = None
+    """The layer's own fields as its kind resolved them (kernel_size, stride, padding,
+    units, function, ...): defaults filled in, sizes one per spatial dimension."""
 
     @property
     def params(self) -> int:
@@ -225,6 +230,7 @@ class Net:
                 out.non_trainable,
                 out.macs,
                 out.buffers,
+                out.config,
             )
         )
         self.tensors[name] = out.output

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
-from math import ceil, prod
+from math import ceil, isqrt, prod
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from convcount.counting import output_length
@@ -50,6 +50,12 @@ class Field(NamedTuple):
     doc: str
     choices: tuple[str, ...] = ()
     minimum: int = 1
+    short: str = ""
+    """How the field reads in a table's compact config column (see :func:`compact`):
+    empty for not shown; ``{}`` stands for the value. Shown only when the value is not
+    the default, unless :attr:`always`. A bool's text is shown when true, ``no TEXT``
+    when false."""
+    always: bool = False
 
 
 class Kind(NamedTuple):
@@ -93,7 +99,65 @@ class Kind(NamedTuple):
                     continue
                 raw = default
             values[spec.name] = parse_field(spec, raw, dims)
-        return self.compute(net, tensors, values)
+        out = self.compute(net, tensors, values)
+        return out._replace(config=self.config(values))
+
+    def config(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A layer's own field values, resolved (``values`` after :meth:`apply`), for
+        the records: only this kind's fields, unset ones (None) left out."""
+        return {f.name: values[f.name] for f in self.fields if values.get(f.name) is not None}
+
+
+def compact(kind: str, config: Mapping[str, Any], convention: str) -> str:
+    """A layer's configuration in a few characters (``3×3 /2 same g32``), as each
+    field's :attr:`Field.short` says; empty for a kind this registry does not hold."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        return ""
+    words = []
+    for field in spec.fields:
+        if not field.short or field.name not in config:
+            continue
+        value = config[field.name]
+        if not field.always and value == _default_of(field, convention, value):
+            continue
+        if isinstance(value, bool):
+            words.append(field.short if value else f"no {field.short}")
+        elif isinstance(value, str):
+            words.append(value)
+        elif "{*}" in field.short:
+            words.append(field.short.replace("{*}", _compact_value(value, whole=True)))
+        else:
+            words.append(field.short.replace("{}", _compact_value(value, whole=False)))
+    return " ".join(words)
+
+
+def _default_of(field: Field, convention: str, value: object) -> object:
+    """A field's default in the normal form of ``value`` (one size per dimension)."""
+    default = field.default(convention) if callable(field.default) else field.default
+    if default is REQUIRED or default is None:
+        return default
+    dims = len(value) if isinstance(value, tuple) else 1
+    try:
+        return parse_field(field, default, dims)
+    except ConvcountError:  # pragma: no cover - the registry's defaults are valid
+        return default
+
+
+def _compact_value(value: object, *, whole: bool) -> str:
+    """A value in the compact column: sizes per dimension joined by ×, or one number
+    when they are all equal and not ``whole``; pads per side as ``before:after``."""
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):
+        if all(a == b for a, b in value):
+            return _compact_value(tuple(a for a, _ in value), whole=whole)
+        return "×".join(f"{a}:{b}" for a, b in value)
+    if isinstance(value, tuple):
+        if not whole and len(set(value)) == 1:
+            return str(value[0])
+        return "×".join(str(v) for v in value)
+    if isinstance(value, Fraction):
+        return f"{float(value):g}"
+    return str(value)
 
 
 def unknown_field(kind: Kind, key: str) -> ConvcountError:
@@ -362,11 +426,10 @@ def _conv(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
 def _pointwise(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     _need_spatial("pointwise", xs[0])
     dims = len(xs[0].spatial)
-    return _conv(
-        net,
-        xs,
-        {**v, "kernel_size": (1,) * dims, "padding": "valid", "dilation": (1,) * dims},
-    )
+    full = {**v, "kernel_size": (1,) * dims, "padding": "valid", "dilation": (1,) * dims}
+    out = _conv(net, xs, full)
+    v["out_channels"], v["expand"] = full["out_channels"], None
+    return out
 
 
 def _depthwise(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -607,7 +670,7 @@ def _add(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     if any(t.spatial != x.spatial or t.channels != x.channels for t in xs):
         raise ConvcountError("inputs", f"inputs: add needs equal shapes, got {_describe(xs)}")
     rf, jump = _merge_rf(xs)
-    return Out(Tensor(x.spatial, x.channels, rf, jump))
+    return Out(Tensor(x.spatial, x.channels, rf, jump, x.permuted))
 
 
 def _multiply(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -627,7 +690,7 @@ def _multiply(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
             )
         result.append(wide.pop() if wide else 1)
     big = max(xs, key=lambda t: t.elements)
-    return Out(Tensor(tuple(result[:-1]), result[-1], big.rf, big.jump))
+    return Out(Tensor(tuple(result[:-1]), result[-1], big.rf, big.jump, big.permuted))
 
 
 def _concat(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -637,7 +700,252 @@ def _concat(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
             "inputs", f"inputs: concat needs equal spatial sizes, got {_describe(xs)}"
         )
     rf, jump = _merge_rf(xs)
-    return Out(Tensor(x.spatial, sum(t.channels for t in xs), rf, jump))
+    return Out(Tensor(x.spatial, sum(t.channels for t in xs), rf, jump, x.permuted))
+
+
+# ---------------------------------------------------------------------------
+# Transformers: token sequences are tensors whose last spatial dimension holds
+# the tokens and whose channels are the features, laid out channels last (the
+# printed shape is the framework's, [L, C] or [G, P, C], in either convention).
+
+
+def _channels_last(net: Net) -> bool:
+    """The ``permuted`` flag of a channels-last tensor under the network's convention."""
+    return net.convention != "keras"
+
+
+def _heads(v: Mapping[str, Any], channels: int, field: str = "heads") -> int:
+    heads: int = v[field]
+    if channels % heads:
+        raise ConvcountError(field, f"{field}: {heads} must divide the input channels {channels}")
+    return heads
+
+
+def _attention(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Multi-head self-attention over the tokens of the last spatial dimension.
+
+    The other spatial dimensions are independent groups (MaxViT's windows).
+    With C in, H heads of query/key size d and value size e, T tokens per
+    group, G groups and P = G*T positions: weights C*H*(2d+e) (q, k, v,
+    packed or separate) and H*e*out (output projection); MACs
+    P*C*H*(2d+e) + G*H*T*T*d (q.k) + G*H*T*T*e (attention.v) + P*H*e*out.
+    Without projections the input is the packed q, k, v (H*(2d+e) channels),
+    the output the heads' H*e values, and only the two products count.
+    """
+    x = xs[0]
+    _need_spatial("attention", x)
+    c = x.channels
+    heads = v["heads"]
+    projections = v["projections"]
+    if not projections and v["out_channels"] is not None:
+        raise ConvcountError(
+            "out_channels",
+            "out_channels: sized by an output projection; with projections = false the "
+            "output is heads x value_dim",
+        )
+    if v["head_dim"] is not None:
+        d = v["head_dim"]
+    elif projections:
+        d = c // _heads(v, c)
+    else:
+        d = c // (3 * heads) if v["value_dim"] is None else (c // heads - v["value_dim"]) // 2
+    e = v["value_dim"] or d
+    inner = heads * (2 * d + e)
+    if not projections and (d < 1 or c != inner):
+        raise ConvcountError(
+            "heads",
+            f"heads: without projections the input must hold q, k and v for {heads} heads "
+            f"(heads x (2 x head_dim + value_dim)), got {c} channels",
+        )
+    out = (v["out_channels"] or c) if projections else heads * e
+    tokens, positions = x.spatial[-1], prod(x.spatial)
+    groups = positions // tokens
+    params = buffers = 0
+    macs = groups * heads * tokens * tokens * (d + e)
+    if projections:
+        params = c * inner + (inner if v["qkv_bias"] else 0)
+        params += heads * e * out + (out if v["proj_bias"] else 0)
+        macs += positions * c * inner + positions * heads * e * out
+    if v["position_bias"] == "table":
+        side = isqrt(tokens)
+        if side * side != tokens:
+            raise ConvcountError(
+                "position_bias",
+                f"position_bias: a table needs a square number of tokens, got {tokens}",
+            )
+        params += (2 * side - 1) ** 2 * heads
+        buffers = tokens * tokens
+    return Out(x._replace(channels=out), params, macs=macs, buffers=buffers)
+
+
+def _window_attention(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Swin's (shifted) window attention on a channels-last map of H x W x C.
+
+    The map is padded to multiples of the window (M x N); each window's M*N
+    tokens attend to each other. Weights: q, k, v (3C*C) and projection (C*C);
+    the relative position bias is a (2M-1)(2N-1) x heads table (its index,
+    (MN)^2 values, a buffer), or Swin V2's continuous bias: a 2 -> hidden ->
+    heads MLP over the (2M-1)(2N-1) relative coordinates (buffers, 2 each)
+    plus a logit scale per head. MACs: P'*4C*C over the P' padded positions,
+    2*P'*M*N*C for q.k and attention.v, and the bias MLP's.
+    """
+    x = xs[0]
+    _need_spatial("window_attention", x)
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input", f"input: window_attention needs a 2-D map, got {_sizes(x.spatial)}"
+        )
+    c = x.channels
+    heads = _heads(v, c)
+    wh, ww = v["window"]
+    padded = tuple(-(-n // w) * w for n, w in zip(x.spatial, (wh, ww), strict=True))
+    positions, tokens = prod(padded), wh * ww
+    params = 4 * c * c + (3 * c if v["qkv_bias"] else 0) + (c if v["proj_bias"] else 0)
+    macs = positions * 4 * c * c + 2 * positions * tokens * c
+    table = (2 * wh - 1) * (2 * ww - 1)
+    buffers = tokens * tokens
+    if v["position_bias"] == "table":
+        params += table * heads
+    elif v["position_bias"] == "continuous":
+        params += heads
+        buffers += 2 * table
+        if v["bias_mlp"]:
+            hidden = v["bias_hidden"]
+            params += 3 * hidden + hidden * heads
+            macs += table * hidden * (2 + heads)
+    else:
+        buffers = 0
+    rf, jump = _window(x, (wh, ww), (1, 1))
+    return Out(x._replace(rf=rf, jump=jump), params, macs=macs, buffers=buffers)
+
+
+def _relative_coords(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Swin V2's relative coordinates of a window: (2M-1) x (2N-1) x 2, channels last.
+
+    A constant the window attention holds (as a buffer, counted there); this
+    layer only gives the bias MLP's dense layers their input.
+    """
+    x = xs[0]
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input", f"input: relative_coords needs a 2-D map, got {_sizes(x.spatial) or 'flat'}"
+        )
+    sizes = tuple(2 * w - 1 for w in v["window"])
+    return Out(Tensor(sizes, 2, (1, 1), (1, 1), _channels_last(net)))
+
+
+def _patch_merging(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Swin's patch merging: each 2x2 neighbourhood concatenated (odd sizes padded).
+
+    (H, W, C) -> (ceil(H/2), ceil(W/2), 4C), then a LayerNorm of 4C ("before",
+    Swin V1) or of the output ("after", V2) and Linear(4C -> out, no bias).
+    """
+    x = xs[0]
+    _need_spatial("patch_merging", x)
+    sizes = tuple(-(-n // 2) for n in x.spatial)
+    cin = 4 * x.channels
+    rf, jump = _window(x, (2,) * len(sizes), (2,) * len(sizes))
+    if not v["reduction"]:
+        if v["norm"] not in (None, "none") or v["out_channels"] is not None or v["bias"]:
+            raise ConvcountError(
+                "reduction",
+                "reduction: false leaves only the 2x2 concatenation: it takes no norm, "
+                "out_channels or bias",
+            )
+        return Out(Tensor(sizes, cin, rf, jump, x.permuted))
+    out = v["out_channels"] or 2 * x.channels
+    norm = {"before": 2 * cin, "after": 2 * out, "none": 0}[v["norm"] or "before"]
+    weights = cin * out
+    return Out(
+        Tensor(sizes, out, rf, jump, x.permuted),
+        weights + (out if v["bias"] else 0) + norm,
+        macs=prod(sizes) * weights,
+    )
+
+
+def _need_tokens(kind: str, x: Tensor) -> None:
+    if len(x.spatial) != 1:
+        raise ConvcountError(
+            "input",
+            f"input: a {kind} layer needs a token sequence (one spatial dimension), "
+            f"got {_sizes(x.spatial) or 'a flat input'}",
+        )
+
+
+def _class_token(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_tokens("class_token", x)
+    n = v["tokens"]
+    return Out(x._replace(spatial=(x.spatial[0] + n,)), n * x.channels)
+
+
+def _position_embedding(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("position_embedding", x)
+    return Out(x, x.elements)
+
+
+def _select_token(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_tokens("select_token", x)
+    if v["index"] >= x.spatial[0]:
+        raise ConvcountError(
+            "index", f"index: must be below the {x.spatial[0]} tokens, got {v['index']}"
+        )
+    return Out(Tensor((), x.channels, (), ()))
+
+
+def _mlp(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Linear(C -> hidden), activation, Linear(hidden -> out), at every position."""
+    x = xs[0]
+    hidden, out = v["hidden"], v["out_channels"] or x.channels
+    weights = x.channels * hidden + hidden * out
+    bias = hidden + out if v["bias"] else 0
+    return Out(x._replace(channels=out), weights + bias, macs=prod(x.spatial) * weights)
+
+
+def _window_partition(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """MaxViT's WindowPartition: (H, W) -> (H/p * W/p windows, p*p tokens), channels last."""
+    x = xs[0]
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input", f"input: window_partition needs a 2-D map, got {_sizes(x.spatial) or 'flat'}"
+        )
+    p = v["size"]
+    if any(n % p for n in x.spatial):
+        raise ConvcountError("size", f"size: {p} must divide the input sizes {_sizes(x.spatial)}")
+    h, w = x.spatial
+    whole = _whole(x)
+    return Out(Tensor((h // p * (w // p), p * p), x.channels, whole, (1, 1), _channels_last(net)))
+
+
+def _swap_axes(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """MaxViT's SwapAxes(-2, -3): the two spatial dimensions trade places (grid attention)."""
+    x = xs[0]
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input", f"input: swap_axes needs two spatial dimensions, got {_sizes(x.spatial)}"
+        )
+    return Out(x._replace(spatial=x.spatial[::-1], rf=x.rf[::-1], jump=x.jump[::-1]))
+
+
+def _window_departition(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """MaxViT's WindowDepartition: (hp*wp windows, p*p tokens) -> (hp*p, wp*p), channels first."""
+    x = xs[0]
+    p = v["size"]
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input",
+            f"input: window_departition needs windows x tokens, got {_sizes(x.spatial) or 'flat'}",
+        )
+    hp, wp = v["partitions"]
+    if x.spatial != (hp * wp, p * p):
+        raise ConvcountError(
+            "input",
+            f"input: {hp}x{wp} partitions of {p}x{p} need {hp * wp}x{p * p} tokens, "
+            f"got {_sizes(x.spatial) or 'a flat input'}",
+        )
+    return Out(Tensor((hp * p, wp * p), x.channels, x.rf, x.jump))
 
 
 # ---------------------------------------------------------------------------
@@ -666,8 +974,8 @@ def _by_convention(keras: object, torch: object) -> Callable[[str], object]:
     return lambda convention: keras if convention == "keras" else torch
 
 
-KERNEL = Field("kernel_size", "ints", REQUIRED, "kernel size: 3, 3x5 or [3, 5]")
-STRIDE = Field("stride", "ints", 1, "stride per dimension")
+KERNEL = Field("kernel_size", "ints", REQUIRED, "kernel size: 3, 3x5 or [3, 5]", short="{*}")
+STRIDE = Field("stride", "ints", 1, "stride per dimension", short="/{}")
 PADDING = Field(
     "padding",
     "padding",
@@ -675,28 +983,39 @@ PADDING = Field(
     "valid, same, causal (1-D), or zeros per side (P or [P, Q]); "
     "default valid (keras) or 0 (torch)",
     minimum=0,
+    short="p{}",
 )
-DILATION = Field("dilation", "ints", 1, "dilation per dimension")
+DILATION = Field("dilation", "ints", 1, "dilation per dimension", short="d{}")
 OUT = Field("out_channels", "int", None, "output channels (required unless expand is given)")
-EXPAND = Field("expand", "int", None, "out_channels as a multiple of the input channels")
-GROUPS = Field("groups", "int", 1, "groups; must divide both channel counts")
-BIAS = Field("bias", "bool", True, "whether the layer has a bias")
-CENTER = Field("center", "bool", True, "a learned offset (beta)")
-SCALE = Field("scale", "bool", True, "a learned scale (gamma)")
-RATE = Field("rate", "number", 0, "drop rate (no parameters, no effect on counts)")
-KEEPDIMS = Field("keepdims", "bool", False, "keep the spatial dimensions as size 1")
-POOL = Field("pool_size", "ints", 2, "window size")
-POOL_STRIDE = Field("stride", "ints", None, "stride; default: the window size")
-POOL_PADDING = Field(
-    "padding", "padding", _by_convention("valid", 0), "valid, same, or zeros per side", minimum=0
+EXPAND = Field(
+    "expand", "int", None, "out_channels as a multiple of the input channels", short="x{}"
 )
-CEIL = Field("ceil_mode", "bool", False, "PyTorch's ceil_mode: round output sizes up")
+GROUPS = Field("groups", "int", 1, "groups; must divide both channel counts", short="g{}")
+BIAS = Field("bias", "bool", True, "whether the layer has a bias", short="bias")
+CENTER = Field("center", "bool", True, "a learned offset (beta)", short="center")
+SCALE = Field("scale", "bool", True, "a learned scale (gamma)", short="scale")
+RATE = Field("rate", "number", 0, "drop rate (no parameters, no effect on counts)", short="{}")
+KEEPDIMS = Field(
+    "keepdims", "bool", False, "keep the spatial dimensions as size 1", short="keepdims"
+)
+POOL = Field("pool_size", "ints", 2, "window size", short="{*}", always=True)
+POOL_STRIDE = Field("stride", "ints", None, "stride; default: the window size", short="/{}")
+POOL_PADDING = Field(
+    "padding",
+    "padding",
+    _by_convention("valid", 0),
+    "valid, same, or zeros per side",
+    minimum=0,
+    short="p{}",
+)
+CEIL = Field("ceil_mode", "bool", False, "PyTorch's ceil_mode: round output sizes up", short="ceil")
 ACTIVATION = Field(
     "activation",
     "choice",
-    "linear",
-    "the layer's own activation (Keras's activation=; no parameters)",
+    None,
+    "the layer's own activation, if any (Keras's activation=; no parameters)",
     choices=ACTIVATIONS,
+    short="{}",
 )
 
 
@@ -727,7 +1046,7 @@ KINDS: dict[str, Kind] = _kinds(
         "depthwise convolution: K*Cin*m weights, Cin*m biases",
         (
             KERNEL,
-            Field("depth_multiplier", "int", 1, "outputs per input channel"),
+            Field("depth_multiplier", "int", 1, "outputs per input channel", short="×{}"),
             STRIDE,
             PADDING,
             DILATION,
@@ -743,7 +1062,13 @@ KINDS: dict[str, Kind] = _kinds(
         (
             KERNEL,
             Field("out_channels", "int", REQUIRED, "output channels"),
-            Field("depth_multiplier", "int", 1, "outputs per input channel of the depthwise step"),
+            Field(
+                "depth_multiplier",
+                "int",
+                1,
+                "outputs per input channel of the depthwise step",
+                short="×{}",
+            ),
             STRIDE,
             PADDING,
             DILATION,
@@ -752,8 +1077,9 @@ KINDS: dict[str, Kind] = _kinds(
                 "bool",
                 _by_convention(False, True),
                 "a bias on the depthwise step; default false (keras), true (torch)",
+                short="dw bias",
             ),
-            Field("pointwise_bias", "bool", True, "a bias on the pointwise step"),
+            Field("pointwise_bias", "bool", True, "a bias on the pointwise step", short="pw bias"),
         ),
         _separable,
         keras="SeparableConv2D",
@@ -770,7 +1096,9 @@ KINDS: dict[str, Kind] = _kinds(
             DILATION,
             GROUPS,
             BIAS,
-            Field("output_padding", "ints", None, "extra size on one side", minimum=0),
+            Field(
+                "output_padding", "ints", None, "extra size on one side", minimum=0, short="op{}"
+            ),
         ),
         _transpose,
         keras="Conv2DTranspose",
@@ -779,7 +1107,7 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "dense",
         "dense / linear over the channels, at every position: Cin*units weights",
-        (Field("units", "int", REQUIRED, "output features"), BIAS),
+        (Field("units", "int", REQUIRED, "output features", short="{} units"), BIAS),
         _dense,
         keras="Dense",
         torch="nn.Linear",
@@ -813,7 +1141,11 @@ KINDS: dict[str, Kind] = _kinds(
         "normalization",
         "input normalisation; adapted statistics hold mean, variance and count (2C+1 "
         "non-trainable), constant ones nothing",
-        (Field("constant", "bool", False, "mean and variance given as constants"),),
+        (
+            Field(
+                "constant", "bool", False, "mean and variance given as constants", short="constant"
+            ),
+        ),
         _normalization,
         keras="Normalization",
     ),
@@ -821,8 +1153,8 @@ KINDS: dict[str, Kind] = _kinds(
         "rescaling",
         "multiply and offset the input (no parameters)",
         (
-            Field("scale", "number", 1, "the factor"),
-            Field("offset", "number", 0, "the offset"),
+            Field("scale", "number", 1, "the factor", short="×{}"),
+            Field("offset", "number", 0, "the offset", short="+{}"),
         ),
         _same,
         keras="Rescaling",
@@ -830,7 +1162,17 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "activation",
         "an activation function (no parameters)",
-        (Field("function", "choice", "relu", "the function", choices=ACTIVATIONS),),
+        (
+            Field(
+                "function",
+                "choice",
+                "relu",
+                "the function",
+                choices=ACTIVATIONS,
+                short="{}",
+                always=True,
+            ),
+        ),
         _same,
         keras="Activation / ReLU",
         torch="nn.ReLU, nn.Hardswish, ...",
@@ -855,6 +1197,8 @@ KINDS: dict[str, Kind] = _kinds(
                 REQUIRED,
                 "where the channels go",
                 choices=("channels_last", "channels_first"),
+                short="{}",
+                always=True,
             ),
         ),
         _permute,
@@ -880,14 +1224,14 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "adaptive_avg_pool",
         "average pooling to a fixed output size",
-        (Field("output_size", "ints", 1, "the output size"),),
+        (Field("output_size", "ints", 1, "the output size", short="→{*}", always=True),),
         _adaptive_pool,
         torch="nn.AdaptiveAvgPool2d",
     ),
     Kind(
         "adaptive_max_pool",
         "max pooling to a fixed output size",
-        (Field("output_size", "ints", 1, "the output size"),),
+        (Field("output_size", "ints", 1, "the output size", short="→{*}", always=True),),
         _adaptive_pool,
         torch="nn.AdaptiveMaxPool2d",
     ),
@@ -911,7 +1255,15 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "reshape",
         "reshape, in the convention's layout (channels last for keras, first for torch)",
-        (Field("shape", "shape", REQUIRED, "the new shape without the batch; one size may be -1"),),
+        (
+            Field(
+                "shape",
+                "shape",
+                REQUIRED,
+                "the new shape without the batch; one size may be -1",
+                short="{*}",
+            ),
+        ),
         _reshape,
         keras="Reshape",
         torch="view",
@@ -919,7 +1271,16 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "zero_padding",
         "zeros around the input",
-        (Field("padding", "pads", 1, "zeros per side: 1, [1, 2] or [[0, 1], [0, 1]]"),),
+        (
+            Field(
+                "padding",
+                "pads",
+                1,
+                "zeros per side: 1, [1, 2] or [[0, 1], [0, 1]]",
+                short="p{}",
+                always=True,
+            ),
+        ),
         _zero_padding,
         keras="ZeroPadding2D",
         torch="nn.ZeroPad2d",
@@ -929,7 +1290,11 @@ KINDS: dict[str, Kind] = _kinds(
         "crop the input's borders",
         (
             Field(
-                "cropping", "pads", REQUIRED, "values cut per side: 1, [1, 2] or [[0, 1], [0, 1]]"
+                "cropping",
+                "pads",
+                REQUIRED,
+                "values cut per side: 1, [1, 2] or [[0, 1], [0, 1]]",
+                short="c{}",
             ),
         ),
         _cropping,
@@ -939,9 +1304,14 @@ KINDS: dict[str, Kind] = _kinds(
         "upsampling",
         "nearest or bilinear upsampling by an integer factor (no parameters, no MACs)",
         (
-            Field("size", "ints", 2, "factor per dimension"),
+            Field("size", "ints", 2, "factor per dimension", short="×{}", always=True),
             Field(
-                "interpolation", "choice", "nearest", "the method", choices=("nearest", "bilinear")
+                "interpolation",
+                "choice",
+                "nearest",
+                "the method",
+                choices=("nearest", "bilinear"),
+                short="{}",
             ),
         ),
         _upsampling,
@@ -951,7 +1321,7 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "channel_shuffle",
         "ShuffleNet's channel shuffle (no parameters)",
-        (Field("groups", "int", 2, "groups; must divide the channels"),),
+        (Field("groups", "int", 2, "groups; must divide the channels", short="g{}", always=True),),
         _channel_shuffle,
         torch="nn.ChannelShuffle",
     ),
@@ -959,11 +1329,173 @@ KINDS: dict[str, Kind] = _kinds(
         "split",
         "one of `parts` equal slices of the channels",
         (
-            Field("parts", "int", 2, "how many equal slices"),
-            Field("index", "int", 0, "which slice, from 0", minimum=0),
+            Field("parts", "int", 2, "how many equal slices", short="÷{}", always=True),
+            Field("index", "int", 0, "which slice, from 0", minimum=0, short="#{}", always=True),
         ),
         _split,
         torch="chunk",
+    ),
+    Kind(
+        "attention",
+        "multi-head self-attention over the tokens of the last spatial dimension (the "
+        "others are independent windows): q, k, v and output projections, q.k and "
+        "attention.v products",
+        (
+            Field("heads", "int", REQUIRED, "attention heads", short="{} heads"),
+            Field("head_dim", "int", None, "query/key size per head; default channels / heads"),
+            Field("value_dim", "int", None, "value size per head; default head_dim"),
+            Field("out_channels", "int", None, "output projection size; default the input's"),
+            Field("qkv_bias", "bool", True, "biases on the q, k, v projections"),
+            Field("proj_bias", "bool", True, "a bias on the output projection"),
+            Field(
+                "projections",
+                "bool",
+                True,
+                "false: the input is the packed q, k, v and only q.k and attention.v count "
+                "(projections as dense layers of their own, as MaxViT's to_qkv and merge)",
+            ),
+            Field(
+                "position_bias",
+                "choice",
+                "none",
+                "table: a learned (2S-1)^2 x heads relative position table over S x S tokens "
+                "(MaxViT), its index a buffer",
+                choices=("none", "table"),
+            ),
+        ),
+        _attention,
+        keras="MultiHeadAttention",
+        torch="nn.MultiheadAttention (with out_proj)",
+    ),
+    Kind(
+        "window_attention",
+        "Swin's (shifted) window attention on an H x W x C map padded to whole windows, "
+        "with its relative position bias",
+        (
+            Field(
+                "heads",
+                "int",
+                REQUIRED,
+                "attention heads; must divide the channels",
+                short="{} heads",
+            ),
+            Field("window", "ints", REQUIRED, "window size (M or MxN)", short="w{*}"),
+            Field("shift", "ints", 0, "cyclic shift (no effect on counts)", minimum=0, short="s{}"),
+            Field("qkv_bias", "bool", True, "biases on the q, k, v projection"),
+            Field("proj_bias", "bool", True, "a bias on the output projection"),
+            Field(
+                "position_bias",
+                "choice",
+                "table",
+                "table: (2M-1)(2N-1) x heads parameters (Swin); continuous: Swin V2's "
+                "2 -> bias_hidden -> heads MLP and a logit scale per head; none",
+                choices=("table", "continuous", "none"),
+            ),
+            Field("bias_hidden", "int", 512, "hidden size of the continuous bias MLP"),
+            Field(
+                "bias_mlp",
+                "bool",
+                True,
+                "false: the continuous bias's MLP is layers of its own (dense layers on a "
+                "relative_coords layer), as torchvision runs its cpb_mlp",
+            ),
+        ),
+        _window_attention,
+        torch="ShiftedWindowAttention(V2)",
+    ),
+    Kind(
+        "relative_coords",
+        "Swin V2's relative coordinates of a window, (2M-1) x (2N-1) x 2, for a bias MLP "
+        "written as layers (no parameters; the attention holds them as a buffer)",
+        (Field("window", "ints", REQUIRED, "window size (M or MxN)"),),
+        _relative_coords,
+        torch="relative_coords_table",
+    ),
+    Kind(
+        "patch_merging",
+        "Swin's patch merging: 2x2 neighbours concatenated (4C, odd sizes padded), "
+        "LayerNorm, Linear 4C -> 2C",
+        (
+            Field("out_channels", "int", None, "output channels; default 2C"),
+            Field(
+                "norm",
+                "choice",
+                None,
+                "LayerNorm of the 4C input (before: Swin, the default with a reduction), "
+                "of the output (after: Swin V2), or none",
+                choices=("before", "after", "none"),
+            ),
+            Field("bias", "bool", False, "a bias on the linear reduction"),
+            Field(
+                "reduction",
+                "bool",
+                True,
+                "false: only the concatenation (torchvision's _patch_merging_pad); the "
+                "norm and Linear then are layers of their own",
+            ),
+        ),
+        _patch_merging,
+        torch="PatchMerging(V2)",
+    ),
+    Kind(
+        "class_token",
+        "learned tokens prepended to a token sequence: C parameters each",
+        (Field("tokens", "int", 1, "tokens prepended"),),
+        _class_token,
+        torch="nn.Parameter(1, 1, C) + torch.cat",
+    ),
+    Kind(
+        "position_embedding",
+        "a learned embedding added at every position: one parameter per value",
+        (),
+        _position_embedding,
+        torch="nn.Parameter(1, L, C) + add",
+    ),
+    Kind(
+        "select_token",
+        "one token of a sequence, flat (ViT's class token x[:, 0])",
+        (Field("index", "int", 0, "which token, from 0", minimum=0),),
+        _select_token,
+        torch="x[:, i]",
+    ),
+    Kind(
+        "mlp",
+        "transformer MLP block: Linear C -> hidden, activation, Linear hidden -> out, "
+        "at every position",
+        (
+            Field("hidden", "int", REQUIRED, "hidden features"),
+            Field("out_channels", "int", None, "output features; default the input's"),
+            BIAS,
+            Field("activation", "choice", "gelu", "the activation", choices=ACTIVATIONS),
+        ),
+        _mlp,
+        torch="torchvision.ops.MLP",
+    ),
+    Kind(
+        "window_partition",
+        "MaxViT's partition of an H x W map into (H/p)(W/p) windows of p x p tokens, "
+        "channels last (grid attention: p = H / partition size, then swap_axes)",
+        (Field("size", "int", REQUIRED, "p; must divide both sizes"),),
+        _window_partition,
+        torch="WindowPartition",
+    ),
+    Kind(
+        "swap_axes",
+        "the two spatial dimensions trade places (MaxViT's grid attention)",
+        (),
+        _swap_axes,
+        torch="SwapAxes(-2, -3)",
+    ),
+    Kind(
+        "window_departition",
+        "MaxViT's inverse partition: hp*wp windows of p x p tokens back to an "
+        "(hp*p) x (wp*p) map, channels first",
+        (
+            Field("size", "int", REQUIRED, "p"),
+            Field("partitions", "ints", REQUIRED, "windows per dimension: hp x wp"),
+        ),
+        _window_departition,
+        torch="WindowDepartition",
     ),
     Kind("add", "elementwise sum of equal shapes", (), _add, joins=True, keras="Add", torch="+"),
     Kind(

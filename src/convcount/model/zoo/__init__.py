@@ -9,7 +9,7 @@ against the modules' own tables.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -108,6 +108,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "convnext_base",
         "convnext_large",
     ),
+    "torchvision_vit": ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"),
+    "torchvision_swin": ("swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b"),
+    "torchvision_maxvit": ("maxvit_t",),
 }
 
 #: Names kept from convcount 1.x, and other common spellings.
@@ -176,6 +179,13 @@ def suggestions(name: str) -> list[str]:
     target = _squash(word.split("/", 1)[-1])
     if target in squashed:
         return list(dict.fromkeys(squashed[target]))
+    framework = word.split("/", 1)[0] if "/" in word else ""
+    # The family members first: keras/mobilenetv3 means v3small or v3large, not v2.
+    members = [k for k in squashed if k.startswith(target) and len(target) >= 3]
+    if members:
+        found = [f for k in sorted(members) for f in squashed[k]]
+        same = [f for f in found if f.startswith(framework + "/")] if framework else []
+        return list(dict.fromkeys(same or found))[:4]
     from difflib import get_close_matches  # only on the way to an error message
 
     close = get_close_matches(target, list(squashed), n=3, cutoff=0.75)
@@ -243,7 +253,7 @@ def build_zoo(
             raise ConvcountError(
                 "option",
                 f"--option {key}: {name} takes no such option{hint}; "
-                f"it takes {', '.join(declared)}",
+                f"it takes {', '.join(n for n, o in declared.items() if o.type != 'fixed')}",
             )
         values[key] = spec_option.parse(text)
     spec = Spec(name, variant, model, (size[0], size[1]), alpha, values, own, dtype)  # type: ignore[arg-type]  # own is keras or torch
@@ -266,10 +276,11 @@ def parse_alpha(text: str) -> float:
     return value
 
 
-def listing() -> list[tuple[str, str, list[int], int, int, int]]:
-    """Every shipped model at its defaults: name, framework, input shape, params, fixed, MACs."""
+def listing(names: Iterable[str] | None = None) -> list[tuple[str, str, list[int], int, int, int]]:
+    """Every shipped model (or those ``names``) at its defaults: name, framework, input
+    shape, params, fixed, MACs."""
     rows = []
-    for name in sorted(ZOO):
+    for name in sorted(ZOO if names is None else names):
         report = build_zoo(name)
         rows.append(
             (
