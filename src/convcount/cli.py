@@ -497,6 +497,14 @@ def model(
         bool,
         typer.Option("--kinds", help="The model format's reference: every layer kind and field."),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 2 when some layers' MACs are unknown (custom layers of a model file), "
+            "instead of reporting the MACs as at least.",
+        ),
+    ] = False,
     convention: ConventionOpt = None,
     dtype: Dtype = None,
     format_: Format = None,
@@ -520,7 +528,9 @@ def model(
             "model", "model: give a model file or a shipped model's name (--list shows them)"
         )
     options = _parse_options(option or [])
-    emit_model(source, width_multiplier, resolution, convention, dtype, fmt, options, batch_size)
+    emit_model(
+        source, width_multiplier, resolution, convention, dtype, fmt, options, batch_size, strict
+    )
 
 
 def _parse_options(given: Sequence[str]) -> dict[str, str]:

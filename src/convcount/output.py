@@ -152,8 +152,13 @@ def emit_model(
     fmt: str,
     options: dict[str, str] | None = None,
     batch_size: str | None = None,
+    strict: bool = False,
 ) -> None:
-    """Count a model file (or a shipped model) and write it in ``fmt``."""
+    """Count a model file (or a shipped model) and write it in ``fmt``.
+
+    ``strict`` refuses a model with layers whose MACs are unknown instead of
+    reporting its MACs as a lower bound.
+    """
     from convcount.layers import parse_int
     from convcount.model import load_model, resolve_source
     from convcount.summary import model_record
@@ -170,6 +175,15 @@ def emit_model(
         dtype=dtype,
         options=options,
     )
+    uncounted = report.uncounted
+    if strict and uncounted:
+        from convcount.summary import uncounted_text
+
+        raise ConvcountError(
+            "strict",
+            f"{source}: MACs unknown for {uncounted_text(uncounted)}; "
+            "without --strict the totals are reported as at least",
+        )
     record = model_record(report, batch)
     # Every per-layer figure is at most a total (parameters, MACs, buffers) or a part
     # of the activation memory, so checking the totals checks them all, in a

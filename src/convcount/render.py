@@ -656,22 +656,37 @@ def comparison_view(rows: Sequence[ComparisonRow], width: int | None = None) -> 
 # A model
 
 
+#: A layer's MACs that convcount cannot count.
+UNKNOWN = "unknown"
+
+
 def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1) -> View:
     """A model summary: one row per layer, totals, memory, receptive field, notes."""
-    from convcount.summary import buffers, connected_to, has_batchnorm, memory
+    from convcount.summary import (
+        buffers,
+        connected_to,
+        has_batchnorm,
+        memory,
+        uncounted,
+        uncounted_text,
+    )
 
     layers = list(report.layers)
     index = {layer.name: i + 1 for i, layer in enumerate(layers)}
     inputs = connected_to(report)
     total_macs = report.macs or 1
-    largest = max((layer.macs for layer in layers), default=0) or 1
+    counted = [layer.macs or 0 for layer in layers]  # unknown MACs are shown as such
+    largest = max(counted, default=0) or 1
     shapes = [_size(report.output_shape(layer.output)) for layer in layers]
     params = [_n(layer.params) if layer.params else "" for layer in layers]
     fixed = [_n(layer.non_trainable) if layer.non_trainable else "" for layer in layers]
     state = [_n(buffers(layer)) if buffers(layer) else "" for layer in layers]
-    macs = [_n(layer.macs * batch_size) if layer.macs else "" for layer in layers]
-    shares = [f"{layer.macs / total_macs:5.1%}" if layer.macs else "" for layer in layers]
-    bars = [_bar(Fraction(layer.macs, largest)) for layer in layers]
+    macs = [
+        UNKNOWN if layer.macs is None else _n(layer.macs * batch_size) if layer.macs else ""
+        for layer in layers
+    ]
+    shares = [f"{m / total_macs:5.1%}" if m else "" for m in counted]
+    bars = [_bar(Fraction(m, largest)) for m in counted]
     natural = max((_cells(n) for layer in layers for n in (layer.name, *layer.inputs)), default=0)
 
     def refs(names: tuple[str, ...], cut: int | None) -> str:
@@ -723,6 +738,8 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
                 figures.append(f"buffers {state[i]}")
             if layer.macs:
                 figures.append(f"MACs {macs[i]} ({shares[i].strip()})")
+            elif layer.macs is None:
+                figures.append(f"MACs {UNKNOWN}")
             if inputs[i]:
                 figures.append("from " + ", ".join(inputs[i]))
             blocks.append((heading, figures))
@@ -739,6 +756,8 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
 
     mem = memory(report, batch_size)
     all_macs = report.macs * batch_size
+    unknown = uncounted(report)
+    at_least = "at least " if unknown else ""
     element = f"{report.dtype}, batch of {batch_size}"
     pairs = [
         Pair("parameters", _n(report.total_params), _scaled(report.total_params)),
@@ -747,11 +766,11 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
         *([Pair("buffers", _n(sum(buffers(layer) for layer in layers)))] if any(state) else []),
         Pair(
             "MACs",
-            _n(all_macs),
+            at_least + _n(all_macs),
             _scaled(all_macs),
             "convolution and dense layers, bias additions not counted",
         ),
-        Pair("FLOPs", _n(2 * all_macs), _scaled(2 * all_macs), "2 × MACs"),
+        Pair("FLOPs", at_least + _n(2 * all_macs), _scaled(2 * all_macs), "2 × MACs"),
         Pair("input", _bytes(mem.input_bytes), _binary(mem.input_bytes), element),
         Pair(
             "activations",
@@ -792,6 +811,11 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
         size, name = report.receptive_field
         pairs.append(Pair("receptive field", _size(size), note=f"input pixels at {name}"))
     notes = []
+    if unknown:
+        notes.append(
+            f"MACs unknown for {uncounted_text(unknown)} that convcount cannot count; "
+            "their parameters are counted. --strict refuses such a model."
+        )
     if has_batchnorm(report):
         if report.convention == "keras":
             notes.append(

@@ -19,7 +19,10 @@ Memory, for a batch of ``N`` at the model's dtype (``b`` bytes per element):
 * ``total_bytes``: input + forward/backward + parameters + buffers, torchinfo's
   "Estimated Total Size".
 
-MACs scale with the batch; parameters do not.
+MACs scale with the batch; parameters do not. A layer whose MACs convcount
+cannot count (a model file's custom layer) has ``macs`` null; the model's
+``macs`` then counts the other layers only (a lower bound), ``macs_exact`` is
+false and ``uncounted`` says how many layers of each class went uncounted.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ class LayerLike(Protocol):
     @property
     def non_trainable(self) -> int: ...
     @property
-    def macs(self) -> int: ...
+    def macs(self) -> int | None: ...
     @property
     def params(self) -> int: ...
 
@@ -147,6 +150,18 @@ def connected_to(report: ModelLike) -> list[tuple[str, ...]]:
     return out
 
 
+def uncounted(report: Any) -> dict[str, int]:
+    """Layers whose MACs the front end could not count, by class (none when it has no such)."""
+    return dict(getattr(report, "uncounted", None) or {})
+
+
+def uncounted_text(uncounted: dict[str, int]) -> str:
+    """Layers of unknown MACs in words: ``37 layers (LayerScale ×36, Custom ×1)``."""
+    total = sum(uncounted.values())
+    listed = ", ".join(f"{what} ×{count:,}" for what, count in uncounted.items())
+    return f"{total:,} layer{'' if total == 1 else 's'} ({listed})"
+
+
 def has_batchnorm(report: ModelLike) -> bool:
     """Whether any layer is a batch normalisation (the notes about it apply)."""
     return any("batchnorm" in layer.kind.replace("_", "") for layer in report.layers)
@@ -177,6 +192,8 @@ MODEL_TOTAL_COLUMNS: tuple[str, ...] = (
     "input_shape",
     "dtype",
     "flops",
+    "macs_exact",
+    "uncounted",
     *Memory._fields[1:],
     "receptive_field",
     "receptive_field_layer",
@@ -197,7 +214,7 @@ def layer_record(report: ModelLike, index: int, batch_size: int = 1) -> dict[str
         "trainable_params": layer.trainable,
         "non_trainable_params": layer.non_trainable,
         "buffers": buffers(layer),
-        "macs": layer.macs * batch_size,
+        "macs": None if layer.macs is None else layer.macs * batch_size,
     }
 
 
@@ -205,6 +222,7 @@ def model_record(report: ModelLike, batch_size: int = 1) -> dict[str, Any]:
     """A whole model as JSON: per-layer rows, totals and memory (schema in the README)."""
     rf = report.receptive_field
     macs = report.macs * batch_size
+    unknown = uncounted(report)
     return {
         "model": report.name,
         "convention": report.convention,
@@ -219,6 +237,8 @@ def model_record(report: ModelLike, batch_size: int = 1) -> dict[str, Any]:
         "buffers": sum(buffers(layer) for layer in report.layers),
         "macs": macs,
         "flops": 2 * macs,
+        "macs_exact": not unknown,
+        "uncounted": unknown,
         **memory(report, batch_size)._asdict(),
         "receptive_field": None if rf is None else {"size": list(rf[0]), "layer": rf[1]},
     }
@@ -270,6 +290,8 @@ def model_from_csv(rows: Sequence[dict[str, str]]) -> dict[str, Any]:
         buffers=totals["buffers"],
         macs=totals["macs"],
         flops=totals["flops"],
+        macs_exact=totals["macs_exact"],
+        uncounted=totals["uncounted"] or {},
     )
     record.update({name: totals[name] for name in Memory._fields[1:]})
     record["receptive_field"] = None if size is None else {"size": size, "layer": where}

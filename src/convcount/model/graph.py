@@ -44,7 +44,8 @@ class Out(NamedTuple):
     output: Tensor
     trainable: int = 0
     non_trainable: int = 0
-    macs: int = 0
+    macs: int | None = 0
+    """None: unknown (a layer convcount cannot count, such as a model file's custom layer)."""
     buffers: int = 0
 
 
@@ -61,10 +62,13 @@ class ModelLayer(NamedTuple):
     """Parameters the framework trains."""
     non_trainable: int
     """Parameters the framework keeps but does not train (Keras's BatchNorm statistics)."""
-    macs: int
-    """Multiply-accumulates for one input (bias additions excluded)."""
+    macs: int | None
+    """Multiply-accumulates for one input (bias additions excluded); None when unknown."""
     buffers: int = 0
     """PyTorch buffers (BatchNorm's running statistics): state that is not a parameter."""
+    op: str = ""
+    """What the layer is in its model file (a Keras class, an ONNX op); empty otherwise.
+    A layer of unknown MACs is listed under it in :attr:`ModelReport.uncounted`."""
 
     @property
     def params(self) -> int:
@@ -107,8 +111,27 @@ class ModelReport(NamedTuple):
 
     @property
     def macs(self) -> int:
-        """Multiply-accumulates of the convolution and matrix-product layers."""
-        return sum(layer.macs for layer in self.layers)
+        """Multiply-accumulates of the convolution and matrix-product layers.
+
+        Layers whose MACs are unknown count nothing here: the figure is then a
+        lower bound, and :attr:`macs_exact` is False.
+        """
+        return sum(layer.macs for layer in self.layers if layer.macs is not None)
+
+    @property
+    def macs_exact(self) -> bool:
+        """Whether every layer's MACs are known (:attr:`macs` is then exact)."""
+        return all(layer.macs is not None for layer in self.layers)
+
+    @property
+    def uncounted(self) -> dict[str, int]:
+        """Layers whose MACs are unknown, by what they are (class or op, else kind)."""
+        counts: dict[str, int] = {}
+        for layer in self.layers:
+            if layer.macs is None:
+                key = layer.op or layer.kind
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
     @property
     def param_bytes(self) -> int:
@@ -184,11 +207,13 @@ class Net:
         /,
         name: str | None = None,
         where: str | None = None,
+        op: str = "",
         **fields: Any,
     ) -> str:
         """Add a layer of ``kind`` fed by ``x`` (default: the last layer); return its name.
 
         Errors start with ``where`` when given, else with the source and layer name.
+        ``op`` is what the layer is in a model file (see :attr:`ModelLayer.op`).
         """
         spec = _kinds().get(kind)
         if spec is None:
@@ -225,6 +250,7 @@ class Net:
                 out.non_trainable,
                 out.macs,
                 out.buffers,
+                op,
             )
         )
         self.tensors[name] = out.output
