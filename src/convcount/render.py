@@ -810,7 +810,7 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     if report.receptive_field is not None:
         size, name = report.receptive_field
         pairs.append(Pair("receptive field", _size(size), note=f"input pixels at {name}"))
-    notes = []
+    notes: list[str] = list(getattr(report, "notes", ()))  # a model file's reader notes
     if unknown:
         notes.append(
             f"MACs unknown for {uncounted_text(unknown)} that convcount cannot count; "

@@ -88,6 +88,8 @@ class ModelReport(NamedTuple):
     layers: tuple[ModelLayer, ...]
     receptive_field: tuple[tuple[int, ...], str] | None
     """Receptive field of the last spatial layer before any global pooling, and its name."""
+    notes: tuple[str, ...] = ()
+    """What a model file's reader wants said under the summary (e.g. folded BatchNorm)."""
 
     @property
     def trainable_params(self) -> int:

@@ -285,8 +285,16 @@ class Engine:
         )
         shape = outs[0] if outs else None
         kind = self._kind(node, shapes)
-        return Row(name, kind, sources, None if shape is None else shape[1:], trainable, buffers,
-                   macs if rule is not None else None)  # fmt: skip
+        return Row(
+            name,
+            kind,
+            sources,
+            None if shape is None else shape[1:],
+            trainable,
+            buffers,
+            macs if rule is not None else None,
+            op=node.op,
+        )
 
     def _init(self, name: str) -> str | None:
         name = self.alias.get(name, name)

@@ -190,7 +190,7 @@ class Program:
             module = qualified.rpartition(".")[0]
             if module not in at:
                 at[module] = len(rows)
-                rows.append(Row(module or qualified, "weights", (), None))
+                rows.append(Row(module or qualified, "weights", (), None, op="weights"))
             i = at[module]
             if role == "buffer":
                 rows[i] = rows[i]._replace(buffers=rows[i].buffers + size)
@@ -246,6 +246,7 @@ class Program:
             buffers,
             macs,
             non_trainable,
+            op=target.removeprefix("torch.ops.").removesuffix(".default"),
         )
 
     def macs(

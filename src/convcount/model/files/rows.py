@@ -32,6 +32,8 @@ class Row(NamedTuple):
     macs: int | None = 0
     """None: an op convcount does not count."""
     non_trainable: int = 0
+    op: str = ""
+    """What the layer is in the file (an ONNX op, an aten op), for the uncounted list."""
 
 
 def tensor(shape: Sequence[int] | None) -> Tensor:
@@ -76,12 +78,13 @@ def build_report(
             tensor(row.shape),
             row.trainable,
             row.non_trainable,
-            row.macs or 0,
+            row.macs,
             row.buffers,
+            row.op,
         )
         for number, row in enumerate(rows, 1)
     )
-    report = ModelReport(
+    return ModelReport(
         name=name,
         source=label,
         convention="torch",
@@ -90,10 +93,8 @@ def build_report(
         input=tensor(input_shape),
         layers=layers,
         receptive_field=None,
+        notes=tuple(notes),
     )
-    uncounted = [row for row in rows if row.macs is None]
-    del uncounted, notes  # shown once the summary carries unknown MACs and notes
-    return report
 
 
 def elements(shape: Sequence[int]) -> int:
