@@ -27,7 +27,7 @@ from convcount.model import load_file
 from .conftest import run
 
 FIXTURES = Path(__file__).parent / "files" / "torch"
-ONNX = sorted(FIXTURES.glob("hand_*.onnx")) + [FIXTURES / "resnet18.legacy.onnx"]
+ONNX = [*sorted(FIXTURES.glob("hand_*.onnx")), FIXTURES / "resnet18.legacy.onnx"]
 PT2 = sorted(FIXTURES.glob("hand_*.pt2"))
 FUZZ = settings(
     max_examples=60,

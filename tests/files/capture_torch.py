@@ -332,12 +332,19 @@ def capture(name: str, model: Any, x: Any, dynamic: bool) -> dict[str, Any]:
         batch = torch.export.Dim("batch")
         height, width = torch.export.Dim("h", min=32), torch.export.Dim("w", min=32)
         record["onnx"]["dynamo_dynamic"] = export_onnx(
-            model, x, name + "_dynamic", legacy=False,
+            model,
+            x,
+            name + "_dynamic",
+            legacy=False,
             dynamic_shapes=({0: batch, 2: height, 3: width},),
         )
         record["onnx"]["legacy_dynamic"] = export_onnx(
-            model, x, name + "_dynamic", legacy=True,
-            input_names=["x"], dynamic_axes={"x": {0: "batch", 2: "h", 3: "w"}},
+            model,
+            x,
+            name + "_dynamic",
+            legacy=True,
+            input_names=["x"],
+            dynamic_axes={"x": {0: "batch", 2: "h", 3: "w"}},
         )
     print(name, record["total_params"], record["macs"], file=sys.stderr)
     return record
