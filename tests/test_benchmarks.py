@@ -16,6 +16,7 @@ QUICK = {
     "startup.py": ["--rounds", "1", "--warmup", "0"],
     "throughput.py": ["--rows", "300", "--small", "100", "--repeat", "1", "--torch-sample", "0"],
     "models.py": ["--rounds", "1", "--models", "keras/mobilenet"],
+    "files.py": ["--rounds", "1", "--megabytes", "1"],
 }
 OUT_OF_REACH = {
     "startup.py": [*QUICK["startup.py"], "--slowdown", "1000"],
@@ -60,3 +61,13 @@ def test_the_model_benchmark_says_ok_or_over_target(capfd: pytest.CaptureFixture
     assert run_all({"models.py": near}) == 0
     out = capfd.readouterr().out
     assert out.count("(target <= 1000.0x: ok)") == 2
+
+
+def test_the_model_file_benchmark_says_ok_or_over_target(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    assert run_all({"files.py": [*QUICK["files.py"], "--target", "0.001"]}) == 1
+    out = capfd.readouterr().out
+    assert out.count("over target") == 1 and " ok" not in out
+    assert run_all({"files.py": [*QUICK["files.py"], "--target", "1000"]}) == 0
+    assert "(target <= 1000.0x: ok)" in capfd.readouterr().out
