@@ -66,8 +66,7 @@ def test_the_model_benchmark_says_ok_or_over_target(capfd: pytest.CaptureFixture
 def test_the_model_file_benchmark_says_ok_or_over_target(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
+    """One run (each costs seconds): a target out of reach is said and fails."""
     assert run_all({"files.py": [*QUICK["files.py"], "--target", "0.001"]}) == 1
     out = capfd.readouterr().out
-    assert out.count("over target") == 1 and " ok" not in out
-    assert run_all({"files.py": [*QUICK["files.py"], "--target", "1000"]}) == 0
-    assert "(target <= 1000.0x: ok)" in capfd.readouterr().out
+    assert out.count("(target <= 0.0x: over target)") == 1 and " ok" not in out
