@@ -272,9 +272,10 @@ class Engine:
             self.shapes[out] = outs[i]
             if values[i] is not None:
                 self.consts[out] = values[i]  # type: ignore[assignment]  # not None here
-        if node.outputs and all(o in self.consts for o in node.outputs if o):
-            return None  # a shape computation, folded: not a layer
         trainable, buffers = self._weights(node)
+        folded = node.outputs and all(o in self.consts for o in node.outputs if o)
+        if folded and not trainable + buffers:
+            return None  # a shape computation, folded: not a layer
         name = self._name(node)
         for out in node.outputs:
             self.producer[out] = name
