@@ -68,6 +68,9 @@ TORCHVISION: dict[str, tuple[str, dict[str, Any], int]] = {
     "regnet_x_400mf": ("regnet_x_400mf", {}, 64),
     "regnet_y_400mf": ("regnet_y_400mf", {}, 64),
     "convnext_tiny": ("convnext_tiny", {}, 64),
+    # The legacy exporter cannot lower VGG's adaptive pooling below 224 px (where its
+    # classifier alone is 400 MB to export): dynamo and .pt2 only; AlexNet covers the
+    # same ops in a legacy export.
     "vgg11_bn": ("vgg11_bn", {"init_weights": False, "num_classes": 10}, 32),
 }
 

@@ -955,3 +955,19 @@ def _argmax(engine: Engine, node: Node, shapes: Shapes, consts: Consts) -> Resul
     axis = _axis(node.attrs.get("axis", 0), len(x))
     keep = node.attrs.get("keepdims", 1)
     return Result([tuple(1 if i == axis else d for i, d in enumerate(x) if keep or i != axis)])
+
+
+@rule("GatherND")
+@_guard
+def _gather_nd(engine: Engine, node: Node, shapes: Shapes, consts: Consts) -> Result:
+    x, idx = _need(shapes[0]), _need(shapes[1])
+    batch = node.attrs.get("batch_dims", 0)
+    if not idx or idx[-1] + batch > len(x):
+        raise Failure(f"indices {_fmt(idx)} for data {_fmt(x)}")
+    return Result([(*idx[:-1], *x[batch + idx[-1] :])])
+
+
+@rule("ScatterND", "ScatterElements")
+@_guard
+def _scatter(engine: Engine, node: Node, shapes: Shapes, consts: Consts) -> Result:
+    return Result([_need(shapes[0])])
