@@ -478,6 +478,8 @@ def _opaque(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
             else:
                 whole = max(_whole(x), default=1) if x.spatial else 1
                 out = Tensor(spatial, channels, (whole,) * len(spatial), (1,) * len(spatial))
+    if not v["params_known"]:
+        return Out(out, macs=None, params_known=False)
     return Out(out, v["trainable"], v["non_trainable"], macs=None, buffers=v["buffers"])
 
 
@@ -988,6 +990,12 @@ KINDS: dict[str, Kind] = _kinds(
             Field("trainable", "int", 0, "trainable parameters", minimum=0),
             Field("non_trainable", "int", 0, "non-trainable parameters", minimum=0),
             Field("buffers", "int", 0, "buffers (state that is not a parameter)", minimum=0),
+            Field(
+                "params_known",
+                "bool",
+                True,
+                "false: the parameters are unknown too (the totals are then lower bounds)",
+            ),
             Field("shape", "shape", None, "output shape without the batch; default: the input's"),
         ),
         _opaque,
