@@ -346,7 +346,7 @@ class _Reader:
             if not isinstance(raw, dict):
                 raise ConvcountError("model", f"{self.label}: a layer that is {_show(raw)}")
             cls = raw.get("class_name")
-            key = _snake(cls if isinstance(cls, str) else "layer")
+            key = _snake(cls.rpartition(">")[2] if isinstance(cls, str) else "layer")
             number = counts.get(key, 0)
             counts[key] = number + 1
             stored = key if number == 0 else f"{key}_{number}"
@@ -394,7 +394,8 @@ class _Reader:
                 continue
             after = layers[i + 1].raw.get("build_config") if i + 1 < len(layers) else None
             shape = after.get("input_shape") if isinstance(after, dict) else None
-            x = self._call(layer, x, {}, shared, frozen, depth, shape)[:1]
+            last = i + 1 == len(layers)
+            x = self._call(layer, x, {}, shared, frozen, depth, shape, not last)[:1]
         return x
 
     def _functional(
@@ -443,6 +444,12 @@ class _Reader:
                     )
                 pending.append((layer, index, node))
         recorded = _recorded([node for _, _, node in pending])
+        consumed = {
+            t
+            for _, _, node in pending
+            for group in _node_inputs(node, self.label, "")
+            for t in (group if isinstance(group, list) else group.values())
+        }
         while pending:
             left = []
             for layer, index, node in pending:
@@ -458,6 +465,7 @@ class _Reader:
                     frozen,
                     depth,
                     recorded.get((layer.name, index, 0)),
+                    (layer.name, index, 0) in consumed,
                 )
                 for k, out in enumerate(outputs):
                     tensors[(layer.name, index, k)] = out
@@ -558,7 +566,12 @@ class _Reader:
         frozen: bool,
         depth: int,
         recorded: object = None,
+        used: bool = True,
     ) -> list[str]:
+        """Add one call of a layer (or of a nested model); the names of its outputs.
+
+        ``recorded``: its output shape as the file records it, if it does; ``used``:
+        whether later layers take its output (else a model output)."""
         net = self.net
         if net is None:
             raise ConvcountError(
@@ -578,13 +591,13 @@ class _Reader:
             inputs = list(kwargs.values())
         if not inputs:
             raise ConvcountError("model", f"{where}: called on nothing")
-        kind, fields = self._map(layer, inputs, recorded, where)
+        kind, fields = self._map(layer, inputs, recorded, used, where)
         net.layer(
             kind,
             inputs if kind in _JOINS else inputs[0],
             name=name,
             where=where,
-            op=layer.cls,
+            op=layer.cls.rpartition(">")[2],  # a registered class: package>Name
             **fields,
         )
         frozen = frozen or layer.config.get("trainable") is False
@@ -603,7 +616,7 @@ class _Reader:
     # -- classes to kinds ----------------------------------------------------------
 
     def _map(
-        self, layer: _Layer, inputs: list[str], recorded: object, where: str
+        self, layer: _Layer, inputs: list[str], recorded: object, used: bool, where: str
     ) -> tuple[str, dict[str, Any]]:
         assert self.net is not None
         cls = layer.cls
@@ -611,6 +624,17 @@ class _Reader:
         x = self.net.shape(inputs[0])
         rank = len(x.spatial)
         mapper = _MAPPERS.get(cls)
+        if cls == "Permute":
+            dims = c.get("dims")
+            full = [*x.spatial, x.channels]
+            if isinstance(dims, list) and sorted(dims) == list(range(1, len(full) + 1)):
+                return "reshape", {"shape": [full[d - 1] for d in dims]}
+        elif cls == "Resizing" and "resize" in _kinds() and rank == 2:
+            method = c.get("interpolation", "bilinear")
+            return "resize", {
+                "size": [c["height"], c["width"]],
+                "interpolation": method if method in _RESIZE_METHODS else "bilinear",
+            }
         if mapper is not None:
             data_format = c.get("data_format")
             if data_format not in (None, "channels_last"):
@@ -625,12 +649,21 @@ class _Reader:
             if result is not None:
                 return result
         # A class convcount does not count: its shape from the file, its weights' sizes.
-        params = self.source.weight_counts(layer.path)
+        if cls in _NO_WEIGHTS or cls.startswith("Random"):  # Keras's, known to hold none
+            params: int | None = 0
+        else:
+            params = self.source.weight_counts(layer.path)
         fields: dict[str, Any] = {"params_known": params is not None}
         if params is not None:
-            fields["trainable"] = params
+            fields["trainable"] = params  # the file does not say which are trainable
         if isinstance(recorded, list) and len(recorded) >= 2:
             fields["shape"] = _fill(recorded, x.spatial, x.channels)
+        elif used:
+            raise ConvcountError(
+                "model",
+                f"{where}: a class convcount does not know, and the file does not record "
+                "its output shape, which later layers need",
+            )
         return "opaque", fields
 
 
@@ -648,6 +681,33 @@ class _FlatNet(Net):
 
 
 _MODELS = frozenset({"Functional", "Sequential", "Model"})
+#: Keras classes convcount does not count that hold no weights (also Random*).
+_NO_WEIGHTS = frozenset(
+    {
+        "Resizing",
+        "CenterCrop",
+        "RepeatVector",
+        "Lambda",
+        "TFOpLambda",
+        "SlicingOpLambda",
+        "Masking",
+        "Dot",
+        "Permute",
+        "Concatenate",
+        "Cropping1D",
+        "Cropping2D",
+        "Cropping3D",
+    }
+)
+_RESIZE_METHODS = frozenset({"nearest", "bilinear", "bicubic", "area"})
+
+
+def _kinds() -> dict[str, Any]:
+    from convcount.model.kinds import KINDS
+
+    return KINDS
+
+
 _JOINS = frozenset({"add", "multiply", "concat", "opaque"})
 
 
