@@ -36,9 +36,7 @@ def truth() -> dict[str, Any]:
     return models
 
 
-USER = sorted(
-    name for name in truth() if (FILES / f"{name}.json").exists() and name[0].islower()
-)
+USER = sorted(name for name in truth() if (FILES / f"{name}.json").exists() and name[0].islower())
 APPLICATIONS = sorted(p.name.split(".")[0] for p in (FILES / "applications").glob("*.json.gz"))
 HANDFUL = sorted(p.stem for p in FILES.glob("*.keras") if p.stem[0].isupper())
 
@@ -173,5 +171,5 @@ def test_a_zip_without_config_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.keras"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("metadata.json", "{}")
-    with pytest.raises(ConvcountError, match="without config.json"):
+    with pytest.raises(ConvcountError, match=r"without config\.json"):
         load_file(path)

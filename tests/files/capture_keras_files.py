@@ -147,8 +147,11 @@ def nested(keras: Any) -> Any:
     h = layers.Add(name="inner_add")([inner_in, h])
     inner = keras.Model(inner_in, h, name="inner")
     frozen_block = keras.Sequential(
-        [keras.Input((19, 19, 8)), layers.Conv2D(4, 1, name="frozen_conv"),
-         layers.BatchNormalization(name="frozen_bn")],
+        [
+            keras.Input((19, 19, 8)),
+            layers.Conv2D(4, 1, name="frozen_conv"),
+            layers.BatchNormalization(name="frozen_bn"),
+        ],
         name="frozen_block",
     )
     frozen_block.trainable = False
@@ -325,8 +328,18 @@ def custom(keras: Any) -> Any:
 
 USER: dict[str, Callable[[Any], Any]] = {
     f.__name__: f
-    for f in (branches, shared, nested, conv1d, conv3d, transposes, sequence, open_input, mlp,
-              custom)
+    for f in (
+        branches,
+        shared,
+        nested,
+        conv1d,
+        conv3d,
+        transposes,
+        sequence,
+        open_input,
+        mlp,
+        custom,
+    )
 }
 
 
@@ -445,12 +458,12 @@ def keras2(config: dict[str, Any]) -> dict[str, Any]:
             for node in raw["inbound_nodes"]:
                 entries = []
 
-                def walk(value: Any) -> None:
+                def walk(value: Any, entries: list[Any] = entries) -> None:
                     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
                         entries.append([*value["config"]["keras_history"], {}])
                     elif isinstance(value, list):
                         for item in value:
-                            walk(item)
+                            walk(item, entries)
 
                 walk(node["args"])
                 nodes.append(entries)
@@ -528,7 +541,9 @@ def main(argv: list[str] | None = None) -> int:
 
     OUT.mkdir(exist_ok=True)
     path = OUT / "truth.json.gz"
-    document: dict[str, Any] = json.loads(gzip.decompress(path.read_bytes())) if path.exists() else {}
+    document: dict[str, Any] = (
+        json.loads(gzip.decompress(path.read_bytes())) if path.exists() else {}
+    )
     document.setdefault("models", {})
     import torch
 

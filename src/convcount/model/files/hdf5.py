@@ -30,6 +30,9 @@ MAX_READ = 64 * 1024 * 1024
 MAX_STEPS = 1_000_000
 #: Deepest B-tree.
 MAX_DEPTH = 64
+#: Most bytes read from one file in all (its structure only: a few MB at most in a
+#: real file, whatever the size of its weights).
+MAX_TOTAL = 256 * 1024 * 1024
 
 _UNDEFINED = 0xFFFFFFFFFFFFFFFF
 
@@ -60,6 +63,7 @@ class HDF5:
         self.size = size
         self.label = label
         self.steps = 0
+        self.total = 0
         try:
             self._superblock()
         except HDF5Error as error:
@@ -76,6 +80,9 @@ class HDF5:
         start = self.base + offset
         if offset < 0 or length < 0 or length > MAX_READ or start + length > self.size:
             raise HDF5Error(f"{length:,} bytes at offset {offset:,} lie past the end")
+        self.total += length
+        if self.total > MAX_TOTAL:
+            raise HDF5Error(f"more than {MAX_TOTAL:,} bytes of structure")
         self.handle.seek(start)
         data = self.handle.read(length)
         if len(data) != length:
@@ -135,6 +142,7 @@ class HDF5:
             raise self.error(str(error)) from None
 
     def _messages(self, address: int) -> list[tuple[int, bytes]]:
+        self.continued: set[int] = set()
         first = self.read(address, 16)
         found: list[tuple[int, bytes]] = []
         blocks: list[tuple[int, int]] = []
@@ -199,6 +207,9 @@ class HDF5:
         if kind == _CONTINUATION:
             offset = self._int(body, 0, self.offsets)
             length = self._int(body, self.offsets, self.lengths)
+            if offset in self.continued:
+                raise HDF5Error("object header continuations run in a loop")
+            self.continued.add(offset)
             blocks.append((offset, length))
         else:
             found.append((kind, body))
@@ -321,7 +332,7 @@ class HDF5:
                 tree = self._int(body, 0, self.offsets)
                 heap = self._int(body, self.offsets, self.offsets)
                 names = self._local_heap(heap)
-                self._tree(tree, names, out, 0)
+                self._tree(tree, names, out, 0, set())
             elif kind == _LINK:
                 self._link(body, out)
         return out
@@ -334,9 +345,14 @@ class HDF5:
         data = self._int(head, 8 + 2 * self.lengths, self.offsets)
         return self.read(data, size)
 
-    def _tree(self, address: int, names: bytes, out: dict[str, int], depth: int) -> None:
+    def _tree(
+        self, address: int, names: bytes, out: dict[str, int], depth: int, seen: set[int]
+    ) -> None:
         if depth > MAX_DEPTH:
             raise HDF5Error("a group's B-tree is too deep")
+        if address in seen:
+            raise HDF5Error("a group's B-tree runs in a loop")
+        seen.add(address)
         self.step()
         head = self.read(address, 8)
         if head[:4] == b"SNOD":
@@ -360,7 +376,7 @@ class HDF5:
         body = self.read(address + 8 + 2 * self.offsets, (count + 1) * key + count * self.offsets)
         for i in range(count):
             child = self._int(body, key + i * (key + self.offsets), self.offsets)
-            self._tree(child, names, out, depth + 1)
+            self._tree(child, names, out, depth + 1, seen)
 
     def _link(self, body: bytes, out: dict[str, int]) -> None:
         if len(body) < 2 or body[0] != 1:

@@ -138,6 +138,11 @@ class _Source:
         elif self.head.startswith(b"\x89HDF"):
             self.legacy = True
             text, where = self._h5_config(), "model_config"
+        elif self.path.suffix.lower() in (".keras", ".h5", ".hdf5"):
+            what = "zip archive" if self.path.suffix.lower() == ".keras" else "HDF5 file"
+            raise ConvcountError(
+                "model", f"{self.label}: not a Keras {self.path.suffix} file (no {what})"
+            )
         else:
             text, where = self._json_file(), "the file"
         return _parse(text, self.label, where)
@@ -351,8 +356,9 @@ class _Reader:
             counts[key] = number + 1
             stored = key if number == 0 else f"{key}_{number}"
             if self.source.legacy:
-                name = raw.get("name", (raw.get("config") or {}).get("name"))
-                path = (str(name), str(name)) if not model.path else (*model.path, str(name))
+                config = raw.get("config")
+                name = raw.get("name", config.get("name") if isinstance(config, dict) else None)
+                path = (*model.path, str(name))
             else:
                 path = (*model.path, "layers", stored) if model.path else (stored,)
             out.append(_Layer(raw, path, self.label))
@@ -376,7 +382,7 @@ class _Reader:
                     for layer in layers[:1]
                 ),
                 model.config.get("build_input_shape"),
-                (model.raw.get("build_config") or {}).get("input_shape"),
+                _get(model.raw.get("build_config"), "input_shape"),
             ):
                 if candidate is not None:
                     shape = candidate
@@ -393,7 +399,7 @@ class _Reader:
             if layer.cls == "InputLayer":
                 continue
             after = layers[i + 1].raw.get("build_config") if i + 1 < len(layers) else None
-            shape = after.get("input_shape") if isinstance(after, dict) else None
+            shape = _get(after, "input_shape")
             last = i + 1 == len(layers)
             x = self._call(layer, x, {}, shared, frozen, depth, shape, not last)[:1]
         return x
@@ -446,8 +452,8 @@ class _Reader:
         recorded = _recorded([node for _, _, node in pending])
         consumed = {
             t
-            for _, _, node in pending
-            for group in _node_inputs(node, self.label, "")
+            for layer, _, node in pending
+            for group in _node_inputs(node, self.label, layer.name)
             for t in (group if isinstance(group, list) else group.values())
         }
         while pending:
@@ -624,30 +630,33 @@ class _Reader:
         x = self.net.shape(inputs[0])
         rank = len(x.spatial)
         mapper = _MAPPERS.get(cls)
-        if cls == "Permute":
-            dims = c.get("dims")
-            full = [*x.spatial, x.channels]
-            if isinstance(dims, list) and sorted(dims) == list(range(1, len(full) + 1)):
-                return "reshape", {"shape": [full[d - 1] for d in dims]}
-        elif cls == "Resizing" and "resize" in _kinds() and rank == 2:
-            method = c.get("interpolation", "bilinear")
-            return "resize", {
-                "size": [c["height"], c["width"]],
-                "interpolation": method if method in _RESIZE_METHODS else "bilinear",
-            }
-        if mapper is not None:
-            data_format = c.get("data_format")
-            if data_format not in (None, "channels_last"):
-                raise ConvcountError(
-                    "model",
-                    f"{where}: data_format {data_format}: only channels_last is read",
-                )
-            try:
+        data_format = c.get("data_format")
+        if data_format not in (None, "channels_last"):
+            raise ConvcountError(
+                "model", f"{where}: data_format {_show(data_format)}: only channels_last is read"
+            )
+        try:
+            if cls == "Permute":
+                dims = c["dims"]
+                full = [*x.spatial, x.channels]
+                if sorted(dims) == list(range(1, len(full) + 1)):
+                    return "reshape", {"shape": [full[d - 1] for d in dims]}
+            elif cls == "Resizing" and "resize" in _kinds() and rank == 2:
+                method = c.get("interpolation", "bilinear")
+                return "resize", {
+                    "size": [c["height"], c["width"]],
+                    "interpolation": method if method in _RESIZE_METHODS else "bilinear",
+                }
+            elif mapper is not None:
                 result = mapper(c, rank, x.channels, len(inputs))
-            except (KeyError, TypeError, ValueError, IndexError):
-                result = None
-            if result is not None:
-                return result
+                if result is not None:
+                    return result
+        except KeyError as key:
+            raise ConvcountError("model", f"{where}: its config has no {key}") from None
+        except (TypeError, ValueError, IndexError, AttributeError):
+            raise ConvcountError(
+                "model", f"{where}: its config is not one Keras writes: {_show(c)}"
+            ) from None
         # A class convcount does not count: its shape from the file, its weights' sizes.
         if cls in _NO_WEIGHTS or cls.startswith("Random"):  # Keras's, known to hold none
             params: int | None = 0
@@ -821,6 +830,11 @@ def _fill(shape: list[Any], spatial: tuple[int, ...], channels: int) -> list[int
         else:
             raise ConvcountError("shape", "shape: an output size that is open")
     return out
+
+
+def _get(value: object, key: str) -> object:
+    """``value[key]`` of a dict, else None."""
+    return value.get(key) if isinstance(value, dict) else None
 
 
 def _whole(value: object) -> bool:
