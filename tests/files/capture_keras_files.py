@@ -326,6 +326,33 @@ def custom(keras: Any) -> Any:
     return keras.Model(inputs, outputs, name="custom")
 
 
+def two_inputs(keras: Any) -> Any:
+    """Two inputs: an image and a vector of features, joined after pooling."""
+    layers = keras.layers
+    image = keras.Input((32, 32, 3), name="image")
+    meta = keras.Input((5,), name="meta")
+    x = layers.Conv2D(8, 3, strides=2, name="conv")(image)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    m = layers.Dense(4, name="meta_dense")(meta)
+    x = layers.Concatenate(name="join")([x, m])
+    outputs = layers.Dense(2, name="out")(x)
+    return keras.Model([image, meta], outputs, name="two_inputs")
+
+
+def recurrent(keras: Any) -> Any:
+    """Layers convcount does not count the MACs of, whose parameters their config gives."""
+    layers = keras.layers
+    x = inputs = keras.Input((12,), dtype="int32", name="ids")
+    x = layers.Embedding(100, 16, name="embed")(x)
+    x = layers.Bidirectional(layers.LSTM(8, return_sequences=True), name="bilstm")(x)
+    x = layers.GRU(6, return_sequences=True, name="gru")(x)
+    x = layers.GRU(5, reset_after=False, return_sequences=True, name="gru_v1")(x)
+    x = layers.SimpleRNN(4, name="rnn")(x)
+    x = layers.PReLU(name="prelu")(x)
+    outputs = layers.Dense(3, name="out")(x)
+    return keras.Model(inputs, outputs, name="recurrent")
+
+
 USER: dict[str, Callable[[Any], Any]] = {
     f.__name__: f
     for f in (
@@ -339,6 +366,8 @@ USER: dict[str, Callable[[Any], Any]] = {
         open_input,
         mlp,
         custom,
+        two_inputs,
+        recurrent,
     )
 }
 

@@ -483,6 +483,19 @@ def _opaque(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     return Out(out, v["trainable"], v["non_trainable"], macs=None, buffers=v["buffers"])
 
 
+def _input(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Another input of the network: its shape as given, whatever feeds it nominally."""
+    shape: tuple[int, ...] = v["shape"]
+    if -1 in shape:
+        raise ConvcountError("shape", "shape: every size must be given (no -1)")
+    keras = net.convention == "keras"
+    if len(shape) == 1:
+        return Out(Tensor((), shape[0], (), ()))
+    spatial, channels = (shape[:-1], shape[-1]) if keras else (shape[1:], shape[0])
+    dims = len(spatial)
+    return Out(Tensor(spatial, channels, (1,) * dims, (1,) * dims))
+
+
 def _same(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     return Out(xs[0])
 
@@ -981,6 +994,15 @@ KINDS: dict[str, Kind] = _kinds(
         ),
         _split,
         torch="chunk",
+    ),
+    Kind(
+        "input",
+        "another input of the network (a model with several inputs): its shape as given, "
+        "no parameters; its values count as activations in the memory figures",
+        (Field("shape", "shape", REQUIRED, "its shape without the batch"),),
+        _input,
+        keras="Input / InputLayer",
+        any_inputs=True,
     ),
     Kind(
         "opaque",

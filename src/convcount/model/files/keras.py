@@ -309,6 +309,7 @@ class _Reader:
         self.net: Net | None = None
         self.nodes = 0
         self.inputs = 0
+        self.filled = False
 
     # -- the model --------------------------------------------------------------
 
@@ -323,6 +324,12 @@ class _Reader:
         self._nested(root, None, frozen=False, depth=0)
         if self.net is None or not self.net.layers:
             raise ConvcountError("model", f"{self.label}: the model has no layers to count")
+        if self.resolution is not None and not self.filled:
+            raise ConvcountError(
+                "resolution",
+                f"--resolution: {self.label} fixes the size of its input; -r fills only "
+                "the sizes it leaves open (None)",
+            )
         return self.net.report()
 
     def _nested(
@@ -497,13 +504,8 @@ class _Reader:
     # -- the input ----------------------------------------------------------------
 
     def _input(self, shape: object, layer: _Layer) -> str:
-        """The model's input, from a batch shape: Net's ``input``."""
+        """The model's input, from a batch shape: Net's ``input``, then ``input`` layers."""
         self.inputs += 1
-        if self.inputs > 1:
-            raise ConvcountError(
-                "model",
-                f"{self.label}: input {layer.name!r}: models with several inputs are not read yet",
-            )
         if not isinstance(shape, list) or not 2 <= len(shape) <= MAX_DIMS + 2:
             raise ConvcountError(
                 "model",
@@ -523,7 +525,14 @@ class _Reader:
             raise ConvcountError(
                 "model", f"{self.label}: input {layer.name!r}: a size of {_show(spatial)}"
             )
-        if self.resolution is not None:
+        if None in spatial:
+            if self.resolution is None:
+                example = "x".join("224" for _ in spatial)
+                raise ConvcountError(
+                    "resolution",
+                    f"{self.label}: input {layer.name!r} has an open size "
+                    f"({_shape_text(dims)}): give it with -r/--resolution, e.g. -r {example}",
+                )
             from convcount.layers import parse_ints
 
             given = parse_ints("resolution", self.resolution)
@@ -532,24 +541,23 @@ class _Reader:
             if len(given) != len(spatial):
                 raise ConvcountError(
                     "resolution",
-                    f"--resolution: {len(given)} sizes for an input of {len(spatial)} "
-                    f"spatial dimensions ({_shape_text(dims)})",
+                    f"--resolution: {len(given)} sizes for input {layer.name!r} of "
+                    f"{len(spatial)} spatial dimensions ({_shape_text(dims)})",
                 )
             for i, (fixed, wanted) in enumerate(zip(spatial, given, strict=True)):
                 if fixed is not None and fixed != wanted:
                     raise ConvcountError(
                         "resolution",
-                        f"--resolution: {self.label} fixes its input at {_shape_text(dims)}; "
-                        "-r fills only the sizes it leaves open (None)",
+                        f"--resolution: {self.label} fixes input {layer.name!r} at "
+                        f"{_shape_text(dims)}; -r fills only the sizes it leaves open (None)",
                     )
                 spatial[i] = wanted
-        elif None in spatial:
-            example = "x".join("224" for _ in spatial)
-            raise ConvcountError(
-                "resolution",
-                f"{self.label}: the input's size is open ({_shape_text(dims)}): give it with "
-                f"-r/--resolution, e.g. -r {example}",
-            )
+            self.filled = True
+        if self.net is not None:  # a further input: a layer of the input kind
+            name = self._name(layer.name)
+            where = f"{self.label}: input {layer.name!r}"
+            self.net.layer("input", "input", name=name, where=where, shape=[*spatial, channels])
+            return name
         dtype = self.dtype or "float32"
         if spatial:
             self.net = Net(
@@ -658,13 +666,25 @@ class _Reader:
                 "model", f"{where}: its config is not one Keras writes: {_show(c)}"
             ) from None
         # A class convcount does not count: its shape from the file, its weights' sizes.
-        if cls in _NO_WEIGHTS or cls.startswith("Random"):  # Keras's, known to hold none
-            params: int | None = 0
+        fields: dict[str, Any] = {}
+        formula = _PARAMS.get(cls)
+        counted = None
+        if formula is not None:
+            try:
+                counted = formula(c, [*x.spatial, x.channels])
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+                raise ConvcountError(
+                    "model", f"{where}: its config is not one Keras writes: {_show(c)}"
+                ) from None
+        if counted is not None:
+            fields["trainable"] = counted
+        elif cls in _NO_WEIGHTS or cls.startswith("Random"):  # Keras's, known to hold none
+            pass
         else:
             params = self.source.weight_counts(layer.path)
-        fields: dict[str, Any] = {"params_known": params is not None}
-        if params is not None:
-            fields["trainable"] = params  # the file does not say which are trainable
+            fields["params_known"] = params is not None
+            if params is not None:
+                fields["trainable"] = params  # the file does not say which are trainable
         if isinstance(recorded, list) and len(recorded) >= 2:
             fields["shape"] = _fill(recorded, x.spatial, x.channels)
         elif used:
@@ -1178,4 +1198,60 @@ _MAPPERS: dict[str, _Mapper] = {
     "Multiply": _join("multiply"),
     "CustomScaleLayer": _join("add"),  # InceptionResNetV2: inputs[0] + inputs[1] * scale
     "Concatenate": _concatenate,
+}
+
+
+# ---------------------------------------------------------------------------
+# Keras classes convcount does not count the MACs of, whose weights their config gives
+
+
+def _rnn(gates: int) -> Callable[[dict[str, Any], list[int]], int]:
+    def params(c: dict[str, Any], shape: list[int]) -> int:
+        units: int = _positive(c["units"])
+        bias = gates * units if c.get("use_bias", True) else 0
+        if gates == 3 and c.get("reset_after", True) and bias:
+            bias *= 2  # GRU keeps an input and a recurrent bias
+        return gates * units * (shape[-1] + units) + bias
+
+    return params
+
+
+def _embedding(c: dict[str, Any], shape: list[int]) -> int:
+    return _positive(c["input_dim"]) * _positive(c["output_dim"])
+
+
+def _prelu(c: dict[str, Any], shape: list[int]) -> int:
+    shared = c.get("shared_axes") or []
+    if isinstance(shared, int):
+        shared = [shared]
+    return math.prod(1 if i + 1 in shared else d for i, d in enumerate(shape))
+
+
+def _bidirectional(c: dict[str, Any], shape: list[int]) -> int | None:
+    total = 0
+    for key in ("layer", "backward_layer"):
+        inner = c.get(key) or (c.get("layer") if key == "backward_layer" else None)
+        formula = _PARAMS.get(inner["class_name"]) if isinstance(inner, dict) else None
+        if formula is None or not isinstance(inner, dict):
+            return None
+        count = formula(inner["config"], shape)
+        if count is None:
+            return None
+        total += count
+    return total
+
+
+def _positive(value: object) -> int:
+    if type(value) is not int or value < 1:
+        raise ValueError(value)
+    return value
+
+
+_PARAMS: dict[str, Callable[[dict[str, Any], list[int]], int | None]] = {
+    "SimpleRNN": _rnn(1),
+    "LSTM": _rnn(4),
+    "GRU": _rnn(3),
+    "Embedding": _embedding,
+    "PReLU": _prelu,
+    "Bidirectional": _bidirectional,
 }
