@@ -195,6 +195,8 @@ def emit_model(
 
 def _write_model(report: Any, record: dict[str, Any], fmt: str, batch: int) -> None:
     if fmt == "plain":
+        if not record["params_exact"]:
+            say("the parameters of some layers are unknown: this is a lower bound")
         sys.stdout.write(f"{report.total_params}\n")
     elif fmt == "json":
         write_json(record)

@@ -206,7 +206,10 @@ CELL_TYPES: dict[str, str] = {
         ),
         "int",
     ),
-    **dict.fromkeys(("bias", "depthwise_bias", "pointwise_bias", "macs_exact"), "bool"),
+    **dict.fromkeys(
+        ("bias", "depthwise_bias", "pointwise_bias", "macs_exact", "params_exact"),
+        "bool",
+    ),
     **dict.fromkeys(
         (
             "kernel_size",

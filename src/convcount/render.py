@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from functools import lru_cache
 from math import prod
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from unicodedata import combining, east_asian_width
 
 from convcount.counting import Report
@@ -660,6 +660,21 @@ def comparison_view(rows: Sequence[ComparisonRow], width: int | None = None) -> 
 UNKNOWN = "unknown"
 
 
+def known(layer: object) -> bool:
+    """Whether a layer's parameters are known (a file's custom layer without weights: not)."""
+    return bool(getattr(layer, "params_known", True))
+
+
+def unknown_params(layers: Sequence[Any]) -> dict[str, int]:
+    """Layers of unknown parameters, by class (or kind)."""
+    counts: dict[str, int] = {}
+    for layer in layers:
+        if not known(layer):
+            key = getattr(layer, "op", "") or layer.kind
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1) -> View:
     """A model summary: one row per layer, totals, memory, receptive field, notes."""
     from convcount.summary import (
@@ -678,7 +693,9 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     counted = [layer.macs or 0 for layer in layers]  # unknown MACs are shown as such
     largest = max(counted, default=0) or 1
     shapes = [_size(report.output_shape(layer.output)) for layer in layers]
-    params = [_n(layer.params) if layer.params else "" for layer in layers]
+    params = [
+        _n(layer.params) if layer.params else "" if known(layer) else UNKNOWN for layer in layers
+    ]
     fixed = [_n(layer.non_trainable) if layer.non_trainable else "" for layer in layers]
     state = [_n(buffers(layer)) if buffers(layer) else "" for layer in layers]
     macs = [
@@ -732,6 +749,8 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
             figures = []
             if layer.params:
                 figures.append(f"params {params[i]}")
+            elif not known(layer):
+                figures.append(f"params {UNKNOWN}")
             if layer.non_trainable:
                 figures.append(f"non-trainable {fixed[i]}")
             if state[i]:
@@ -758,11 +777,13 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     all_macs = report.macs * batch_size
     unknown = uncounted(report)
     at_least = "at least " if unknown else ""
+    params_exact = all(known(layer) for layer in layers)
+    some = "" if params_exact else "at least "
     element = f"{report.dtype}, batch of {batch_size}"
     pairs = [
-        Pair("parameters", _n(report.total_params), _scaled(report.total_params)),
-        Pair("  trainable", _n(report.trainable_params), _scaled(report.trainable_params)),
-        Pair("  non-trainable", _n(report.non_trainable_params)),
+        Pair("parameters", some + _n(report.total_params), _scaled(report.total_params)),
+        Pair("  trainable", some + _n(report.trainable_params), _scaled(report.trainable_params)),
+        Pair("  non-trainable", some + _n(report.non_trainable_params)),
         *([Pair("buffers", _n(sum(buffers(layer) for layer in layers)))] if any(state) else []),
         Pair(
             "MACs",
@@ -814,7 +835,14 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     if unknown:
         notes.append(
             f"MACs unknown for {uncounted_text(unknown)} that convcount cannot count; "
-            "their parameters are counted. --strict refuses such a model."
+            + (
+                "their parameters are counted."
+                if params_exact
+                else "the parameters of "
+                + uncounted_text(unknown_params(layers))
+                + " are unknown too (the file holds no weights to count them from)."
+            )
+            + " --strict refuses such a model."
         )
     if has_batchnorm(report):
         if report.convention == "keras":

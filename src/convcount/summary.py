@@ -23,6 +23,8 @@ MACs scale with the batch; parameters do not. A layer whose MACs convcount
 cannot count (a model file's custom layer) has ``macs`` null; the model's
 ``macs`` then counts the other layers only (a lower bound), ``macs_exact`` is
 false and ``uncounted`` says how many layers of each class went uncounted.
+When such a layer's parameters are unknown too (a file without weights), its
+parameter figures are null and ``params_exact`` is false.
 """
 
 from __future__ import annotations
@@ -193,6 +195,7 @@ MODEL_TOTAL_COLUMNS: tuple[str, ...] = (
     "dtype",
     "flops",
     "macs_exact",
+    "params_exact",
     "uncounted",
     *Memory._fields[1:],
     "receptive_field",
@@ -204,6 +207,19 @@ MODEL_CSV_COLUMNS: tuple[str, ...] = (*MODEL_LAYER_COLUMNS, *MODEL_TOTAL_COLUMNS
 def layer_record(report: ModelLike, index: int, batch_size: int = 1) -> dict[str, Any]:
     """The JSON object of ``report.layers[index]`` (its ``index`` counts from 1)."""
     layer = report.layers[index]
+    if not getattr(layer, "params_known", True):
+        return {
+            "index": index + 1,
+            "name": layer.name,
+            "kind": layer.kind,
+            "inputs": list(layer.inputs),
+            "output_shape": list(report.output_shape(layer.output)),
+            "params": None,
+            "trainable_params": None,
+            "non_trainable_params": None,
+            "buffers": None,
+            "macs": None if layer.macs is None else layer.macs * batch_size,
+        }
     return {
         "index": index + 1,
         "name": layer.name,
@@ -238,6 +254,7 @@ def model_record(report: ModelLike, batch_size: int = 1) -> dict[str, Any]:
         "macs": macs,
         "flops": 2 * macs,
         "macs_exact": not unknown,
+        "params_exact": bool(getattr(report, "params_exact", True)),
         "uncounted": unknown,
         **memory(report, batch_size)._asdict(),
         "receptive_field": None if rf is None else {"size": list(rf[0]), "layer": rf[1]},
@@ -291,6 +308,7 @@ def model_from_csv(rows: Sequence[dict[str, str]]) -> dict[str, Any]:
         macs=totals["macs"],
         flops=totals["flops"],
         macs_exact=totals["macs_exact"],
+        params_exact=totals["params_exact"],
         uncounted=totals["uncounted"] or {},
     )
     record.update({name: totals[name] for name in Memory._fields[1:]})

@@ -47,6 +47,9 @@ class Out(NamedTuple):
     macs: int | None = 0
     """None: unknown (a layer convcount cannot count, such as a model file's custom layer)."""
     buffers: int = 0
+    params_known: bool = True
+    """False: the parameters are unknown (a custom layer of a file without weights); the
+    figures above are then 0."""
 
 
 class ModelLayer(NamedTuple):
@@ -69,6 +72,8 @@ class ModelLayer(NamedTuple):
     op: str = ""
     """What the layer is in its model file (a Keras class, an ONNX op); empty otherwise.
     A layer of unknown MACs is listed under it in :attr:`ModelReport.uncounted`."""
+    params_known: bool = True
+    """False: its parameters are unknown (counted as 0; the totals are lower bounds)."""
 
     @property
     def params(self) -> int:
@@ -124,6 +129,11 @@ class ModelReport(NamedTuple):
     def macs_exact(self) -> bool:
         """Whether every layer's MACs are known (:attr:`macs` is then exact)."""
         return all(layer.macs is not None for layer in self.layers)
+
+    @property
+    def params_exact(self) -> bool:
+        """Whether every layer's parameters are known (the totals are then exact)."""
+        return all(layer.params_known for layer in self.layers)
 
     @property
     def uncounted(self) -> dict[str, int]:
@@ -253,6 +263,7 @@ class Net:
                 out.macs,
                 out.buffers,
                 op,
+                out.params_known,
             )
         )
         self.tensors[name] = out.output
@@ -271,6 +282,18 @@ class Net:
         torchvision's auxiliary classifiers: FlopCounterMode never sees them.
         """
         self.layers[first:] = [layer._replace(macs=0) for layer in self.layers[first:]]
+
+    def weights(self, *, shared: bool = False, frozen: bool = False) -> None:
+        """Recount the last layer's weights: ``shared`` with an earlier layer (a layer
+        or model called again: its parameters are counted once, at the first call, its
+        MACs at every call) or ``frozen`` (all non-trainable, as Keras counts a layer
+        with ``trainable=False``)."""
+        layer = self.layers[-1]
+        if shared:
+            layer = layer._replace(trainable=0, non_trainable=0, buffers=0)
+        elif frozen:
+            layer = layer._replace(trainable=0, non_trainable=layer.params)
+        self.layers[-1] = layer
 
     def shape(self, x: str | None = None) -> Tensor:
         """The output of layer ``x`` (default: the last layer)."""

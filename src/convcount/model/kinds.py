@@ -478,7 +478,22 @@ def _opaque(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
             else:
                 whole = max(_whole(x), default=1) if x.spatial else 1
                 out = Tensor(spatial, channels, (whole,) * len(spatial), (1,) * len(spatial))
+    if not v["params_known"]:
+        return Out(out, macs=None, params_known=False)
     return Out(out, v["trainable"], v["non_trainable"], macs=None, buffers=v["buffers"])
+
+
+def _input(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Another input of the network: its shape as given, whatever feeds it nominally."""
+    shape: tuple[int, ...] = v["shape"]
+    if -1 in shape:
+        raise ConvcountError("shape", "shape: every size must be given (no -1)")
+    keras = net.convention == "keras"
+    if len(shape) == 1:
+        return Out(Tensor((), shape[0], (), ()))
+    spatial, channels = (shape[:-1], shape[-1]) if keras else (shape[1:], shape[0])
+    dims = len(spatial)
+    return Out(Tensor(spatial, channels, (1,) * dims, (1,) * dims))
 
 
 def _same(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -981,6 +996,15 @@ KINDS: dict[str, Kind] = _kinds(
         torch="chunk",
     ),
     Kind(
+        "input",
+        "another input of the network (a model with several inputs): its shape as given, "
+        "no parameters; its values count as activations in the memory figures",
+        (Field("shape", "shape", REQUIRED, "its shape without the batch"),),
+        _input,
+        keras="Input / InputLayer",
+        any_inputs=True,
+    ),
+    Kind(
         "opaque",
         "a layer convcount cannot count (a model file's custom layer): its parameters and "
         "output shape as given; its MACs are unknown, so the model's total is a lower bound",
@@ -988,6 +1012,12 @@ KINDS: dict[str, Kind] = _kinds(
             Field("trainable", "int", 0, "trainable parameters", minimum=0),
             Field("non_trainable", "int", 0, "non-trainable parameters", minimum=0),
             Field("buffers", "int", 0, "buffers (state that is not a parameter)", minimum=0),
+            Field(
+                "params_known",
+                "bool",
+                True,
+                "false: the parameters are unknown too (the totals are then lower bounds)",
+            ),
             Field("shape", "shape", None, "output shape without the batch; default: the input's"),
         ),
         _opaque,
