@@ -363,11 +363,17 @@ class Engine:
 def _module_path(name: str) -> str:
     """A legacy export's node name as a module path.
 
-    ``/layer1/layer1.0/conv1/Conv`` -> ``layer1.0.conv1``.
+    Each part names a module within the one before, a Sequential's children
+    repeating their parent's part: ``/layer1/layer1.0/downsample/downsample.0/Conv``
+    is ``layer1.0.downsample.0``.
     """
-    path = ""
+    path = previous = ""
     for part in name.split("/")[1:-1]:
-        path = part if not path or part.startswith(path + ".") else f"{path}.{part}"
+        if previous and part.startswith(previous + "."):
+            path += part[len(previous) :]
+        else:
+            path = f"{path}.{part}" if path else part
+        previous = part
     return path
 
 
