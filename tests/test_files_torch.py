@@ -10,11 +10,13 @@ figure and each layer is compared here.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import struct
 import zipfile
 from collections import defaultdict
+from math import prod
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +210,56 @@ def test_state_dict_pickles_refuse_any_other_global(tmp_path: Path) -> None:
     assert "os.system" in result.stderr
     assert "torch.export" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# -- ONNX made by hand: ops convcount does not know ----------------------------
+
+
+def _encoder() -> Any:
+    """benchmarks/onnx_files.py's protobuf encoder (no onnx package needed)."""
+    spec = importlib.util.spec_from_file_location(
+        "onnx_files", FILES.parent.parent / "benchmarks" / "onnx_files.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_onnx_unknown_op_keeps_its_parameters(tmp_path: Path) -> None:
+    pb = _encoder()
+    pads = pb._len(5, pb._ints_attribute("pads", [1, 1, 1, 1]))
+    custom = pb._node("MyScale", ["c", "custom.scale"], "s") + pb._len(7, b"my")
+    trans_b = pb._len(5, pb._len(1, b"transB") + pb._int(3, 1) + pb._int(20, 2))
+    nodes = [
+        pb._node("Conv", ["x", "conv.weight"], "c", pads),
+        custom,
+        pb._node("GlobalAveragePool", ["s"], "p"),
+        pb._node("Flatten", ["p"], "f"),
+        pb._node("Gemm", ["f", "fc.weight"], "y", trans_b),
+    ]
+    dims = {"conv.weight": [8, 3, 3, 3], "custom.scale": [8], "fc.weight": [10, 8]}
+    graph = (
+        b"".join(pb._len(1, n) for n in nodes)
+        + b"".join(pb._len(5, pb._tensor(name, d)) for name, d in dims.items())
+        + pb._len(11, pb._value("x", [1, 3, 16, 16]))
+        + pb._len(13, pb._value("s", [1, 8, 16, 16]))
+    )
+    path = tmp_path / "custom.onnx"
+    path.write_bytes(pb._int(1, 8) + pb._len(7, graph) + pb._len(8, pb._int(2, 17)))
+
+    report = load_file(path)
+    assert report.total_params == sum(prod(d) for d in dims.values())
+    assert not report.macs_exact
+    assert report.uncounted == {"MyScale": 1}
+    assert [layer.name for layer in report.layers] == [
+        "conv",
+        "/s/MyScale",
+        "/p/GlobalAveragePool",
+        "/f/Flatten",
+        "fc",
+    ]
+    assert list(report.output_shape(report.layers[1].output)) == [8, 16, 16]  # as recorded
+    result = run("model", str(path), "--strict")
+    assert result.exit_code == 2
+    assert "MyScale" in result.stderr
