@@ -101,3 +101,20 @@ def test_a_whole_pickled_model_is_refused(torch: ModuleType, tmp_path: Path) -> 
     torch.save(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3)), tmp_path / "whole.pth")
     with pytest.raises(ConvcountError, match=r"torch\.nn\.modules\.container\.Sequential"):
         load_file(tmp_path / "whole.pth")
+
+
+def test_a_program_with_open_sizes_counts_at_its_example(torch: ModuleType, tmp_path: Path) -> None:
+    """torch.export records open sizes with their example values: counted there, per example."""
+    capture = _capture()
+    model = _small_cnn(torch).eval()
+    x = torch.randn(2, 3, 32, 32)
+    # The classifier's Linear fixes the spatial size; the batch stays open.
+    program = torch.export.export(model, (x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, tmp_path / "open.pt2")
+    report = load_file(tmp_path / "open.pt2")
+    truth = capture.truth(model, x[:1])
+    assert report.macs == truth["macs"]
+    assert report.total_params == truth["total_params"]
+    assert any("example input" in note for note in report.notes)
+    with pytest.raises(ConvcountError, match="example input"):
+        load_file(tmp_path / "open.pt2", resolution="64")

@@ -98,6 +98,8 @@ def read(path: Path, head: bytes, *, label: str, **options: Any) -> ModelReport:
         raise ConvcountError("model", f"{label}: models/model.json is not JSON ({error})") from None
     try:
         return Program(document, label, options).report(path.stem)
+    except ConvcountError:
+        raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
         raise ConvcountError(
             "model", f"{label}: models/model.json is not an exported program ({_what(error)})"
@@ -133,6 +135,7 @@ class Program:
         self.counted: set[str] = set()
         self.names: set[str] = set()
         self.producer: dict[str, str] = {}
+        self.symbolic = False  # a size left open at export: its example value is used
 
     def sizes(self, name: str) -> tuple[int, ...]:
         """A tensor's sizes (symbolic sizes take the export's example value)."""
@@ -151,6 +154,7 @@ class Program:
                         f"{self.label}: tensor {name!r} has a symbolic size and no example "
                         "value; export with fixed sizes",
                     )
+                self.symbolic = True
                 sizes.append(value)
         if len(sizes) > 32 or any(s < 0 for s in sizes):
             raise ValueError(f"tensor {name!r} has sizes {sizes}")
@@ -167,7 +171,9 @@ class Program:
         if self.options.get("resolution") is not None:
             raise ConvcountError(
                 "resolution",
-                f"--resolution: {self.label} fixes its input size; -r does not apply",
+                f"--resolution: a .pt2 file records every size at its example input "
+                f"({'x'.join(map(str, shape[1:]))}); -r does not apply (export at the size "
+                "you want)",
             )
         batch = shape[0] if shape and shape[0] > 0 else 1
         self.producer[first] = "input"
@@ -176,8 +182,14 @@ class Program:
             row = self.node(node, batch)
             if row is not None:
                 rows.append(row)
+        notes: tuple[str, ...] = ()
+        if self.symbolic:
+            notes = (
+                "the program leaves some sizes open: they are counted at the export's "
+                f"example input ({'x'.join(map(str, shape[1:]))}), per example of its batch",
+            )
         return build_report(
-            self.label, name, shape[1:], self.unused(rows), self.options.get("dtype")
+            self.label, name, shape[1:], self.unused(rows), self.options.get("dtype"), notes
         )
 
     def unused(self, rows: list[Row]) -> list[Row]:
