@@ -213,3 +213,48 @@ def test_not_a_model_file_at_all(tmp_path: Path) -> None:
     path = tmp_path / "m.onnx"
     path.write_bytes(json.dumps([1, 2]).encode()[:0] + b"\x08\x01garbage\x00\xff" * 10)
     _cli_refuses(path, str(path))
+
+
+def _graph_file(path: Path, nodes: list[bytes], extra: bytes = b"") -> Path:
+    value = _field(1, b"x") + _field(
+        2, _field(1, _varint(1 << 3) + b"\x01" + _field(2, _field(1, _varint(1 << 3) + b"\x04")))
+    )
+    graph = b"".join(_field(1, n) for n in nodes) + _field(11, value) + extra
+    path.write_bytes(b"\x08\x07" + _field(7, graph))
+    return path
+
+
+def _node(op: str, inputs: list[str], output: str, attributes: bytes = b"") -> bytes:
+    body = b"".join(_field(1, i.encode()) for i in inputs) + _field(2, output.encode())
+    return body + _field(4, op.encode()) + attributes
+
+
+def test_weights_stored_as_a_packed_list_are_not_decoded(tmp_path: Path) -> None:
+    """40 MB of float_data: stepped over like raw_data, in bounded time and memory."""
+    floats = _field(4, b"\x00" * 40_000_000)
+    tensor = _varint(1 << 3) + _varint(10_000_000) + _varint(2 << 3) + b"\x01"
+    tensor += _field(8, b"w") + floats
+    path = _graph_file(tmp_path / "m.onnx", [_node("Mul", ["x", "w"], "y")], _field(5, tensor))
+    start = time.perf_counter()
+    with pytest.raises(ConvcountError, match="do not broadcast"):
+        load_file(path)
+    assert time.perf_counter() - start < SECONDS
+
+
+def test_folded_numbers_that_grow_without_bound(tmp_path: Path) -> None:
+    """Shape values squared 300 times stop being folded instead of growing for ever."""
+    nodes = [_node("Shape", ["x"], "s0")]
+    for i in range(300):
+        nodes.append(_node("Mul", [f"s{i}", f"s{i}"], f"s{i + 1}"))
+    nodes.append(_node("Reshape", ["x", "s300"], "y"))
+    path = _graph_file(tmp_path / "m.onnx", nodes)
+    start = time.perf_counter()
+    report = load_file(path)
+    assert time.perf_counter() - start < SECONDS
+    assert report.layers[-1].kind == "reshape"
+
+
+def test_a_huge_packed_attribute_is_refused(tmp_path: Path) -> None:
+    attribute = _field(1, b"pads") + _field(8, b"\x01" * 9_000_000)
+    path = _graph_file(tmp_path / "m.onnx", [_node("Pad", ["x"], "y", _field(5, attribute))])
+    _cli_refuses(path, str(path), "attribute 'pads'")

@@ -523,6 +523,8 @@ def _elementwise(engine: Engine, node: Node, shapes: Shapes, consts: Consts) -> 
             value = tuple(
                 fold(a[i % len(a)], b[i % len(b)]) for i in range(n)
             )  # broadcasting of a scalar or an equal shape
+            if any(isinstance(v, int) and abs(v) > MAX_DIM * MAX_DIM for v in value):
+                value = None  # numbers growing without bound: no longer a shape
     if node.op == "Where" and all(c is not None for c in consts) and prod(out) <= MAX_CONSTANT:
         c, a, b = consts
         assert c is not None and a is not None and b is not None

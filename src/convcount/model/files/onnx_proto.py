@@ -32,6 +32,8 @@ from convcount.model.files.protobuf import (
 MAX_CONSTANT = 1024
 #: Most nodes, initializers, values and attributes a graph may list.
 MAX_ITEMS = 1_000_000
+#: Most bytes of a packed list of numbers in an attribute.
+MAX_ATTRIBUTE_BYTES = 8_000_000
 #: Most dimensions a tensor may have.
 MAX_RANK = 32
 
@@ -200,6 +202,8 @@ def _attribute(buf: bytes, start: int, end: int) -> tuple[str, Any]:
             scalar = text(buf, a, b)
         elif number == 5 and wire == LENGTH:
             scalar = tensor_proto(buf, a, b)
+        elif number in (7, 8) and wire == LENGTH and b - a > MAX_ATTRIBUTE_BYTES:
+            raise ProtobufError(f"attribute {name!r} holds more than {MAX_ATTRIBUTE_BYTES:,} bytes")
         elif number == 7:
             if wire == LENGTH:
                 floats.extend(packed_floats(buf, a, b))
@@ -252,7 +256,10 @@ def tensor_proto(buf: bytes, start: int, end: int) -> Tensor:
         elif number == 14 and wire == VARINT:
             external = a == 1
         elif number in (4, 5, 7, 10, 11) and len(listed) <= MAX_CONSTANT:
-            listed.extend(_listed(buf, number, wire, a, b))
+            if wire == LENGTH and b - a > 10 * MAX_CONSTANT:
+                listed = [0] * (MAX_CONSTANT + 1)  # weights stored as a list: not read
+            else:
+                listed.extend(_listed(buf, number, wire, a, b))
     if any(d < 0 for d in dims):
         raise ProtobufError(f"tensor {name!r} has a negative dimension {tuple(dims)}")
     count = 1
