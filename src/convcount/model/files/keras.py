@@ -1131,8 +1131,10 @@ def _layer_scale(
 
 def _join(kind: str) -> _Mapper:
     def join(c: dict[str, Any], dims: int, cin: int, n: int) -> tuple[str, dict[str, Any]] | None:
-        if n < 2:
-            return None
+        if n == 1:
+            # An op of keras.ops on one tensor and a number (MobileNetV3's x + 3, x / 6):
+            # elementwise, no weights, no MACs.
+            return "rescaling", {}
         return kind, {}
 
     return join
@@ -1197,6 +1199,8 @@ _MAPPERS: dict[str, _Mapper] = {
     "Minimum": _join("add"),
     "Multiply": _join("multiply"),
     "CustomScaleLayer": _join("add"),  # InceptionResNetV2: inputs[0] + inputs[1] * scale
+    "TrueDivide": _join("multiply"),
+    "Divide": _join("multiply"),
     "Concatenate": _concatenate,
 }
 
