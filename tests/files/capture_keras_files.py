@@ -385,7 +385,7 @@ def _shape(tensor: Any) -> list[int | None]:
     return [None if d is None else int(d) for d in tensor.shape[1:]]
 
 
-def _layers(model: Any) -> list[list[Any]]:
+def layers(model: Any) -> list[list[Any]]:
     """[name, class, [output shape per call], count_params(), trainable] of every layer,
     a nested model's own layers in its place."""
     import keras
@@ -393,7 +393,7 @@ def _layers(model: Any) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            rows += _layers(layer)
+            rows += layers(layer)
             continue
         if isinstance(layer, keras.layers.InputLayer):
             continue
@@ -434,7 +434,7 @@ def truth(model: Any, size: tuple[int, ...] | None = None, twin: Any = None) -> 
         "non_trainable_params": _size(model.non_trainable_weights),
         "macs": macs(model, size),
         "resolution": None if size is None else list(size),
-        "layers": _layers(twin if twin is not None else model),
+        "layers": layers(twin if twin is not None else model),
     }
 
 
