@@ -807,14 +807,18 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
         ),
         Pair(
             "parameter memory",
-            _bytes(mem.param_bytes),
+            some + _bytes(mem.param_bytes),
             _binary(mem.param_bytes),
             f"{report.dtype}, {DTYPE_BYTES[report.dtype]} B each",
         ),
-        Pair("  trainable", _bytes(mem.trainable_param_bytes), _binary(mem.trainable_param_bytes)),
+        Pair(
+            "  trainable",
+            some + _bytes(mem.trainable_param_bytes),
+            _binary(mem.trainable_param_bytes),
+        ),
         Pair(
             "  non-trainable",
-            _bytes(mem.non_trainable_param_bytes),
+            some + _bytes(mem.non_trainable_param_bytes),
             _binary(mem.non_trainable_param_bytes),
         ),
     ]
@@ -823,7 +827,7 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     pairs.append(
         Pair(
             "total memory",
-            _bytes(mem.total_bytes),
+            some + _bytes(mem.total_bytes),
             _binary(mem.total_bytes),
             "input + forward/backward + parameters" + (" + buffers" if mem.buffer_bytes else ""),
         )

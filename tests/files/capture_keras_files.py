@@ -17,8 +17,9 @@ keras brings). What it writes, every file small enough to commit:
   ``model.save`` writes, with the ``model.weights.h5`` member removed, except for
   the models of ``KEEP_WEIGHTS`` (a few KB), so that a custom layer's weights
   are counted from it.
-* ``NAME.h5``: ``model.save(NAME.h5)`` (legacy HDF5, written by h5py); except
-  for ``KEEP_WEIGHTS``, a copy holding only the root group's attributes
+* ``NAME.h5``: ``model.save(NAME.h5)`` (legacy HDF5, written by h5py; gzipped
+  for the applications, as ``NAME.h5.gz``); except for ``KEEP_WEIGHTS``, a copy
+  holding only the root group's attributes
   (``model_config``, ``keras_version``, ``backend``) and an empty
   ``model_weights`` group, written by h5py the same way.
 * ``NAME.json``: ``model.to_json()`` of the hand-written models, and
@@ -384,7 +385,7 @@ def _shape(tensor: Any) -> list[int | None]:
     return [None if d is None else int(d) for d in tensor.shape[1:]]
 
 
-def _layers(model: Any) -> list[list[Any]]:
+def layers(model: Any) -> list[list[Any]]:
     """[name, class, [output shape per call], count_params(), trainable] of every layer,
     a nested model's own layers in its place."""
     import keras
@@ -392,7 +393,7 @@ def _layers(model: Any) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            rows += _layers(layer)
+            rows += layers(layer)
             continue
         if isinstance(layer, keras.layers.InputLayer):
             continue
@@ -413,12 +414,15 @@ def macs(model: Any, size: tuple[int, ...] | None) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    shape = list(model.input_shape[1:])
-    if size is not None:
-        shape[: len(size)] = size
-    x = torch.zeros(1, *shape, device=os.environ["KERAS_TORCH_DEVICE"])
+    xs = []
+    for tensor in model.inputs:
+        shape = list(tensor.shape[1:])
+        if size is not None and None in shape:
+            shape[: len(size)] = size
+        dtype = getattr(torch, str(tensor.dtype))
+        xs.append(torch.zeros(1, *shape, dtype=dtype, device=os.environ["KERAS_TORCH_DEVICE"]))
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(x, training=False)
+        model(xs if len(xs) > 1 else xs[0], training=False)
     return int(counter.get_total_flops()) // 2
 
 
@@ -430,7 +434,7 @@ def truth(model: Any, size: tuple[int, ...] | None = None, twin: Any = None) -> 
         "non_trainable_params": _size(model.non_trainable_weights),
         "macs": macs(model, size),
         "resolution": None if size is None else list(size),
-        "layers": _layers(twin if twin is not None else model),
+        "layers": layers(twin if twin is not None else model),
     }
 
 
@@ -551,8 +555,12 @@ def capture_application(keras: Any, ctor: str) -> dict[str, Any]:
     if ctor in HANDFUL and os.environ["KERAS_TORCH_DEVICE"] != "meta":
         model.save(OUT / f"{ctor}.keras")
         strip_keras(OUT / f"{ctor}.keras")
-        model.save(OUT / f"{ctor}.h5")
-        strip_h5(OUT / f"{ctor}.h5")
+        h5 = OUT / f"{ctor}.h5"
+        model.save(h5)
+        strip_h5(h5)
+        # The architecture attribute is stored as it is (660 KB for InceptionResNetV2).
+        (OUT / f"{ctor}.h5.gz").write_bytes(gzip.compress(h5.read_bytes(), mtime=0))
+        h5.unlink()
     return record
 
 

@@ -42,6 +42,7 @@ _LINK = 0x0006
 _ATTRIBUTE = 0x000C
 _CONTINUATION = 0x0010
 _SYMBOL_TABLE = 0x0011
+_ATTRIBUTE_INFO = 0x0015
 
 
 class Readable(Protocol):
@@ -64,6 +65,8 @@ class HDF5:
         self.label = label
         self.steps = 0
         self.total = 0
+        self.dense = False
+        """Whether the object last asked for its attributes keeps some densely."""
         try:
             self._superblock()
         except HDF5Error as error:
@@ -217,9 +220,18 @@ class HDF5:
     # -- attributes ---------------------------------------------------------------
 
     def attributes(self, address: int) -> dict[str, str | None]:
-        """The attributes of an object: strings as text, anything else as None."""
+        """The attributes of an object: strings as text, anything else as None.
+
+        Attributes stored densely (a fractal heap: libver="latest" with more than
+        eight of them) are not read; ``dense`` then says there are some.
+        """
         out: dict[str, str | None] = {}
+        self.dense = False
         for kind, body in self.messages(address):
+            if kind == _ATTRIBUTE_INFO and len(body) >= 2 + self.offsets:
+                at = 2 + (2 if body[1] & 0x01 else 0)
+                heap = self._int(body, at, self.offsets) if len(body) >= at + self.offsets else 0
+                self.dense = heap != (1 << (8 * self.offsets)) - 1
             if kind == _ATTRIBUTE:
                 try:
                     name, value = self._attribute(body)

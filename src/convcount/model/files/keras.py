@@ -176,6 +176,12 @@ class _Source:
         attributes = self.hdf5.attributes(self.hdf5.root)
         text = attributes.get("model_config")
         if text is None:
+            if self.hdf5.dense and "model_config" not in attributes:
+                raise ConvcountError(
+                    "model",
+                    f"{self.label}: its attributes are stored densely (an HDF5 file written "
+                    "with libver='latest'), which convcount does not read",
+                )
             if "model_config" in attributes:
                 raise ConvcountError(
                     "model", f"{self.label}: model_config is not a string attribute"
@@ -285,6 +291,8 @@ class _Layer:
         self.raw = raw
         cls = raw.get("class_name")
         config = raw.get("config")
+        if cls == "Sequential" and isinstance(config, list):  # Keras 2.0 to 2.2: the layers
+            config = {"name": raw.get("name", "sequential"), "layers": config}
         if not isinstance(cls, str) or not isinstance(config, dict):
             raise ConvcountError(
                 "model", f"{label}: a layer without class_name and config: {_show(raw)}"
@@ -1131,8 +1139,10 @@ def _layer_scale(
 
 def _join(kind: str) -> _Mapper:
     def join(c: dict[str, Any], dims: int, cin: int, n: int) -> tuple[str, dict[str, Any]] | None:
-        if n < 2:
-            return None
+        if n == 1:
+            # An op of keras.ops on one tensor and a number (MobileNetV3's x + 3, x / 6):
+            # elementwise, no weights, no MACs.
+            return "rescaling", {}
         return kind, {}
 
     return join
@@ -1197,6 +1207,8 @@ _MAPPERS: dict[str, _Mapper] = {
     "Minimum": _join("add"),
     "Multiply": _join("multiply"),
     "CustomScaleLayer": _join("add"),  # InceptionResNetV2: inputs[0] + inputs[1] * scale
+    "TrueDivide": _join("multiply"),
+    "Divide": _join("multiply"),
     "Concatenate": _concatenate,
 }
 
