@@ -151,10 +151,11 @@ def count(graph: Graph, label: str, name: str, options: dict[str, Any]) -> Model
     if batch > 1:
         rows = [r._replace(macs=None if r.macs is None else r.macs // batch) for r in rows]
     notes = []
-    if any(r.kind in ("conv", "depthwise", "transpose") for r in rows):
+    if graph.producer == "pytorch" and any(r.kind in ("conv", "depthwise") for r in rows):
         notes.append(
-            "ONNX exporters fold each BatchNorm that follows a convolution into it: the file "
-            "holds fewer values than the PyTorch module (2 per channel, less the bias it gains)"
+            "PyTorch's ONNX exporters fold each BatchNorm that follows a convolution into it: "
+            "the file holds fewer values than the module (2 per channel, less the bias the "
+            "convolution gains) and no running statistics"
         )
     return build_report(label, name, shape[1:], rows, options.get("dtype"), notes)
 
