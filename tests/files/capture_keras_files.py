@@ -354,6 +354,19 @@ def recurrent(keras: Any) -> Any:
     return keras.Model(inputs, outputs, name="recurrent")
 
 
+def operations(keras: Any) -> Any:
+    """keras.ops on Keras tensors (no layers: operations in the config), two outputs."""
+    ops, layers = keras.ops, keras.layers
+    x = inputs = keras.Input((8, 8, 4), name="grid")
+    a = x * 2.0
+    b = ops.reshape(a, (-1, 64, 4))
+    c = ops.matmul(ops.transpose(b, (0, 2, 1)), b)
+    d = ops.mean(c, axis=-1)
+    e = ops.sigmoid(a + x)
+    f = layers.Dense(3, name="head")(d)
+    return keras.Model(inputs, [f, e], name="operations")
+
+
 USER: dict[str, Callable[[Any], Any]] = {
     f.__name__: f
     for f in (
@@ -369,6 +382,7 @@ USER: dict[str, Callable[[Any], Any]] = {
         custom,
         two_inputs,
         recurrent,
+        operations,
     )
 }
 

@@ -645,6 +645,15 @@ class _Reader:
         c = layer.config
         x = self.net.shape(inputs[0])
         rank = len(x.spatial)
+        module = layer.raw.get("module")
+        if (
+            module.startswith(("keras.src.ops", "keras.ops"))
+            if isinstance(module, str)
+            # A legacy .h5 drops the module: an op's config has no trainable (nor has
+            # SpatialDropout's, a layer).
+            else "trainable" not in c and (cls not in _MAPPERS or cls in _OPS)
+        ):
+            return self._op(cls, inputs, recorded, used, where)
         mapper = _MAPPERS.get(cls)
         data_format = c.get("data_format")
         if data_format not in (None, "channels_last"):
@@ -703,6 +712,36 @@ class _Reader:
             )
         return "opaque", fields
 
+    def _op(
+        self, cls: str, inputs: list[str], recorded: object, used: bool, where: str
+    ) -> tuple[str, dict[str, Any]]:
+        """An operation of keras.ops applied to Keras tensors (``x * 2``, ``ops.reshape``):
+        no weights; elementwise and reshaping ones counted, the others' MACs unknown."""
+        assert self.net is not None
+        shapes = [self.net.shape(name) for name in inputs]
+        x = shapes[0]
+        if cls in _ELEMENTWISE:
+            if len(inputs) == 1:  # with a number: x + 3, x / 6
+                return "rescaling", {}
+            if all(t.spatial == x.spatial and t.channels == x.channels for t in shapes):
+                return ("multiply" if cls in ("Multiply", "Divide", "TrueDivide") else "add"), {}
+            return "multiply", {}  # broadcasting: the multiply kind's shape rule
+        if cls in _UNARY:
+            function = _snake(cls)
+            return "activation", {"function": function if function in _ACTIVATIONS else "linear"}
+        shape = None
+        if isinstance(recorded, list) and len(recorded) >= 2:
+            shape = _fill(recorded, x.spatial, x.channels)
+        if cls in _RESHAPING and shape is not None and math.prod(shape) == x.elements:
+            return "reshape", {"shape": shape}
+        if shape is None and used:
+            raise ConvcountError(
+                "model",
+                f"{where}: an operation, and the file does not record its output shape, "
+                "which later layers need",
+            )
+        return "opaque", {} if shape is None else {"shape": shape}
+
 
 class _FlatNet(Net):
     """A Net whose input is flat (a vector of features): its 1-long spatial size is dropped."""
@@ -736,6 +775,38 @@ _NO_WEIGHTS = frozenset(
         "Cropping3D",
     }
 )
+#: keras.ops operations: elementwise on two tensors or a tensor and a number ...
+_ELEMENTWISE = frozenset(
+    {"Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Power"}
+)
+#: ... elementwise on one tensor ...
+_UNARY = frozenset(
+    {
+        "Relu",
+        "Relu6",
+        "Sigmoid",
+        "Tanh",
+        "Gelu",
+        "Silu",
+        "Swish",
+        "HardSigmoid",
+        "HardSilu",
+        "Softmax",
+        "Exp",
+        "Log",
+        "Sqrt",
+        "Square",
+        "Abs",
+        "Negative",
+        "Clip",
+        "Cast",
+    }
+)
+#: ... and moving values without computing (the recorded shape holds as many).
+_RESHAPING = frozenset(
+    {"Reshape", "Transpose", "Squeeze", "ExpandDims", "Swapaxes", "Moveaxis", "Ravel"}
+)
+_OPS = _ELEMENTWISE | _UNARY | _RESHAPING
 _RESIZE_METHODS = frozenset({"nearest", "bilinear", "bicubic", "area"})
 
 
