@@ -367,6 +367,19 @@ def operations(keras: Any) -> Any:
     return keras.Model(inputs, [f, e], name="operations")
 
 
+def attention(keras: Any) -> Any:
+    """Keras's MultiHeadAttention, self and cross: parameters from the config."""
+    layers = keras.layers
+    x = inputs = keras.Input((10, 16), name="tokens")
+    y = layers.Dense(12, name="memory")(x)
+    x = layers.MultiHeadAttention(2, 8, name="self_attention")(x, x)
+    x = layers.MultiHeadAttention(
+        3, 4, value_dim=5, use_bias=False, output_shape=6, name="cross_attention"
+    )(x, y)
+    outputs = layers.Dense(2, name="out")(layers.GlobalAveragePooling1D(name="pool")(x))
+    return keras.Model(inputs, outputs, name="attention")
+
+
 USER: dict[str, Callable[[Any], Any]] = {
     f.__name__: f
     for f in (
@@ -383,6 +396,7 @@ USER: dict[str, Callable[[Any], Any]] = {
         two_inputs,
         recurrent,
         operations,
+        attention,
     )
 }
 

@@ -686,7 +686,14 @@ class _Reader:
         fields: dict[str, Any] = {}
         formula = _PARAMS.get(cls)
         counted = None
-        if formula is not None:
+        if cls == "MultiHeadAttention":
+            try:
+                counted = _attention(c, [self.net.shape(name).channels for name in inputs])
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+                raise ConvcountError(
+                    "model", f"{where}: its config is not one Keras writes: {_show(c)}"
+                ) from None
+        elif formula is not None:
             try:
                 counted = formula(c, [*x.spatial, x.channels])
             except (KeyError, TypeError, ValueError, IndexError, AttributeError):
@@ -1321,6 +1328,26 @@ def _bidirectional(c: dict[str, Any], shape: list[int]) -> int | None:
         if count is None:
             return None
         total += count
+    return total
+
+
+def _attention(c: dict[str, Any], channels: list[int]) -> int:
+    """Keras's MultiHeadAttention: query, key, value and output projections (its MACs are
+    left unknown: FlopCounterMode sees the products only outside the fused kernel)."""
+    heads, key_dim = _positive(c["num_heads"]), _positive(c["key_dim"])
+    value_dim = c.get("value_dim") or key_dim
+    query = channels[0]
+    value = channels[1] if len(channels) > 1 else query
+    key = channels[2] if len(channels) > 2 else value
+    out = c.get("output_shape")
+    if isinstance(out, list):
+        out = out[-1] if len(out) == 1 else None
+    out = query if out is None else _positive(out)
+    bias = bool(c.get("use_bias", True))
+    total = (query + key) * heads * key_dim + value * heads * _positive(value_dim)
+    total += heads * _positive(value_dim) * out
+    if bias:
+        total += 2 * heads * key_dim + heads * value_dim + out
     return total
 
 
