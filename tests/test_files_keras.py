@@ -46,6 +46,8 @@ CUSTOM = {"custom": ("Scale", "Mixer")}
 #: not count the MACs of.
 WEIGHTLESS: dict[str, tuple[str, ...]] = {
     "recurrent": ("Embedding", "Bidirectional", "GRU", "SimpleRNN", "PReLU"),
+    "operations": ("Matmul", "Mean"),  # keras.ops: no weights; these two not counted
+    "attention": ("MultiHeadAttention",),
 }
 if "resize" not in KINDS:  # the resize kind comes with sizes per dimension (issue 16)
     WEIGHTLESS["transposes"] = ("Resizing",)

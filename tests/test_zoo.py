@@ -29,7 +29,7 @@ ZOO_DIR = Path(__file__).parent / "zoo"
 def captured(framework: str) -> list[dict[str, Any]]:
     data = json.loads((ZOO_DIR / f"{framework}.json").read_text())
     cases: list[dict[str, Any]] = data.get("cases") or data["models"]
-    return cases
+    return cases + data.get("transformer_cases", [])
 
 
 def _id(case: dict[str, Any]) -> str:
@@ -80,11 +80,15 @@ def _check(case: dict[str, Any], torch: bool) -> None:
     assert report.macs == case["macs"]
     assert list(report.output_shape(report.output)) == case["output_shape"]
     ours = {layer.name: layer for layer in report.layers}
-    for row in case["layers"]:
+    rows = _fold_into_composites(case["layers"], ours) if torch else case["layers"]
+    for row in rows:
         name, cls, shape, params = row[:4]
         own_buffers = row[4] if torch else 0
         if not params and not own_buffers:
             continue
+        if name == "" and cls in ROOT_PARAMETERS:
+            # Parameters of the model itself (ViT's class token): a layer named after them.
+            name, shape = ROOT_PARAMETERS[cls], None
         if cls == "Sequential":
             # Keras's ConvNeXt nests its stem and downsampling pairs in a Sequential
             # listed as one layer; their inner layers are ours, checked in the totals.
@@ -96,6 +100,47 @@ def _check(case: dict[str, Any], torch: bool) -> None:
             assert list(report.output_shape(layer.output)) == list(shape), name
         if torch and row[5] is not None:
             assert layer.macs == row[5], name
+
+
+#: Attention kinds hold the projections torchvision's attention modules call through
+#: their weights (nn.MultiheadAttention's out_proj, Swin's qkv and proj): those
+#: modules never run, so they are no layers of their own.
+COMPOSITE_KINDS = frozenset({"attention", "window_attention"})
+
+
+#: The layer that holds a model's own parameters (torchvision's root module has no name).
+ROOT_PARAMETERS = {"VisionTransformer": "class_token"}
+
+
+def _fold_into_composites(rows: list[list[Any]], ours: dict[str, Any]) -> list[list[Any]]:
+    """Captured rows with each never-run module's parameters summed into its attention.
+
+    A module that never runs (no shape, no MACs of its own: its weights are used
+    by its parent) and is no layer of ours belongs to the nearest enclosing
+    layer of ours of an attention kind, whose row then holds both.
+    """
+    composite = {n for n, layer in ours.items() if layer.kind in COMPOSITE_KINDS}
+    totals = {row[0]: list(row) for row in rows if row[0] in composite}
+    kept: list[list[Any]] = []
+    for row in rows:
+        name = row[0]
+        if name in totals:
+            continue
+        parts = name.split(".")
+        owner = next(
+            (
+                ".".join(parts[:i])
+                for i in range(len(parts) - 1, 0, -1)
+                if ".".join(parts[:i]) in totals
+            ),
+            None,
+        )
+        if name in ours or owner is None or row[2] is not None or row[5] is not None:
+            kept.append(row)
+            continue
+        totals[owner][3] += row[3]
+        totals[owner][4] += row[4]
+    return kept + list(totals.values())
 
 
 @pytest.mark.parametrize(

@@ -445,8 +445,9 @@ def model(
         str | None,
         typer.Argument(
             metavar="FILE|NAME",
-            help="A TOML model file, or a shipped model such as keras/efficientnetb0 or "
-            "torchvision/resnet50 (--list shows them all).",
+            help="A model file (the TOML model language, or a framework's own file such as "
+            "a .keras, read by its content), or a shipped model such as keras/efficientnetb0 "
+            "or torchvision/resnet50 (--list shows them all).",
             autocompletion=_complete_models,
         ),
     ] = None,

@@ -789,7 +789,7 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
             "MACs",
             at_least + _n(all_macs),
             _scaled(all_macs),
-            "convolution and dense layers, bias additions not counted",
+            "convolution, dense and attention layers, bias additions not counted",
         ),
         Pair("FLOPs", at_least + _n(2 * all_macs), _scaled(2 * all_macs), "2 × MACs"),
         Pair("input", _bytes(mem.input_bytes), _binary(mem.input_bytes), element),

@@ -354,6 +354,32 @@ def recurrent(keras: Any) -> Any:
     return keras.Model(inputs, outputs, name="recurrent")
 
 
+def operations(keras: Any) -> Any:
+    """keras.ops on Keras tensors (no layers: operations in the config), two outputs."""
+    ops, layers = keras.ops, keras.layers
+    x = inputs = keras.Input((8, 8, 4), name="grid")
+    a = x * 2.0
+    b = ops.reshape(a, (-1, 64, 4))
+    c = ops.matmul(ops.transpose(b, (0, 2, 1)), b)
+    d = ops.mean(c, axis=-1)
+    e = ops.sigmoid(a + x)
+    f = layers.Dense(3, name="head")(d)
+    return keras.Model(inputs, [f, e], name="operations")
+
+
+def attention(keras: Any) -> Any:
+    """Keras's MultiHeadAttention, self and cross: parameters from the config."""
+    layers = keras.layers
+    x = inputs = keras.Input((10, 16), name="tokens")
+    y = layers.Dense(12, name="memory")(x)
+    x = layers.MultiHeadAttention(2, 8, name="self_attention")(x, x)
+    x = layers.MultiHeadAttention(
+        3, 4, value_dim=5, use_bias=False, output_shape=6, name="cross_attention"
+    )(x, y)
+    outputs = layers.Dense(2, name="out")(layers.GlobalAveragePooling1D(name="pool")(x))
+    return keras.Model(inputs, outputs, name="attention")
+
+
 USER: dict[str, Callable[[Any], Any]] = {
     f.__name__: f
     for f in (
@@ -369,6 +395,8 @@ USER: dict[str, Callable[[Any], Any]] = {
         custom,
         two_inputs,
         recurrent,
+        operations,
+        attention,
     )
 }
 

@@ -6,7 +6,9 @@ parameters, buffers, MACs (``FlopCounterMode`` FLOPs // 2), the output shape and
 one row per module, at the default weights' crop size, at other resolutions,
 and with the builder options that change the counts (widths, num_classes,
 auxiliary heads, reduced tails, ...). The transformer builders (ViT, Swin,
-MaxViT) are captured at their defaults only, under ``transformer_cases``.
+MaxViT) are captured under ``transformer_cases``: at their defaults, at other
+input sizes (ViT's ``image_size`` and MaxViT's ``input_size`` given to the
+builder) and with options (num_classes, representation_size, mlp_ratio, ...).
 
 Setup, from the repository root (torch 2.13.0+cpu must already be in .venv; never
 ``pip install torch`` or ``torchvision`` there: an unpinned torch pulls a CUDA build):
@@ -16,7 +18,8 @@ Setup, from the repository root (torch 2.13.0+cpu must already be in .venv; neve
         && unzip -q -o /work/tvwheel/torchvision-0.29.1-*.whl && cd -
     .venv/bin/pip install pillow    # torchvision.transforms imports PIL
 
-Run (about 2.5 minutes on an idle 2-core machine; every model lives on the meta device):
+Run (about 2.5 minutes on an idle 2-core machine, 9 on a busy one; every model lives on the
+meta device):
 
     .venv/bin/python tests/zoo/capture_torchvision.py --tvsrc /work/tvsrc
 
@@ -427,41 +430,74 @@ def build_cases(torchvision: Any, cnn: list[str], defaults: dict[str, int]) -> I
         yield option_case(builder, kwargs, kind=kind)
 
 
+def build_transformer_cases(transformers: list[str], defaults: dict[str, int]) -> Iterator[Case]:
+    """Every transformer at its defaults, then held-out sizes and options.
+
+    ViT and MaxViT are built for one input size (``image_size`` / ``input_size``
+    given to the builder: convcount's --resolution); Swin takes any size.
+    """
+    for builder in transformers:
+        kwargs = dict(TRANSFORMER_DEFAULT_KWARGS.get(builder, {}))
+        yield Case(
+            name=f"torchvision/{builder}",
+            builder=builder,
+            kwargs=kwargs,
+            resolution=defaults[builder],
+            kind="default",
+            options={},
+            is_default=True,
+        )
+    sized: list[tuple[str, int | tuple[int, int], dict[str, Any]]] = [
+        ("vit_b_16", 384, {"image_size": 384}),
+        ("vit_b_32", 160, {"image_size": 160}),
+        ("vit_h_14", 224, {}),
+        ("vit_l_16", 512, {"image_size": 512}),
+        ("swin_t", 256, {}),
+        ("swin_t", 193, {}),
+        ("swin_t", (192, 256), {}),
+        ("swin_s", 384, {}),
+        ("swin_b", 32, {}),
+        ("swin_v2_t", 224, {}),
+        ("swin_v2_t", 161, {}),
+        ("swin_v2_s", (256, 320), {}),
+        ("swin_v2_b", 384, {}),
+        ("maxvit_t", 448, {"input_size": (448, 448)}),
+    ]
+    for builder, size, kwargs in sized:
+        yield Case(
+            name=f"torchvision/{builder}@{res_tag(size)}",
+            builder=builder,
+            kwargs=kwargs,
+            resolution=size,
+            kind="resolution",
+            resolution_variant=size if isinstance(size, int) else list(size),
+        )
+    optioned: list[tuple[str, dict[str, Any]]] = [
+        ("vit_b_16", {"num_classes": 10}),
+        ("vit_b_32", {"representation_size": 512}),
+        ("vit_l_32", {"num_classes": 21843, "dropout": 0.1, "attention_dropout": 0.1}),
+        ("swin_t", {"num_classes": 10}),
+        ("swin_s", {"mlp_ratio": 3.0}),
+        ("swin_v2_t", {"num_classes": 100, "mlp_ratio": 2.5}),
+        ("swin_v2_b", {"num_classes": 10}),
+        ("maxvit_t", {"num_classes": 10}),
+        ("maxvit_t", {"expansion_ratio": 3.0, "squeeze_ratio": 0.5, "mlp_ratio": 2}),
+    ]
+    for builder, kwargs in optioned:
+        base = dict(TRANSFORMER_DEFAULT_KWARGS.get(builder, {}))
+        yield Case(
+            name=f"torchvision/{builder}[{opt_tag(kwargs)}]",
+            builder=builder,
+            kwargs={**base, **kwargs},
+            resolution=defaults[builder],
+            kind="options",
+            options=kwargs,
+        )
+
+
 def dump(document: dict[str, Any], path: Path) -> None:
-    """JSON with one line per case field and one line per layer row."""
-
-    def enc(value: Any) -> str:
-        return json.dumps(value, separators=(", ", ": "))
-
-    lines = ["{"]
-    top = [k for k in document if k not in ("cases", "transformer_cases")]
-    for key in top:
-        value = json.dumps(document[key], indent=2).replace("\n", "\n  ")
-        lines.append(f'  "{key}": {value},')
-    for section in ("cases", "transformer_cases"):
-        lines.append(f'  "{section}": [')
-        cases = document[section]
-        for i, case in enumerate(cases):
-            lines.append("    {")
-            keys = list(case)
-            for j, key in enumerate(keys):
-                comma = "," if j < len(keys) - 1 else ""
-                if key == "layers":
-                    rows = case[key]
-                    lines.append('      "layers": [')
-                    lines.extend(
-                        f"        {enc(row)}{',' if k < len(rows) - 1 else ''}"
-                        for k, row in enumerate(rows)
-                    )
-                    lines.append(f"      ]{comma}")
-                else:
-                    lines.append(f'      "{key}": {enc(case[key])}{comma}')
-            lines.append("    }" + ("," if i < len(cases) - 1 else ""))
-        lines.append("  ]" + ("," if section == "cases" else ""))
-    lines.append("}")
-    text = "\n".join(lines) + "\n"
-    json.loads(text)  # the hand-made layout must still be valid JSON
-    path.write_text(text)
+    """Compact JSON (the committed form: about 5 MB)."""
+    path.write_text(json.dumps(document, separators=(",", ":")))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -525,17 +561,8 @@ def main(argv: list[str] | None = None) -> int:
 
     transformer_cases: list[dict[str, Any]] = []
     for builder in transformers:
-        kwargs = dict(TRANSFORMER_DEFAULT_KWARGS.get(builder, {}))
-        case = Case(
-            name=f"torchvision/{builder}",
-            builder=builder,
-            kwargs=kwargs,
-            resolution=defaults[builder],
-            kind="default",
-            options=kwargs,
-            is_default=True,
-        )
         family_of[builder] = builder.split("_")[0]
+    for case in build_transformer_cases(transformers, defaults):
         record = run(case)
         if record is not None:
             transformer_cases.append(record)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
-from math import ceil, prod
+from math import ceil, isqrt, prod
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from convcount.counting import output_length
@@ -644,7 +644,7 @@ def _add(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     if any(t.spatial != x.spatial or t.channels != x.channels for t in xs):
         raise ConvcountError("inputs", f"inputs: add needs equal shapes, got {_describe(xs)}")
     rf, jump = _merge_rf(xs)
-    return Out(Tensor(x.spatial, x.channels, rf, jump))
+    return Out(Tensor(x.spatial, x.channels, rf, jump, x.permuted))
 
 
 def _multiply(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -664,7 +664,7 @@ def _multiply(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
             )
         result.append(wide.pop() if wide else 1)
     big = max(xs, key=lambda t: t.elements)
-    return Out(Tensor(tuple(result[:-1]), result[-1], big.rf, big.jump))
+    return Out(Tensor(tuple(result[:-1]), result[-1], big.rf, big.jump, big.permuted))
 
 
 def _concat(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -674,7 +674,252 @@ def _concat(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
             "inputs", f"inputs: concat needs equal spatial sizes, got {_describe(xs)}"
         )
     rf, jump = _merge_rf(xs)
-    return Out(Tensor(x.spatial, sum(t.channels for t in xs), rf, jump))
+    return Out(Tensor(x.spatial, sum(t.channels for t in xs), rf, jump, x.permuted))
+
+
+# ---------------------------------------------------------------------------
+# Transformers: token sequences are tensors whose last spatial dimension holds
+# the tokens and whose channels are the features, laid out channels last (the
+# printed shape is the framework's, [L, C] or [G, P, C], in either convention).
+
+
+def _channels_last(net: Net) -> bool:
+    """The ``permuted`` flag of a channels-last tensor under the network's convention."""
+    return net.convention != "keras"
+
+
+def _heads(v: Mapping[str, Any], channels: int, field: str = "heads") -> int:
+    heads: int = v[field]
+    if channels % heads:
+        raise ConvcountError(field, f"{field}: {heads} must divide the input channels {channels}")
+    return heads
+
+
+def _attention(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Multi-head self-attention over the tokens of the last spatial dimension.
+
+    The other spatial dimensions are independent groups (MaxViT's windows).
+    With C in, H heads of query/key size d and value size e, T tokens per
+    group, G groups and P = G*T positions: weights C*H*(2d+e) (q, k, v,
+    packed or separate) and H*e*out (output projection); MACs
+    P*C*H*(2d+e) + G*H*T*T*d (q.k) + G*H*T*T*e (attention.v) + P*H*e*out.
+    Without projections the input is the packed q, k, v (H*(2d+e) channels),
+    the output the heads' H*e values, and only the two products count.
+    """
+    x = xs[0]
+    _need_spatial("attention", x)
+    c = x.channels
+    heads = v["heads"]
+    projections = v["projections"]
+    if not projections and v["out_channels"] is not None:
+        raise ConvcountError(
+            "out_channels",
+            "out_channels: sized by an output projection; with projections = false the "
+            "output is heads x value_dim",
+        )
+    if v["head_dim"] is not None:
+        d = v["head_dim"]
+    elif projections:
+        d = c // _heads(v, c)
+    else:
+        d = c // (3 * heads) if v["value_dim"] is None else (c // heads - v["value_dim"]) // 2
+    e = v["value_dim"] or d
+    inner = heads * (2 * d + e)
+    if not projections and (d < 1 or c != inner):
+        raise ConvcountError(
+            "heads",
+            f"heads: without projections the input must hold q, k and v for {heads} heads "
+            f"(heads x (2 x head_dim + value_dim)), got {c} channels",
+        )
+    out = (v["out_channels"] or c) if projections else heads * e
+    tokens, positions = x.spatial[-1], prod(x.spatial)
+    groups = positions // tokens
+    params = buffers = 0
+    macs = groups * heads * tokens * tokens * (d + e)
+    if projections:
+        params = c * inner + (inner if v["qkv_bias"] else 0)
+        params += heads * e * out + (out if v["proj_bias"] else 0)
+        macs += positions * c * inner + positions * heads * e * out
+    if v["position_bias"] == "table":
+        side = isqrt(tokens)
+        if side * side != tokens:
+            raise ConvcountError(
+                "position_bias",
+                f"position_bias: a table needs a square number of tokens, got {tokens}",
+            )
+        params += (2 * side - 1) ** 2 * heads
+        buffers = tokens * tokens
+    return Out(x._replace(channels=out), params, macs=macs, buffers=buffers)
+
+
+def _window_attention(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Swin's (shifted) window attention on a channels-last map of H x W x C.
+
+    The map is padded to multiples of the window (M x N); each window's M*N
+    tokens attend to each other. Weights: q, k, v (3C*C) and projection (C*C);
+    the relative position bias is a (2M-1)(2N-1) x heads table (its index,
+    (MN)^2 values, a buffer), or Swin V2's continuous bias: a 2 -> hidden ->
+    heads MLP over the (2M-1)(2N-1) relative coordinates (buffers, 2 each)
+    plus a logit scale per head. MACs: P'*4C*C over the P' padded positions,
+    2*P'*M*N*C for q.k and attention.v, and the bias MLP's.
+    """
+    x = xs[0]
+    _need_spatial("window_attention", x)
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input", f"input: window_attention needs a 2-D map, got {_sizes(x.spatial)}"
+        )
+    c = x.channels
+    heads = _heads(v, c)
+    wh, ww = v["window"]
+    padded = tuple(-(-n // w) * w for n, w in zip(x.spatial, (wh, ww), strict=True))
+    positions, tokens = prod(padded), wh * ww
+    params = 4 * c * c + (3 * c if v["qkv_bias"] else 0) + (c if v["proj_bias"] else 0)
+    macs = positions * 4 * c * c + 2 * positions * tokens * c
+    table = (2 * wh - 1) * (2 * ww - 1)
+    buffers = tokens * tokens
+    if v["position_bias"] == "table":
+        params += table * heads
+    elif v["position_bias"] == "continuous":
+        params += heads
+        buffers += 2 * table
+        if v["bias_mlp"]:
+            hidden = v["bias_hidden"]
+            params += 3 * hidden + hidden * heads
+            macs += table * hidden * (2 + heads)
+    else:
+        buffers = 0
+    rf, jump = _window(x, (wh, ww), (1, 1))
+    return Out(x._replace(rf=rf, jump=jump), params, macs=macs, buffers=buffers)
+
+
+def _relative_coords(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Swin V2's relative coordinates of a window: (2M-1) x (2N-1) x 2, channels last.
+
+    A constant the window attention holds (as a buffer, counted there); this
+    layer only gives the bias MLP's dense layers their input.
+    """
+    x = xs[0]
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input", f"input: relative_coords needs a 2-D map, got {_sizes(x.spatial) or 'flat'}"
+        )
+    sizes = tuple(2 * w - 1 for w in v["window"])
+    return Out(Tensor(sizes, 2, (1, 1), (1, 1), _channels_last(net)))
+
+
+def _patch_merging(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Swin's patch merging: each 2x2 neighbourhood concatenated (odd sizes padded).
+
+    (H, W, C) -> (ceil(H/2), ceil(W/2), 4C), then a LayerNorm of 4C ("before",
+    Swin V1) or of the output ("after", V2) and Linear(4C -> out, no bias).
+    """
+    x = xs[0]
+    _need_spatial("patch_merging", x)
+    sizes = tuple(-(-n // 2) for n in x.spatial)
+    cin = 4 * x.channels
+    rf, jump = _window(x, (2,) * len(sizes), (2,) * len(sizes))
+    if not v["reduction"]:
+        if v["norm"] not in (None, "none") or v["out_channels"] is not None or v["bias"]:
+            raise ConvcountError(
+                "reduction",
+                "reduction: false leaves only the 2x2 concatenation: it takes no norm, "
+                "out_channels or bias",
+            )
+        return Out(Tensor(sizes, cin, rf, jump, x.permuted))
+    out = v["out_channels"] or 2 * x.channels
+    norm = {"before": 2 * cin, "after": 2 * out, "none": 0}[v["norm"] or "before"]
+    weights = cin * out
+    return Out(
+        Tensor(sizes, out, rf, jump, x.permuted),
+        weights + (out if v["bias"] else 0) + norm,
+        macs=prod(sizes) * weights,
+    )
+
+
+def _need_tokens(kind: str, x: Tensor) -> None:
+    if len(x.spatial) != 1:
+        raise ConvcountError(
+            "input",
+            f"input: a {kind} layer needs a token sequence (one spatial dimension), "
+            f"got {_sizes(x.spatial) or 'a flat input'}",
+        )
+
+
+def _class_token(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_tokens("class_token", x)
+    n = v["tokens"]
+    return Out(x._replace(spatial=(x.spatial[0] + n,)), n * x.channels)
+
+
+def _position_embedding(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_spatial("position_embedding", x)
+    return Out(x, x.elements)
+
+
+def _select_token(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    x = xs[0]
+    _need_tokens("select_token", x)
+    if v["index"] >= x.spatial[0]:
+        raise ConvcountError(
+            "index", f"index: must be below the {x.spatial[0]} tokens, got {v['index']}"
+        )
+    return Out(Tensor((), x.channels, (), ()))
+
+
+def _mlp(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Linear(C -> hidden), activation, Linear(hidden -> out), at every position."""
+    x = xs[0]
+    hidden, out = v["hidden"], v["out_channels"] or x.channels
+    weights = x.channels * hidden + hidden * out
+    bias = hidden + out if v["bias"] else 0
+    return Out(x._replace(channels=out), weights + bias, macs=prod(x.spatial) * weights)
+
+
+def _window_partition(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """MaxViT's WindowPartition: (H, W) -> (H/p * W/p windows, p*p tokens), channels last."""
+    x = xs[0]
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input", f"input: window_partition needs a 2-D map, got {_sizes(x.spatial) or 'flat'}"
+        )
+    p = v["size"]
+    if any(n % p for n in x.spatial):
+        raise ConvcountError("size", f"size: {p} must divide the input sizes {_sizes(x.spatial)}")
+    h, w = x.spatial
+    whole = _whole(x)
+    return Out(Tensor((h // p * (w // p), p * p), x.channels, whole, (1, 1), _channels_last(net)))
+
+
+def _swap_axes(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """MaxViT's SwapAxes(-2, -3): the two spatial dimensions trade places (grid attention)."""
+    x = xs[0]
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input", f"input: swap_axes needs two spatial dimensions, got {_sizes(x.spatial)}"
+        )
+    return Out(x._replace(spatial=x.spatial[::-1], rf=x.rf[::-1], jump=x.jump[::-1]))
+
+
+def _window_departition(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """MaxViT's WindowDepartition: (hp*wp windows, p*p tokens) -> (hp*p, wp*p), channels first."""
+    x = xs[0]
+    p = v["size"]
+    if len(x.spatial) != 2:
+        raise ConvcountError(
+            "input",
+            f"input: window_departition needs windows x tokens, got {_sizes(x.spatial) or 'flat'}",
+        )
+    hp, wp = v["partitions"]
+    if x.spatial != (hp * wp, p * p):
+        raise ConvcountError(
+            "input",
+            f"input: {hp}x{wp} partitions of {p}x{p} need {hp * wp}x{p * p} tokens, "
+            f"got {_sizes(x.spatial) or 'a flat input'}",
+        )
+    return Out(Tensor((hp * p, wp * p), x.channels, x.rf, x.jump))
 
 
 # ---------------------------------------------------------------------------
@@ -1022,6 +1267,162 @@ KINDS: dict[str, Kind] = _kinds(
         ),
         _opaque,
         any_inputs=True,
+    ),
+    Kind(
+        "attention",
+        "multi-head self-attention over the tokens of the last spatial dimension (the "
+        "others are independent windows): q, k, v and output projections, q.k and "
+        "attention.v products",
+        (
+            Field("heads", "int", REQUIRED, "attention heads"),
+            Field("head_dim", "int", None, "query/key size per head; default channels / heads"),
+            Field("value_dim", "int", None, "value size per head; default head_dim"),
+            Field("out_channels", "int", None, "output projection size; default the input's"),
+            Field("qkv_bias", "bool", True, "biases on the q, k, v projections"),
+            Field("proj_bias", "bool", True, "a bias on the output projection"),
+            Field(
+                "projections",
+                "bool",
+                True,
+                "false: the input is the packed q, k, v and only q.k and attention.v count "
+                "(projections as dense layers of their own, as MaxViT's to_qkv and merge)",
+            ),
+            Field(
+                "position_bias",
+                "choice",
+                "none",
+                "table: a learned (2S-1)^2 x heads relative position table over S x S tokens "
+                "(MaxViT), its index a buffer",
+                choices=("none", "table"),
+            ),
+        ),
+        _attention,
+        keras="MultiHeadAttention",
+        torch="nn.MultiheadAttention (with out_proj)",
+    ),
+    Kind(
+        "window_attention",
+        "Swin's (shifted) window attention on an H x W x C map padded to whole windows, "
+        "with its relative position bias",
+        (
+            Field("heads", "int", REQUIRED, "attention heads; must divide the channels"),
+            Field("window", "ints", REQUIRED, "window size (M or MxN)"),
+            Field("shift", "ints", 0, "cyclic shift (no effect on counts)", minimum=0),
+            Field("qkv_bias", "bool", True, "biases on the q, k, v projection"),
+            Field("proj_bias", "bool", True, "a bias on the output projection"),
+            Field(
+                "position_bias",
+                "choice",
+                "table",
+                "table: (2M-1)(2N-1) x heads parameters (Swin); continuous: Swin V2's "
+                "2 -> bias_hidden -> heads MLP and a logit scale per head; none",
+                choices=("table", "continuous", "none"),
+            ),
+            Field("bias_hidden", "int", 512, "hidden size of the continuous bias MLP"),
+            Field(
+                "bias_mlp",
+                "bool",
+                True,
+                "false: the continuous bias's MLP is layers of its own (dense layers on a "
+                "relative_coords layer), as torchvision runs its cpb_mlp",
+            ),
+        ),
+        _window_attention,
+        torch="ShiftedWindowAttention(V2)",
+    ),
+    Kind(
+        "relative_coords",
+        "Swin V2's relative coordinates of a window, (2M-1) x (2N-1) x 2, for a bias MLP "
+        "written as layers (no parameters; the attention holds them as a buffer)",
+        (Field("window", "ints", REQUIRED, "window size (M or MxN)"),),
+        _relative_coords,
+        torch="relative_coords_table",
+    ),
+    Kind(
+        "patch_merging",
+        "Swin's patch merging: 2x2 neighbours concatenated (4C, odd sizes padded), "
+        "LayerNorm, Linear 4C -> 2C",
+        (
+            Field("out_channels", "int", None, "output channels; default 2C"),
+            Field(
+                "norm",
+                "choice",
+                None,
+                "LayerNorm of the 4C input (before: Swin, the default with a reduction), "
+                "of the output (after: Swin V2), or none",
+                choices=("before", "after", "none"),
+            ),
+            Field("bias", "bool", False, "a bias on the linear reduction"),
+            Field(
+                "reduction",
+                "bool",
+                True,
+                "false: only the concatenation (torchvision's _patch_merging_pad); the "
+                "norm and Linear then are layers of their own",
+            ),
+        ),
+        _patch_merging,
+        torch="PatchMerging(V2)",
+    ),
+    Kind(
+        "class_token",
+        "learned tokens prepended to a token sequence: C parameters each",
+        (Field("tokens", "int", 1, "tokens prepended"),),
+        _class_token,
+        torch="nn.Parameter(1, 1, C) + torch.cat",
+    ),
+    Kind(
+        "position_embedding",
+        "a learned embedding added at every position: one parameter per value",
+        (),
+        _position_embedding,
+        torch="nn.Parameter(1, L, C) + add",
+    ),
+    Kind(
+        "select_token",
+        "one token of a sequence, flat (ViT's class token x[:, 0])",
+        (Field("index", "int", 0, "which token, from 0", minimum=0),),
+        _select_token,
+        torch="x[:, i]",
+    ),
+    Kind(
+        "mlp",
+        "transformer MLP block: Linear C -> hidden, activation, Linear hidden -> out, "
+        "at every position",
+        (
+            Field("hidden", "int", REQUIRED, "hidden features"),
+            Field("out_channels", "int", None, "output features; default the input's"),
+            BIAS,
+            Field("activation", "choice", "gelu", "the activation", choices=ACTIVATIONS),
+        ),
+        _mlp,
+        torch="torchvision.ops.MLP",
+    ),
+    Kind(
+        "window_partition",
+        "MaxViT's partition of an H x W map into (H/p)(W/p) windows of p x p tokens, "
+        "channels last (grid attention: p = H / partition size, then swap_axes)",
+        (Field("size", "int", REQUIRED, "p; must divide both sizes"),),
+        _window_partition,
+        torch="WindowPartition",
+    ),
+    Kind(
+        "swap_axes",
+        "the two spatial dimensions trade places (MaxViT's grid attention)",
+        (),
+        _swap_axes,
+        torch="SwapAxes(-2, -3)",
+    ),
+    Kind(
+        "window_departition",
+        "MaxViT's inverse partition: hp*wp windows of p x p tokens back to an "
+        "(hp*p) x (wp*p) map, channels first",
+        (
+            Field("size", "int", REQUIRED, "p"),
+            Field("partitions", "ints", REQUIRED, "windows per dimension: hp x wp"),
+        ),
+        _window_departition,
+        torch="WindowDepartition",
     ),
     Kind("add", "elementwise sum of equal shapes", (), _add, joins=True, keras="Add", torch="+"),
     Kind(

@@ -645,6 +645,15 @@ class _Reader:
         c = layer.config
         x = self.net.shape(inputs[0])
         rank = len(x.spatial)
+        module = layer.raw.get("module")
+        if (
+            module.startswith(("keras.src.ops", "keras.ops"))
+            if isinstance(module, str)
+            # A legacy .h5 drops the module: an op's config has no trainable (nor has
+            # SpatialDropout's, a layer).
+            else "trainable" not in c and (cls not in _MAPPERS or cls in _OPS)
+        ):
+            return self._op(cls, inputs, recorded, used, where)
         mapper = _MAPPERS.get(cls)
         data_format = c.get("data_format")
         if data_format not in (None, "channels_last"):
@@ -677,7 +686,14 @@ class _Reader:
         fields: dict[str, Any] = {}
         formula = _PARAMS.get(cls)
         counted = None
-        if formula is not None:
+        if cls == "MultiHeadAttention":
+            try:
+                counted = _attention(c, [self.net.shape(name).channels for name in inputs])
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+                raise ConvcountError(
+                    "model", f"{where}: its config is not one Keras writes: {_show(c)}"
+                ) from None
+        elif formula is not None:
             try:
                 counted = formula(c, [*x.spatial, x.channels])
             except (KeyError, TypeError, ValueError, IndexError, AttributeError):
@@ -702,6 +718,36 @@ class _Reader:
                 "its output shape, which later layers need",
             )
         return "opaque", fields
+
+    def _op(
+        self, cls: str, inputs: list[str], recorded: object, used: bool, where: str
+    ) -> tuple[str, dict[str, Any]]:
+        """An operation of keras.ops applied to Keras tensors (``x * 2``, ``ops.reshape``):
+        no weights; elementwise and reshaping ones counted, the others' MACs unknown."""
+        assert self.net is not None
+        shapes = [self.net.shape(name) for name in inputs]
+        x = shapes[0]
+        if cls in _ELEMENTWISE:
+            if len(inputs) == 1:  # with a number: x + 3, x / 6
+                return "rescaling", {}
+            if all(t.spatial == x.spatial and t.channels == x.channels for t in shapes):
+                return ("multiply" if cls in ("Multiply", "Divide", "TrueDivide") else "add"), {}
+            return "multiply", {}  # broadcasting: the multiply kind's shape rule
+        if cls in _UNARY:
+            function = _snake(cls)
+            return "activation", {"function": function if function in _ACTIVATIONS else "linear"}
+        shape = None
+        if isinstance(recorded, list) and len(recorded) >= 2:
+            shape = _fill(recorded, x.spatial, x.channels)
+        if cls in _RESHAPING and shape is not None and math.prod(shape) == x.elements:
+            return "reshape", {"shape": shape}
+        if shape is None and used:
+            raise ConvcountError(
+                "model",
+                f"{where}: an operation, and the file does not record its output shape, "
+                "which later layers need",
+            )
+        return "opaque", {} if shape is None else {"shape": shape}
 
 
 class _FlatNet(Net):
@@ -736,6 +782,38 @@ _NO_WEIGHTS = frozenset(
         "Cropping3D",
     }
 )
+#: keras.ops operations: elementwise on two tensors or a tensor and a number ...
+_ELEMENTWISE = frozenset(
+    {"Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Power"}
+)
+#: ... elementwise on one tensor ...
+_UNARY = frozenset(
+    {
+        "Relu",
+        "Relu6",
+        "Sigmoid",
+        "Tanh",
+        "Gelu",
+        "Silu",
+        "Swish",
+        "HardSigmoid",
+        "HardSilu",
+        "Softmax",
+        "Exp",
+        "Log",
+        "Sqrt",
+        "Square",
+        "Abs",
+        "Negative",
+        "Clip",
+        "Cast",
+    }
+)
+#: ... and moving values without computing (the recorded shape holds as many).
+_RESHAPING = frozenset(
+    {"Reshape", "Transpose", "Squeeze", "ExpandDims", "Swapaxes", "Moveaxis", "Ravel"}
+)
+_OPS = _ELEMENTWISE | _UNARY | _RESHAPING
 _RESIZE_METHODS = frozenset({"nearest", "bilinear", "bicubic", "area"})
 
 
@@ -1250,6 +1328,26 @@ def _bidirectional(c: dict[str, Any], shape: list[int]) -> int | None:
         if count is None:
             return None
         total += count
+    return total
+
+
+def _attention(c: dict[str, Any], channels: list[int]) -> int:
+    """Keras's MultiHeadAttention: query, key, value and output projections (its MACs are
+    left unknown: FlopCounterMode sees the products only outside the fused kernel)."""
+    heads, key_dim = _positive(c["num_heads"]), _positive(c["key_dim"])
+    value_dim = c.get("value_dim") or key_dim
+    query = channels[0]
+    value = channels[1] if len(channels) > 1 else query
+    key = channels[2] if len(channels) > 2 else value
+    out = c.get("output_shape")
+    if isinstance(out, list):
+        out = out[-1] if len(out) == 1 else None
+    out = query if out is None else _positive(out)
+    bias = bool(c.get("use_bias", True))
+    total = (query + key) * heads * key_dim + value * heads * _positive(value_dim)
+    total += heads * _positive(value_dim) * out
+    if bias:
+        total += 2 * heads * key_dim + heads * value_dim + out
     return total
 
 

@@ -108,6 +108,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "convnext_base",
         "convnext_large",
     ),
+    "torchvision_vit": ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"),
+    "torchvision_swin": ("swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b"),
+    "torchvision_maxvit": ("maxvit_t",),
 }
 
 #: Names kept from convcount 1.x, and other common spellings.
@@ -243,7 +246,7 @@ def build_zoo(
             raise ConvcountError(
                 "option",
                 f"--option {key}: {name} takes no such option{hint}; "
-                f"it takes {', '.join(declared)}",
+                f"it takes {', '.join(n for n, o in declared.items() if o.type != 'fixed')}",
             )
         values[key] = spec_option.parse(text)
     spec = Spec(name, variant, model, (size[0], size[1]), alpha, values, own, dtype)  # type: ignore[arg-type]  # own is keras or torch

@@ -40,7 +40,8 @@ class Option(NamedTuple):
 
     name: str
     type: str
-    """bool, int, choice, or neutral (accepted and ignored: it changes no count)."""
+    """bool, int, number (a positive float), choice, neutral (accepted and ignored:
+    it changes no count), or fixed (the builder passes it itself and refuses it)."""
     default: object
     doc: str
     choices: tuple[str, ...] = ()
@@ -49,6 +50,8 @@ class Option(NamedTuple):
         """The option's value from the command line's text (or a Python value)."""
         if self.type == "neutral":
             return text
+        if self.type == "fixed":
+            raise ConvcountError("option", f"--option {self.name}: {self.doc}")
         if self.type == "bool":
             if isinstance(text, bool):
                 return text
@@ -60,6 +63,18 @@ class Option(NamedTuple):
             raise ConvcountError(
                 "option", f"--option {self.name} must be true or false, got {text!r}"
             )
+        if self.type == "number":
+            word = str(text).strip()
+            try:
+                value = float(word)
+            except ValueError:
+                value = -1.0
+            if not 0 < value < 1000 or len(word) > 40:
+                raise ConvcountError(
+                    "option",
+                    f"--option {self.name} must be a positive number below 1000, got {text!r}",
+                )
+            return value
         if self.type == "int":
             word = str(text).strip()
             if not (word.isascii() and word.isdigit()) or len(word) > 9 or int(word) < 1:
