@@ -185,6 +185,18 @@ def _state_dict_zip(path: Path, pickle_bytes: bytes) -> Path:
     return path
 
 
+@pytest.mark.parametrize("path", sorted((FILES / "torch").glob("*.pth")), ids=lambda p: p.stem)
+def test_state_dicts_saved_by_torch(path: Path) -> None:
+    """torch.save's own state dicts (storages stripped): every value, by module, MACs unknown."""
+    case = CASES[path.stem]
+    report = load_file(path)
+    assert report.total_params + report.buffers == case["total_params"] + case["buffers"]
+    assert report.buffers == case["buffers"]  # BatchNorm's running statistics and counter
+    assert not report.macs_exact
+    owners = {row[0]: row[3] + row[4] for row in case["layers"] if row[3] or row[4]}
+    assert {layer.name: layer.params + layer.buffers for layer in report.layers} == owners
+
+
 def test_safetensors_counts_its_header(tmp_path: Path) -> None:
     header = {
         "conv.weight": {"dtype": "F32", "shape": [8, 3, 3, 3], "data_offsets": [0, 864]},

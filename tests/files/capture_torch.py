@@ -16,6 +16,8 @@ none), in eval mode, and written three ways into ``tests/files/torch/``:
   ``models/model.json`` and ``data/weights/model_weights_config.json``).
 * ``NAME.dynamo.onnx``: ``torch.onnx.export(dynamo=True)``; its ``.onnx.data``
   (the weights) is not kept, node metadata and doc strings are dropped.
+* ``NAME.pth``: ``torch.save(model.state_dict())`` without its storages (only
+  ``data.pkl`` is read); written for the hand-written models in this release.
 * ``NAME.legacy.onnx``: ``dynamo=False``; every initializer of more than 64 bytes
   is moved to an external file that is not kept (the tensors' dims and types stay).
 
@@ -233,6 +235,18 @@ def save_pt2(model: Any, x: Any, path: Path) -> None:
             out.writestr(info.filename, data)
 
 
+def save_state_dict(model: Any, path: Path) -> None:
+    """torch.save of the state dict, its storages (data/0, data/1, ...) dropped."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    with zipfile.ZipFile(buffer) as full, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in full.infolist():
+            if "/data/" not in info.filename:
+                out.writestr(info.filename, full.read(info))
+
+
 FLOAT_TYPES = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
 # Operand positions that are settings, not weights (Resize's scales, Clip's bounds, ...).
 SETTINGS = {
@@ -325,6 +339,7 @@ def capture(name: str, model: Any, x: Any, dynamic: bool) -> dict[str, Any]:
     model.eval()
     record = {"name": name, **truth(model, x)}
     save_pt2(model, x, OUT / f"{name}.pt2")
+    save_state_dict(model, OUT / f"{name}.pth")
     record["onnx"] = {}
     for exporter in ("dynamo", "legacy"):
         try:
