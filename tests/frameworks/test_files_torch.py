@@ -21,7 +21,11 @@ import pytest
 from convcount.errors import ConvcountError
 from convcount.model import load_file
 
-pytestmark = pytest.mark.frameworks
+pytestmark = [
+    pytest.mark.frameworks,
+    # torch.onnx's notice that the legacy exporter is deprecated: it is exported on purpose.
+    pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript-based ONNX export"),
+]
 
 CAPTURE = Path(__file__).parent.parent / "files" / "capture_torch.py"
 
