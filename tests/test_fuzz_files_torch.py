@@ -258,3 +258,25 @@ def test_a_huge_packed_attribute_is_refused(tmp_path: Path) -> None:
     attribute = _field(1, b"pads") + _field(8, b"\x01" * 9_000_000)
     path = _graph_file(tmp_path / "m.onnx", [_node("Pad", ["x"], "y", _field(5, attribute))])
     _cli_refuses(path, str(path), "attribute 'pads'")
+
+
+LEGACY = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."  # torch.save's magic number, pickled
+
+
+@FUZZ
+@given(garbage=st.binary(max_size=300))
+def test_legacy_torch_save_garbage(
+    tmp_path_factory: pytest.TempPathFactory, garbage: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("legacy") / "m.pth"
+    path.write_bytes(LEGACY + garbage)
+    _counts_or_refuses(path)
+
+
+def test_legacy_torch_save_calling_a_forbidden_global(tmp_path: Path) -> None:
+    protocol = b"\x80\x02M\xe9\x03."  # 1001
+    sys_info = b"\x80\x02}q\x00."
+    evil = b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00ls\x85R."
+    path = tmp_path / "m.pth"
+    path.write_bytes(LEGACY + protocol + sys_info + evil)
+    _cli_refuses(path, str(path), "posix.system", "never runs")

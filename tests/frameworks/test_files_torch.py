@@ -97,12 +97,17 @@ def test_exports_count_like_the_module(torch: ModuleType, tmp_path: Path, name: 
         assert report.macs_exact
 
     torch.save(model.state_dict(), tmp_path / "m.pth")
-    weights = load_file(tmp_path / "m.pth")
-    assert weights.total_params + weights.buffers == truth["total_params"] + truth["buffers"]
+    torch.save(model.state_dict(), tmp_path / "old.pth", _use_new_zipfile_serialization=False)
+    for saved in ("m.pth", "old.pth"):  # the zip format and the one before PyTorch 1.6
+        weights = load_file(tmp_path / saved)
+        assert weights.total_params + weights.buffers == truth["total_params"] + truth["buffers"]
+        assert weights.buffers == truth["buffers"]
 
 
-def test_a_whole_pickled_model_is_refused(torch: ModuleType, tmp_path: Path) -> None:
-    torch.save(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3)), tmp_path / "whole.pth")
+@pytest.mark.parametrize("zipped", [True, False])
+def test_a_whole_pickled_model_is_refused(torch: ModuleType, tmp_path: Path, zipped: bool) -> None:
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3))
+    torch.save(model, tmp_path / "whole.pth", _use_new_zipfile_serialization=zipped)
     with pytest.raises(ConvcountError, match=r"torch\.nn\.modules\.container\.Sequential"):
         load_file(tmp_path / "whole.pth")
 

@@ -155,10 +155,15 @@ def _storage(pid: Any) -> Storage:
 
 def load(data: bytes) -> Any:
     """The object a pickle builds, with tensors as :class:`TensorRecord`."""
+    return load_at(data, 0)[0]
+
+
+def load_at(data: bytes, start: int) -> tuple[Any, int]:
+    """The object of the pickle at ``start``, and where the next one begins."""
     stack: list[Any] = []
     memo: dict[int, Any] = {}
     marks: list[int] = []
-    pos = 0
+    pos = start
     end = len(data)
     ops = 0
 
@@ -211,7 +216,7 @@ def load(data: bytes) -> Any:
         elif op == 0x95:  # FRAME
             take(8)
         elif op == 0x2E:  # STOP
-            return pop()
+            return pop(), pos
         elif op == 0x28:  # MARK
             marks.append(len(stack))
         elif op == 0x7D:  # EMPTY_DICT

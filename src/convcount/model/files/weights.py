@@ -13,6 +13,9 @@ they need a graph (export the model with ``torch.export`` or to ONNX).
   tensor-rebuild functions; the storages under ``data/`` are never opened. A
   pickle that names any other global (a whole pickled model names its
   classes) is refused with a message saying to export the model instead.
+* **torch.save before PyTorch 1.6** (not a zip): three small pickles (a magic
+  number, a protocol version, the system's sizes), the object's pickle, then
+  the raw storages: the pickles are read the same way, the storages never.
 
 Which values are buffers: a state dict does not say, so tensors named like
 PyTorch's own buffers (``running_mean``, ``running_var``,
@@ -56,11 +59,7 @@ def read(path: Path, head: bytes, *, label: str, **options: Any) -> ModelReport:
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         tensors = _torch_zip(path, label)
     elif head.startswith(b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."):
-        raise ConvcountError(
-            "model",
-            f"{label}: a legacy torch.save file (before PyTorch 1.6), which convcount does "
-            "not read; save it again with torch.save (a zip), or export the model",
-        )
+        tensors = _torch_legacy(path, label)
     else:
         tensors = _safetensors(path, label, head)
     rows = _rows(tensors)
@@ -158,7 +157,6 @@ def _entry(label: str, name: str, entry: Any, data: int) -> tuple[tuple[int, ...
 
 def _torch_zip(path: Path, label: str) -> dict[str, tuple[tuple[int, ...], bool]]:
     from convcount.model.files.archive import Archive
-    from convcount.model.files.pickle import PickleError, PickleRefused, TensorRecord, load
 
     archive = Archive(path, label)
     try:
@@ -168,23 +166,54 @@ def _torch_zip(path: Path, label: str) -> dict[str, tuple[tuple[int, ...], bool]
         data = archive.read(member)
     finally:
         archive.close()
+    return _tensors(data, 0, label, "data.pkl")
+
+
+#: Most bytes of a legacy torch.save file read: its pickles, before the raw storages.
+MAX_LEGACY_PICKLES = 64 * 1024 * 1024
+
+
+def _torch_legacy(path: Path, label: str) -> dict[str, tuple[tuple[int, ...], bool]]:
+    """torch.save before PyTorch 1.6: a magic number, a protocol version and the
+    system's sizes, each a pickle, then the object's pickle (then raw storages)."""
+    from convcount.model.files.pickle import PickleError, load_at
+
+    with path.open("rb") as handle:
+        data = handle.read(MAX_LEGACY_PICKLES)
     try:
-        obj = load(data)
+        pos = 0
+        for _ in range(3):
+            _, pos = load_at(data, pos)
+    except PickleError as error:
+        raise ConvcountError(
+            "model", f"{label}: not a readable legacy torch.save file ({error})"
+        ) from None
+    return _tensors(data, pos, label, "the pickle")
+
+
+def _tensors(
+    data: bytes, start: int, label: str, what: str
+) -> dict[str, tuple[tuple[int, ...], bool]]:
+    """The tensors of the pickle at ``start``, by key path: (shape, is a buffer)."""
+    from convcount.model.files.pickle import PickleError, PickleRefused, TensorRecord, load_at
+
+    try:
+        obj, _ = load_at(data, start)
     except PickleRefused as refused:
         raise ConvcountError(
             "model",
-            f"{label}: data.pkl calls {refused.name}, which convcount never runs (it reads "
+            f"{label}: {what} calls {refused.name}, which convcount never runs (it reads "
             "tensors only); a whole pickled model must be exported first: "
             "torch.export.save or torch.onnx.export (or save its state_dict)",
         ) from None
     except PickleError as error:
         raise ConvcountError(
-            "model", f"{label}: data.pkl is not a readable pickle ({error})"
+            "model", f"{label}: {what} is not a readable pickle ({error})"
         ) from None
     records: dict[str, TensorRecord] = {}
     _walk(obj, "", records, 0, [0])
     if not records:
-        raise ConvcountError("model", f"{label}: data.pkl holds no tensors")
+        raise ConvcountError("model", f"{label}: {what} holds no tensors")
     floats = ("Float", "Double", "Half", "BFloat16")
     return {
         name: (record.shape, _is_buffer(name, record.dtype.startswith(floats)))
