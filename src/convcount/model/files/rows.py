@@ -71,16 +71,16 @@ def build_report(
     """The report of a model file's rows (notes are kept for the summary)."""
     layers = tuple(
         ModelLayer(
-            number,
-            row.name,
-            row.kind,
-            row.inputs,
-            tensor(row.shape),
-            row.trainable,
-            row.non_trainable,
-            row.macs,
-            row.buffers,
-            row.op,
+            number=number,
+            name=row.name,
+            kind=row.kind,
+            inputs=row.inputs,
+            output=tensor(row.shape),
+            trainable=row.trainable,
+            non_trainable=row.non_trainable,
+            macs=row.macs,
+            buffers=row.buffers,
+            op=row.op,
         )
         for number, row in enumerate(rows, 1)
     )
