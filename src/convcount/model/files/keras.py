@@ -326,7 +326,8 @@ class _Reader:
         if root.cls not in _MODELS:
             raise ConvcountError(
                 "model",
-                f"{self.label}: a {root.cls} configuration, not a Functional or Sequential model",
+                f"{self.label}: a {root.cls} configuration, not a Functional or Sequential "
+                "model (a subclassed model's layers are in its code, not in the file)",
             )
         self.model_name = root.name
         self._nested(root, None, frozen=False, depth=0)
