@@ -27,6 +27,7 @@ forward pass.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -466,41 +467,52 @@ class _Reader:
                     )
                 pending.append((layer, index, node))
         recorded = _recorded([node for _, _, node in pending])
-        consumed = {
-            t
-            for layer, _, node in pending
-            for group in _node_inputs(node, self.label, layer.name)
-            for t in (group if isinstance(group, list) else group.values())
-        }
-        while pending:
-            left = []
-            for layer, index, node in pending:
-                args, kwargs = _node_inputs(node, self.label, layer.name)
-                if not all(t in tensors for t in (*args, *kwargs.values())):
-                    left.append((layer, index, node))
-                    continue
-                outputs = self._call(
-                    layer,
-                    [tensors[t] for t in args],
-                    {k: tensors[t] for k, t in kwargs.items()},
-                    shared,
-                    frozen,
-                    depth,
-                    recorded.get((layer.name, index, 0)),
-                    (layer.name, index, 0) in consumed,
-                )
-                for k, out in enumerate(outputs):
-                    tensors[(layer.name, index, k)] = out
-            if len(left) == len(pending):
-                layer, _, node = left[0]
-                args, kwargs = _node_inputs(node, self.label, layer.name)
-                missing = next(t for t in (*args, *kwargs.values()) if t not in tensors)
+        calls = [
+            (layer, index, *_node_inputs(node, self.label, layer.name))
+            for layer, index, node in pending
+        ]
+        consumed = {t for *_, args, kwargs in calls for t in (*args, *kwargs.values())}
+        # Each call once its inputs are made (in the file's order among those ready):
+        # linear in the calls, whatever order the file lists them in.
+        need: list[int] = []
+        waiting: dict[tuple[str, int, int], list[int]] = {}
+        ready: list[int] = []
+        for number, (_, _, args, kwargs) in enumerate(calls):
+            missing = {t for t in (*args, *kwargs.values()) if t not in tensors}
+            need.append(len(missing))
+            for t in missing:
+                waiting.setdefault(t, []).append(number)
+            if not missing:
+                ready.append(number)
+        heapq.heapify(ready)
+        while ready:
+            number = heapq.heappop(ready)
+            layer, index, args, kwargs = calls[number]
+            outputs = self._call(
+                layer,
+                [tensors[t] for t in args],
+                {k: tensors[t] for k, t in kwargs.items()},
+                shared,
+                frozen,
+                depth,
+                recorded.get((layer.name, index, 0)),
+                (layer.name, index, 0) in consumed,
+            )
+            for k, out in enumerate(outputs):
+                made = (layer.name, index, k)
+                tensors[made] = out
+                for later in waiting.pop(made, ()):
+                    need[later] -= 1
+                    if not need[later]:
+                        heapq.heappush(ready, later)
+        for number, (layer, _, args, kwargs) in enumerate(calls):
+            if need[number]:
+                absent = next(t for t in (*args, *kwargs.values()) if t not in tensors)
                 raise ConvcountError(
                     "model",
-                    f"{self.label}: layer {layer.name!r} takes {missing[0]!r}, "
-                    "which no layer of the model makes",
+                    f"{self.label}: layer {layer.name!r} takes {absent[0]!r}, which is never "
+                    "made (no such layer or call, or layers that take each other's outputs)",
                 )
-            pending = left
         outputs = []
         for triple in _triples(model.config.get("output_layers"), self.label):
             if triple not in tensors:
