@@ -46,8 +46,9 @@ CUSTOM = {"custom": ("Scale", "Mixer")}
 #: not count the MACs of.
 WEIGHTLESS: dict[str, tuple[str, ...]] = {
     "recurrent": ("Embedding", "Bidirectional", "GRU", "SimpleRNN", "PReLU"),
-    "operations": ("Matmul", "Mean"),  # keras.ops: no weights; these two not counted
+    "operations": ("Matmul",),  # keras.ops: no weights; a matrix product not counted
     "attention": ("MultiHeadAttention",),
+    "preprocess": ("LayerNormalization", "BatchNormalization"),  # over other axes
 }
 if "resize" not in KINDS:  # the resize kind comes with sizes per dimension (issue 16)
     WEIGHTLESS["transposes"] = ("Resizing",)

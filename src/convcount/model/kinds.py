@@ -479,8 +479,8 @@ def _opaque(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
                 whole = max(_whole(x), default=1) if x.spatial else 1
                 out = Tensor(spatial, channels, (whole,) * len(spatial), (1,) * len(spatial))
     if not v["params_known"]:
-        return Out(out, macs=None, params_known=False)
-    return Out(out, v["trainable"], v["non_trainable"], macs=None, buffers=v["buffers"])
+        return Out(out, macs=v["macs"], params_known=False)
+    return Out(out, v["trainable"], v["non_trainable"], macs=v["macs"], buffers=v["buffers"])
 
 
 def _input(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -1252,7 +1252,8 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "opaque",
         "a layer convcount cannot count (a model file's custom layer): its parameters and "
-        "output shape as given; its MACs are unknown, so the model's total is a lower bound",
+        "output shape as given; its MACs unknown unless given, the model's total then a "
+        "lower bound",
         (
             Field("trainable", "int", 0, "trainable parameters", minimum=0),
             Field("non_trainable", "int", 0, "non-trainable parameters", minimum=0),
@@ -1264,6 +1265,7 @@ KINDS: dict[str, Kind] = _kinds(
                 "false: the parameters are unknown too (the totals are then lower bounds)",
             ),
             Field("shape", "shape", None, "output shape without the batch; default: the input's"),
+            Field("macs", "int", None, "its MACs, when known; default unknown", minimum=0),
         ),
         _opaque,
         any_inputs=True,

@@ -685,6 +685,25 @@ class _Reader:
                     "size": [c["height"], c["width"]],
                     "interpolation": method if method in _RESIZE_METHODS else "bilinear",
                 }
+            elif cls == "TimeDistributed":
+                inner = c["layer"]
+                if inner["class_name"] in _PER_POSITION:  # the same at every position
+                    result = _MAPPERS[inner["class_name"]](inner["config"], rank, x.channels, 1)
+                    if result is not None:
+                        return result
+            elif cls == "CenterCrop" and rank == 2:
+                cut = [
+                    n - wanted
+                    for n, wanted in zip(x.spatial, (c["height"], c["width"]), strict=True)
+                ]
+                if min(cut) >= 0:  # a smaller input is resized instead
+                    return "cropping", {"cropping": [[d // 2, d - d // 2] for d in cut]}
+            elif cls.startswith("Random") or cls == "Masking":
+                # Augmentations pass their input on at inference; Masking always does.
+                # RandomCrop alone changes the shape: the recorded one says whether it does.
+                same = isinstance(recorded, list) and recorded[1:] == [*x.spatial, x.channels]
+                if cls != "RandomCrop" or same:
+                    return "identity", {}
             elif mapper is not None:
                 result = mapper(c, rank, x.channels, len(inputs))
                 if result is not None:
@@ -698,7 +717,7 @@ class _Reader:
         # A class convcount does not count: its shape from the file, its weights' sizes.
         fields: dict[str, Any] = {}
         formula = _PARAMS.get(cls)
-        counted = None
+        counted: int | tuple[int, int] | None = None
         if cls == "MultiHeadAttention":
             try:
                 counted = _attention(c, [self.net.shape(name).channels for name in inputs])
@@ -713,7 +732,9 @@ class _Reader:
                 raise ConvcountError(
                     "model", f"{where}: its config is not one Keras writes: {_show(c)}"
                 ) from None
-        if counted is not None:
+        if isinstance(counted, tuple):
+            fields["trainable"], fields["non_trainable"] = counted
+        elif counted is not None:
             fields["trainable"] = counted
         elif cls in _NO_WEIGHTS or cls.startswith("Random"):  # Keras's, known to hold none
             pass
@@ -754,6 +775,8 @@ class _Reader:
             shape = _fill(recorded, x.spatial, x.channels)
         if cls in _RESHAPING and shape is not None and math.prod(shape) == x.elements:
             return "reshape", {"shape": shape}
+        if cls in _REDUCTIONS and shape is not None:
+            return "opaque", {"shape": shape, "macs": 0}
         if shape is None and used:
             raise ConvcountError(
                 "model",
@@ -797,7 +820,28 @@ _NO_WEIGHTS = frozenset(
 )
 #: keras.ops operations: elementwise on two tensors or a tensor and a number ...
 _ELEMENTWISE = frozenset(
-    {"Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Power"}
+    {
+        "Add",
+        "Subtract",
+        "Multiply",
+        "Divide",
+        "TrueDivide",
+        "Maximum",
+        "Minimum",
+        "Power",
+        "Equal",
+        "NotEqual",
+        "Greater",
+        "GreaterEqual",
+        "Less",
+        "LessEqual",
+        "LogicalAnd",
+        "LogicalOr",
+    }
+)
+#: ... reducing (no matrix product: FlopCounterMode counts none) ...
+_REDUCTIONS = frozenset(
+    {"Any", "All", "Mean", "Sum", "Max", "Min", "Argmax", "Argmin", "Prod", "Std", "Var"}
 )
 #: ... elementwise on one tensor ...
 _UNARY = frozenset(
@@ -826,7 +870,11 @@ _UNARY = frozenset(
 _RESHAPING = frozenset(
     {"Reshape", "Transpose", "Squeeze", "ExpandDims", "Swapaxes", "Moveaxis", "Ravel"}
 )
-_OPS = _ELEMENTWISE | _UNARY | _RESHAPING
+_OPS = _ELEMENTWISE | _UNARY | _RESHAPING | _REDUCTIONS
+#: Classes TimeDistributed may wrap that act alike at every position (on the channels).
+_PER_POSITION = frozenset(
+    {"Dense", "Activation", "Dropout", "ReLU", "LeakyReLU", "Softmax", "BatchNormalization"}
+)
 _RESIZE_METHODS = frozenset({"nearest", "bilinear", "bicubic", "area"})
 
 
@@ -1338,7 +1386,7 @@ def _bidirectional(c: dict[str, Any], shape: list[int]) -> int | None:
         if formula is None or not isinstance(inner, dict):
             return None
         count = formula(inner["config"], shape)
-        if count is None:
+        if not isinstance(count, int):
             return None
         total += count
     return total
@@ -1370,7 +1418,31 @@ def _positive(value: object) -> int:
     return value
 
 
-_PARAMS: dict[str, Callable[[dict[str, Any], list[int]], int | None]] = {
+def _axes(c: dict[str, Any], shape: list[int]) -> int:
+    """Values per normalised slice: the sizes of a normalisation's axes (with the batch)."""
+    axis = c.get("axis", -1)
+    axes = axis if isinstance(axis, list) else [axis]
+    if not axes or not all(type(a) is int and -len(shape) <= a <= len(shape) for a in axes):
+        raise ValueError(axis)
+    return math.prod(shape[a - 1] if a > 0 else shape[a] for a in axes)
+
+
+def _layer_norm_params(c: dict[str, Any], shape: list[int]) -> int:
+    rms = bool(c.get("rms_scaling", False))
+    terms = int(bool(c.get("scale", True)) or rms) + int(bool(c.get("center", True)) and not rms)
+    return terms * _axes(c, shape)
+
+
+def _batchnorm_params(c: dict[str, Any], shape: list[int]) -> tuple[int, int] | None:
+    if c.get("renorm"):
+        return None
+    size = _axes(c, shape)
+    return (int(bool(c.get("center", True))) + int(bool(c.get("scale", True)))) * size, 2 * size
+
+
+_PARAMS: dict[str, Callable[[dict[str, Any], list[int]], int | tuple[int, int] | None]] = {
+    "LayerNormalization": _layer_norm_params,
+    "BatchNormalization": _batchnorm_params,
     "SimpleRNN": _rnn(1),
     "LSTM": _rnn(4),
     "GRU": _rnn(3),
