@@ -743,6 +743,8 @@ class _Reader:
             fields["params_known"] = params is not None
             if params is not None:
                 fields["trainable"] = params  # the file does not say which are trainable
+        if counted is not None and cls in _NO_MACS:
+            fields["macs"] = 0
         if isinstance(recorded, list) and len(recorded) >= 2:
             fields["shape"] = _fill(recorded, x.spatial, x.channels)
         elif used:
@@ -871,6 +873,8 @@ _RESHAPING = frozenset(
     {"Reshape", "Transpose", "Squeeze", "ExpandDims", "Swapaxes", "Moveaxis", "Ravel"}
 )
 _OPS = _ELEMENTWISE | _UNARY | _RESHAPING | _REDUCTIONS
+#: Classes counted from their config that do no matrix product (FlopCounterMode: none).
+_NO_MACS = frozenset({"LayerNormalization", "BatchNormalization", "PReLU", "Embedding"})
 #: Classes TimeDistributed may wrap that act alike at every position (on the channels).
 _PER_POSITION = frozenset(
     {"Dense", "Activation", "Dropout", "ReLU", "LeakyReLU", "Softmax", "BatchNormalization"}
