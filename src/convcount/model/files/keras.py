@@ -745,13 +745,15 @@ class _Reader:
                 fields["trainable"] = params  # the file does not say which are trainable
         if counted is not None and cls in _NO_MACS:
             fields["macs"] = 0
-        if isinstance(recorded, list) and len(recorded) >= 2:
+        if counted is not None and cls in _SAME_SHAPE:
+            pass  # its output is shaped as its input
+        elif isinstance(recorded, list) and len(recorded) >= 2:
             fields["shape"] = _fill(recorded, x.spatial, x.channels)
         elif used:
             raise ConvcountError(
                 "model",
-                f"{where}: a class convcount does not know, and the file does not record "
-                "its output shape, which later layers need",
+                f"{where}: convcount cannot tell its output shape, and the file does not "
+                "record it (Keras 2 records none), which later layers need",
             )
         return "opaque", fields
 
@@ -782,8 +784,8 @@ class _Reader:
         if shape is None and used:
             raise ConvcountError(
                 "model",
-                f"{where}: an operation, and the file does not record its output shape, "
-                "which later layers need",
+                f"{where}: an operation whose output shape convcount cannot tell, and the "
+                "file does not record it, which later layers need",
             )
         return "opaque", {} if shape is None else {"shape": shape}
 
@@ -875,6 +877,8 @@ _RESHAPING = frozenset(
 _OPS = _ELEMENTWISE | _UNARY | _RESHAPING | _REDUCTIONS
 #: Classes counted from their config that do no matrix product (FlopCounterMode: none).
 _NO_MACS = frozenset({"LayerNormalization", "BatchNormalization", "PReLU", "Embedding"})
+#: ... and whose output is shaped as their input.
+_SAME_SHAPE = frozenset({"LayerNormalization", "BatchNormalization", "PReLU"})
 #: Classes TimeDistributed may wrap that act alike at every position (on the channels).
 _PER_POSITION = frozenset(
     {"Dense", "Activation", "Dropout", "ReLU", "LeakyReLU", "Softmax", "BatchNormalization"}
