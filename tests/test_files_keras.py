@@ -21,7 +21,6 @@ import pytest
 from convcount import ConvcountError
 from convcount.model import load_file
 from convcount.model.graph import ModelReport
-from convcount.model.kinds import KINDS
 
 from .conftest import assert_usage_error, run
 
@@ -52,8 +51,6 @@ WEIGHTLESS: dict[str, tuple[str, ...]] = {
 #: Models with a layer whose output shape only Keras 3's records give (Embedding):
 #: refused in Keras 2's form, which has none.
 RECORDED = {"recurrent"}
-if "resize" not in KINDS:  # the resize kind comes with sizes per dimension (issue 16)
-    WEIGHTLESS["transposes"] = ("Resizing",)
 
 
 def read(path: Path, truth_of: dict[str, Any]) -> ModelReport:

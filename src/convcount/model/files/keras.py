@@ -679,25 +679,26 @@ class _Reader:
                 full = [*x.spatial, x.channels]
                 if sorted(dims) == list(range(1, len(full) + 1)):
                     return "reshape", {"shape": [full[d - 1] for d in dims]}
-            elif cls == "Resizing" and "resize" in _kinds() and rank == 2:
-                method = c.get("interpolation", "bilinear")
-                return "resize", {
-                    "size": [c["height"], c["width"]],
-                    "interpolation": method if method in _RESIZE_METHODS else "bilinear",
-                }
+            elif cls in ("Resizing", "CenterCrop") and rank == 2:
+                size = [_positive(c["height"]), _positive(c["width"])]
+                cut = [n - w for n, w in zip(x.spatial, size, strict=True)]
+                if cls == "CenterCrop" and min(cut) >= 0:  # a smaller input is resized
+                    return "cropping", {"cropping": [[d // 2, d - d // 2] for d in cut]}
+                if "resize" in _kinds():
+                    method = c.get("interpolation", "bilinear")
+                    return "resize", {
+                        "size": size,
+                        "interpolation": method if method in _RESIZE_METHODS else "bilinear",
+                    }
+                return "opaque", {"shape": [*size, x.channels], "macs": 0}
+            elif cls == "RepeatVector" and rank == 0:
+                return "opaque", {"shape": [_positive(c["n"]), x.channels], "macs": 0}
             elif cls == "TimeDistributed":
                 inner = c["layer"]
                 if inner["class_name"] in _PER_POSITION:  # the same at every position
                     result = _MAPPERS[inner["class_name"]](inner["config"], rank, x.channels, 1)
                     if result is not None:
                         return result
-            elif cls == "CenterCrop" and rank == 2:
-                cut = [
-                    n - wanted
-                    for n, wanted in zip(x.spatial, (c["height"], c["width"]), strict=True)
-                ]
-                if min(cut) >= 0:  # a smaller input is resized instead
-                    return "cropping", {"cropping": [[d // 2, d - d // 2] for d in cut]}
             elif cls.startswith("Random") or cls == "Masking":
                 # Augmentations pass their input on at inference; Masking always does.
                 # RandomCrop alone changes the shape: the recorded one says whether it does.
@@ -737,7 +738,8 @@ class _Reader:
         elif counted is not None:
             fields["trainable"] = counted
         elif cls in _NO_WEIGHTS or cls.startswith("Random"):  # Keras's, known to hold none
-            pass
+            if cls not in ("Lambda", "TFOpLambda", "SlicingOpLambda", "Dot"):
+                fields["macs"] = 0  # moving or copying values, no matrix product
         else:
             params = self.source.weight_counts(layer.path)
             fields["params_known"] = params is not None
