@@ -4,6 +4,7 @@ expressions, errors and hostile files, and the MobileNet paper's figures."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import tomllib
 from pathlib import Path
@@ -658,18 +659,37 @@ def test_options_and_width_are_checked_per_model() -> None:
 
 
 def test_kinds_reference_is_generated_from_the_registry() -> None:
-    text = run("model", "--kinds").stdout
+    text = run("model", "--kinds", "--format", "markdown").stdout
     assert text == reference_text()
     for kind in KINDS:
         assert f"| `{kind}` |" in text
     assert reference_text() in README.read_text(), "README's model format reference has drifted"
     data = json.loads(run("model", "--kinds", "--json").stdout)
     assert [k["kind"] for k in data] == list(KINDS)
+    table = run("model", "--kinds", env={"COLUMNS": "100"}).stdout
+    assert "|" not in table and all(len(line) <= 100 for line in table.splitlines())
+    for kind in KINDS:
+        assert re.search(rf"^{kind} ", table, re.MULTILINE), kind
+
+
+def test_kinds_and_list_take_a_filter() -> None:
+    data = json.loads(run("model", "--kinds", "conv,dense", "--json").stdout)
+    assert [k["kind"] for k in data] == ["conv", "dense"]
+    assert run("model", "--kinds", "dense", "-q").stdout == "dense\n"
+    text = run("model", "--kinds", "dense", "--format", "markdown").stdout
+    assert text.count("\n") == 3 and "| `dense` |" in text
+    assert_usage_error(run("model", "--kinds", "dens"), "did you mean dense?")
+    names = run("model", "--list", "keras/efficientnetb*", "-q").stdout.split()
+    assert names == [f"keras/efficientnetb{i}" for i in range(8)]
+    listed = json.loads(run("model", "--list", "RESNET18", "--json").stdout)
+    assert [row["name"] for row in listed] == ["torchvision/resnet18"]
+    assert_usage_error(run("model", "--list", "effnet"), "no shipped model matches 'effnet'")
 
 
 def test_model_needs_a_source_or_list() -> None:
     assert_usage_error(run("model"), "give a model file or a shipped model's name")
-    assert_usage_error(run("model", "keras/vgg16", "--list"), "--list and --kinds take no")
+    assert_usage_error(run("model", "--list", "--kinds"), "--list and --kinds ask for different")
+    assert_usage_error(run("model", "keras/vgg16", "--format", "markdown"), "is for --kinds")
 
 
 def test_the_readme_example_network_builds_and_scales(tmp_path: Path) -> None:

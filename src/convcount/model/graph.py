@@ -50,6 +50,8 @@ class Out(NamedTuple):
     params_known: bool = True
     """False: the parameters are unknown (a custom layer of a file without weights); the
     figures above are then 0."""
+    config: dict[str, Any] | None = None
+    """The layer's own field values, resolved (filled in by the registry)."""
 
 
 class ModelLayer(NamedTuple):
@@ -74,6 +76,9 @@ class ModelLayer(NamedTuple):
     A layer of unknown MACs is listed under it in :attr:`ModelReport.uncounted`."""
     params_known: bool = True
     """False: its parameters are unknown (counted as 0; the totals are lower bounds)."""
+    config: dict[str, Any] | None = None
+    """The layer's own fields as its kind resolved them (kernel_size, stride, padding,
+    units, function, ...): defaults filled in, sizes one per spatial dimension."""
 
     @property
     def params(self) -> int:
@@ -262,6 +267,7 @@ class Net:
                 out.buffers,
                 op,
                 out.params_known,
+                out.config,
             )
         )
         self.tensors[name] = out.output

@@ -53,18 +53,23 @@ def kinds_records() -> list[dict[str, Any]]:
     ]
 
 
-def reference_text() -> str:
-    """The reference as Markdown: one table row per kind, its fields listed."""
+def reference_text(names: list[str] | None = None) -> str:
+    """The reference as Markdown: one table row per kind (or per kind ``names`` lists),
+    its fields listed; the notes on names and expressions follow the whole reference."""
     lines = [
         "| kind | what it counts | fields (default) | Keras / PyTorch |",
         "|---|---|---|---|",
     ]
     for kind in KINDS.values():
+        if names is not None and kind.name not in names:
+            continue
         fields = "; ".join(f"`{f.name}` ({_default(f)})" for f in kind.fields) or "-"
         if kind.joins:
             fields = "`inputs` (two or more layers)" + ("; " + fields if kind.fields else "")
         frameworks = " / ".join(part for part in (kind.keras, kind.torch) if part) or "-"
         lines.append(f"| `{kind.name}` | {kind.doc} | {fields} | {frameworks} |")
+    if names is not None:
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         "Every layer also takes `name`, `input` (default: the layer before; joins take "
