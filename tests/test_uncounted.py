@@ -140,3 +140,13 @@ def test_an_opaque_layer_of_known_macs_is_counted() -> None:
     report = net.report()
     assert report.macs_exact and report.uncounted == {} and report.macs == 5
     assert report.total_params == 2
+
+
+def test_a_group_holding_an_unknown_layer_is_unknown(model_file: Path) -> None:
+    record = json.loads(run("model", str(model_file), "--depth", "0", "--json").stdout)
+    (group,) = record["layers"]
+    assert group["kind"] == "group" and group["macs"] is None
+    assert group["params"] == record["total_params"]
+    assert (record["macs_exact"], record["uncounted"]) == (False, {"opaque": 1})
+    table = run("model", str(model_file), "--depth", "0", env={"COLUMNS": "120"}).stdout
+    assert "unknown" in table.splitlines()[3]
