@@ -184,27 +184,34 @@ def unknown_field(kind: Kind, key: str) -> ConvcountError:
 # Field values
 
 
+#: Largest whole number a field takes (a size, channel count, kernel, stride, ...).
+MAX_FIELD = 10**18
+
+
 def _int(name: str, value: object, minimum: int) -> int:
-    if type(value) is int and value >= minimum:
+    if type(value) is int and minimum <= value <= MAX_FIELD:
         return value
     if isinstance(value, bool) or not isinstance(value, int):
         what = "a whole number" if minimum < 1 else "a positive whole number"
         raise ConvcountError(name, f"{name}: must be {what}, got {_show(value)}")
+    if value > MAX_FIELD:
+        raise ConvcountError(name, f"{name}: must be at most 10^18, got {_show(value)}")
     raise ConvcountError(name, f"{name}: must be at least {minimum}, got {value}")
 
 
 def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    from convcount.model.expr import shorten  # never converts a huge integer whole
+
+    return shorten(value)
 
 
 def _ints(name: str, value: object, dims: int, minimum: int) -> tuple[int, ...]:
-    if type(value) is int and value >= minimum:
+    if type(value) is int and minimum <= value <= MAX_FIELD:
         return (value,) * dims
     if (
         type(value) is tuple
         and len(value) == dims
-        and all(type(v) is int and v >= minimum for v in value)
+        and all(type(v) is int and minimum <= v <= MAX_FIELD for v in value)
     ):
         return value
     if isinstance(value, (list, tuple)):
@@ -324,7 +331,7 @@ def _window(
     """
     if transposed:
         rf = tuple(
-            r + (ceil(k / s) - 1) * j
+            r + (-(-k // s) - 1) * j  # ceil(k / s) in integers: no float on the way
             for r, k, s, j in zip(x.rf, kernel, stride, x.jump, strict=True)
         )
         jump = tuple(_divide(j, s) for j, s in zip(x.jump, stride, strict=True))
@@ -581,6 +588,10 @@ def _pool(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     kernel = v["pool_size"]
     stride = v["stride"] or kernel
     padding = v["padding"]
+    if padding == "causal":
+        raise ConvcountError(
+            "padding", "padding: causal is for 1-D convolutions; pooling takes valid, same or zeros"
+        )
     sizes: list[int] = []
     for i, (length, k, s) in enumerate(zip(x.spatial, kernel, stride, strict=True)):
         if padding == "same":

@@ -74,13 +74,17 @@ def reference_text(names: list[str] | None = None) -> str:
         "",
         "Every layer also takes `name`, `input` (default: the layer before; joins take "
         "`inputs`) and `when` (an expression; false skips the layer). A block use takes "
-        "`block`, `name`, `input`, `when`, `repeat`, `first` and the block's parameters.",
+        "`block`, `name`, `input`, `when`, `repeat`, `first` and the block's parameters, "
+        "or `table` and `columns` to be used once per row of a stage table.",
         "",
         "Expressions (a string starting with `=`): whole numbers and exact decimals, "
-        "`+ - * / // % **`, comparisons, `and or not`, `a if c else b`, lists, the names "
-        "of parameters, `alpha`, `resolution`, `in_channels`, `in_size`, `block_in_channels`, "
-        "`block_in_size`, `i`, `repeats`, and the functions "
-        + ", ".join(f"`{name}`" for name in sorted({*FUNCTIONS, "correct_pad"}))
+        "`+ - * / // % **`, comparisons, `and or not`, `a if c else b`, lists and indexing "
+        "(`in_size[0]`), the names of parameters, `alpha`, `resolution`, `in_channels`, "
+        "`in_size`, `block_in_channels`, `block_in_size`, `i`, `repeats`, `row`, and the "
+        "functions "
+        + ", ".join(
+            f"`{name}`" for name in sorted({*FUNCTIONS, "correct_pad", "size_of", "channels_of"})
+        )
         + ".",
     ]
     return "\n".join(lines) + "\n"

@@ -265,7 +265,7 @@ def parse_alpha(text: str) -> float:
     """A width multiplier as the framework receives it: a positive float from the text."""
     word = str(text).strip()
     try:
-        value = float(word)
+        value = float(word) if word.isascii() else -1.0  # float() reads "３" as 3
     except ValueError:
         value = -1.0
     if not (0 < value < 1000) or len(word) > 40:
