@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convcount.batch import BATCH_CSV_COLUMNS, RowError, run_batch
+from convcount.batch import BATCH_CSV_COLUMNS, RESULT_KEYS, RowError, is_label, run_batch
+from convcount.errors import ConvcountError
 from convcount.layers import FIELDS
 from convcount.limits import MAX_ROW_BYTES
 
@@ -92,9 +93,10 @@ csv_cell = st.one_of(
 @st.composite
 def csv_lines(draw: st.DrawFn) -> list[bytes]:
     header = draw(
-        st.lists(st.sampled_from(["layer", *NAMES]) | st.text(max_size=8), max_size=8).map(
-            lambda names: ["layer", *names]
-        )
+        st.lists(
+            st.sampled_from(["layer", *NAMES, "id", "name", "x_note"]) | st.text(max_size=8),
+            max_size=8,
+        ).map(lambda names: ["layer", *names])
     )
     rows = draw(st.lists(st.lists(csv_cell, max_size=10) | raw_line.map(lambda b: b), max_size=25))
     lines = [_csv(header)]
@@ -178,16 +180,25 @@ def test_csv_one_output_line_per_line_in_order(
     lines: list[bytes], output_format: str, workdir: Path
 ) -> None:
     data = b"\n".join(lines) + b"\n"
+    header = next(csv.reader([lines[0].decode("utf-8", "replace")]))
+    known = {*FIELDS, "layer", *RESULT_KEYS}
+    unknown = [h.strip() for h in header if h.strip() not in known and not is_label(h.strip())]
+    if unknown:  # refused once, at the header, before any row
+        with pytest.raises(ConvcountError, match="the CSV header has"):
+            both_ways(data, workdir, input_format="csv", output_format=output_format)
+        return
     text, errors = both_ways(data, workdir, input_format="csv", output_format=output_format)
     numbers = expected_numbers(lines, skip_header=True)
     out = text.splitlines()
+    labels = [h.strip() for h in header if is_label(h.strip())]
     if output_format == "csv":
-        assert out[0].decode() == ",".join(BATCH_CSV_COLUMNS)
+        assert out[0].decode() == ",".join([*BATCH_CSV_COLUMNS, *labels])
         cells = list(csv.reader(io.StringIO(text.decode())))[1:]
         assert len(out) == len(numbers) + 1 == len(cells) + 1  # no cell spans lines
-        failed = [n for n, row in zip(numbers, cells, strict=True) if row[-1]]
+        error = len(BATCH_CSV_COLUMNS) - 1
+        failed = [n for n, row in zip(numbers, cells, strict=True) if row[error]]
         for n, row in zip(numbers, cells, strict=True):
-            assert not row[-1] or row[-1].startswith(f"line {n}: ")
+            assert not row[error] or row[error].startswith(f"line {n}: ")
     else:
         assert len(out) == len(numbers)
         failed = [n for n, line in zip(numbers, out, strict=True) if "error" in json.loads(line)]

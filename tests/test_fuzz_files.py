@@ -266,3 +266,64 @@ def test_a_zip_of_garbage_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"PK\x03\x04" + zlib.compress(b"x" * 1000))
     check(path)
     assert run("model", str(path)).exit_code == 2
+
+
+def test_layers_listed_last_first_are_read_in_linear_time(tmp_path: Path) -> None:
+    """5,000 Dense layers in a chain, listed from the last: each call waits for its input
+    (Keras lists them in order; a file need not)."""
+    count = 5000
+    layers: list[dict[str, Any]] = [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, 4], "name": "in"}}
+    ]
+    for i in range(count):
+        source = "in" if i == 0 else f"d{i - 1}"
+        tensor = {"class_name": "__keras_tensor__", "config": {"keras_history": [source, 0, 0]}}
+        layers.append(
+            {
+                "class_name": "Dense",
+                "config": {"name": f"d{i}", "units": 4, "trainable": True},
+                "inbound_nodes": [{"args": [tensor], "kwargs": {}}],
+            }
+        )
+    config = {
+        "class_name": "Functional",
+        "config": {
+            "name": "reversed",
+            "layers": [layers[0], *layers[:0:-1]],
+            "input_layers": [["in", 0, 0]],
+            "output_layers": [[f"d{count - 1}", 0, 0]],
+        },
+    }
+    path = tmp_path / "reversed.json"
+    path.write_text(json.dumps(config))
+    done, took = model_process(str(path), "-q")
+    assert done.returncode == 0 and done.stdout == f"{count * 20}\n", done.stderr
+    assert took < 20
+
+
+def test_layers_that_take_each_other_are_refused(tmp_path: Path) -> None:
+    def dense(name: str, source: str) -> dict[str, Any]:
+        tensor = {"class_name": "__keras_tensor__", "config": {"keras_history": [source, 0, 0]}}
+        return {
+            "class_name": "Dense",
+            "config": {"name": name, "units": 4},
+            "inbound_nodes": [{"args": [tensor], "kwargs": {}}],
+        }
+
+    config = {
+        "class_name": "Functional",
+        "config": {
+            "name": "cycle",
+            "layers": [
+                {"class_name": "InputLayer", "config": {"batch_shape": [None, 4], "name": "in"}},
+                dense("a", "b"),
+                dense("b", "a"),
+            ],
+            "input_layers": [["in", 0, 0]],
+            "output_layers": [["b", 0, 0]],
+        },
+    }
+    path = tmp_path / "cycle.json"
+    path.write_text(json.dumps(config))
+    result = run("model", str(path))
+    assert result.exit_code == 2 and "never made" in result.stderr, result.stderr

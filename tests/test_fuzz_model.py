@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 import convcount
@@ -444,5 +444,182 @@ def test_any_file_of_blocks_and_expressions_ends_with_an_exit_code_from_the_tabl
     if result.exit_code == 2:
         assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
         assert result.stderr[:-1].isprintable(), result.stderr
+    else:
+        assert json.loads(result.stdout)["total_params"] >= 0 and result.stderr == ""
+
+
+# --- issue 15: the language under hostile numbers, in every field of every kind ----------
+
+#: Numbers at and past every bound, as TOML values, strings and expressions.
+EXTREME: list[object] = [
+    0,
+    -1,
+    1,
+    2,
+    10**18,
+    10**18 + 1,
+    10**29,
+    10**30,
+    10**31,
+    2**63 - 1,
+    10**400,
+    1e-300,
+    1e300,
+    float("inf"),
+    float("nan"),
+    0.25,
+    10.0,
+    "1e999999999",
+    "1e-999999999",
+    "-1e99999999",
+    "３",
+    "٠.٥",
+    "9" * 120,
+    "= 0.1 ** 64",
+    "= ((((0.1 ** 64) ** 64) ** 64) ** 64) ** 64",
+    "= ((1 + 1/10**29) ** 64) ** 64",
+    "= 10 ** 30 * 10",
+    "= 1/3",
+    "= 10**30 / 7",
+    "= 2 ** 64",
+    "= in_size[0] * 1000",
+    "= in_size[9]",
+    "= resolution[-1] + i",
+    "= in_channels * repeats",
+    "= block_in_channels",
+    "= [x for x in [1]]",
+    "= {1: 2}",
+    "= n",
+    "= m",
+    "= 'causal'",
+    "= ['input', 'a']",
+]
+extreme = st.sampled_from(EXTREME)
+
+
+def _plausible_or_extreme(name: str) -> st.SearchStrategy[object]:
+    return rarely(PLAUSIBLE.get(name, size), extreme)
+
+
+@st.composite
+def any_layer(draw: st.DrawFn, local: list[str]) -> dict[str, object]:
+    """A layer of any kind, each of its fields plausible or extreme, maybe skipped."""
+    kind = draw(st.sampled_from(sorted(KINDS)))
+    spec: dict[str, object] = {"kind": kind}
+    fields = [f.name for f in KINDS[kind].fields]
+    if kind in CONV_KINDS:
+        spec["kernel_size"] = draw(_plausible_or_extreme("kernel_size"))
+        spec["out_channels"] = draw(_plausible_or_extreme("out_channels"))
+    for name in draw(st.lists(st.sampled_from(fields), max_size=3, unique=True)) if fields else []:
+        spec[name] = draw(_plausible_or_extreme(name))
+    if KINDS[kind].joins:
+        spec["inputs"] = draw(
+            st.lists(st.sampled_from(["input", *local, "= ['input', 'a']"]), min_size=2, max_size=3)
+        )
+    if draw(st.booleans()):
+        name = draw(st.sampled_from(["a", "b", "conv", "conv_1", "add"]))
+        spec["name"] = name
+        local.append(name)
+    if draw(st.integers(0, 3)) == 0:
+        spec["when"] = draw(st.sampled_from([False, True, "= i == 0", "= n > 1", "= in_size > 4"]))
+    return spec
+
+
+@st.composite
+def hostile_language_files(draw: st.DrawFn) -> str:
+    """Blocks nested in blocks, repeats, stage tables, `when`, expressions, and extreme
+    numbers in every field of every kind, in the language's long and short forms."""
+    lines = [
+        "[model]",
+        f"input = {{ size = {toml_value(draw(st.sampled_from([8, '8x6', [4, 4, 4], 9])))}, "
+        "channels = "
+        + toml_value(draw(rarely(st.sampled_from([3, 1]), st.sampled_from([10**18, 10**19]))))
+        + " }",
+        "[params]",
+        f"n = {toml_value(draw(rarely(st.sampled_from([1, 2, 3]), extreme)))}",
+        f"m = {toml_value(draw(rarely(st.sampled_from([1, 2.5, '= 1/3', '= n * 2']), extreme)))}",
+        "rows = "
+        + toml_value(
+            draw(rarely(st.just([[1, 8], [2, 16]]), st.sampled_from([[[0, 8]], [[10**40, 1]]])))
+        ),
+    ]
+    for level in range(draw(st.integers(1, 3))):
+        lines += [f"[blocks.b{level}]", "params = { k = 1, out = 8 }"]
+        local: list[str] = []
+        for _ in range(draw(st.integers(1, 3))):
+            if level and draw(st.integers(0, 2)) == 0:
+                use = {
+                    "block": f"b{level - 1}",
+                    "repeat": draw(st.sampled_from([1, 2, 3, 0, 64, "= n", "= m"])),
+                    "out": draw(st.one_of(st.sampled_from([8, 4.5, "= 1/2"]), extreme)),
+                }
+                lines += [
+                    f"[[blocks.b{level}.layer]]",
+                    *(f"{_key(k)} = {toml_value(v)}" for k, v in use.items()),
+                ]
+            else:
+                body = draw(any_layer(local))
+                lines += [
+                    f"[[blocks.b{level}.layer]]",
+                    *(f"{_key(k)} = {toml_value(v)}" for k, v in body.items()),
+                ]
+    top = f"b{draw(st.integers(0, 0))}"
+    uses = [
+        {"block": top, "name": "s", "repeat": draw(st.sampled_from([1, 2, 0, "= n", "= m", 70]))},
+        {"block": top, "name": "t", "table": "= rows", "columns": ["repeat", "out"]},
+        {"kind": "identity", "input": draw(st.sampled_from(["s.0.a", "s", "input", "= 'input'"]))},
+    ]
+    chosen = draw(st.lists(st.sampled_from(uses), min_size=1, max_size=3))
+    local_top: list[str] = []
+    chosen += draw(st.lists(any_layer(local_top), max_size=2))
+    if draw(st.booleans()):  # the short form: the layer list opens the file
+        return "layer = " + toml_value(chosen) + "\n" + "\n".join(lines) + "\n"
+    for item in chosen:
+        lines += ["[[layer]]", *(f"{_key(k)} = {toml_value(v)}" for k, v in item.items())]
+    return "\n".join(lines) + "\n"
+
+
+@settings(FUZZ, max_examples=100)
+@given(
+    text=hostile_language_files(),
+    extra=st.lists(
+        st.sampled_from(
+            [
+                "-a=0.5",
+                "-a=1e999999999",
+                "-a=３",
+                "-O=n=2",
+                "-O=n=1e999999999",
+                "-O=m=٠.٥",
+                "-O=n=2.0",
+                "-O=in_size=3",
+                "-r=8x6",
+                "-r=7",
+                "--convention=torch",
+            ]
+        ),
+        max_size=2,
+    ),
+)
+def test_hostile_language_files_end_in_bounded_time_and_memory(
+    text: str, extra: list[str], workdir: Path
+) -> None:
+    path = workdir / "hostile-language.toml"
+    path.write_text(text, encoding="utf-8")
+    argv = ["model", str(path), "--json", *(part for a in extra for part in a.split("=", 1))]
+    started = time.process_time()
+    with memory_cap(MEMORY // 2):
+        result = run(*argv)
+    took = time.process_time() - started
+    event("counted" if result.exit_code == 0 else result.stderr.split(": ")[-2][-30:])
+    assert took < 5, ("took too long", took, text)
+    assert result.exit_code in (0, 2), result
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, (
+        result.stderr,
+        text,
+    )
+    if result.exit_code == 2:
+        assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr[:-1].isprintable() and len(result.stderr) < 1000, result.stderr
     else:
         assert json.loads(result.stdout)["total_params"] >= 0 and result.stderr == ""

@@ -313,7 +313,8 @@ def test_one_rule_spelled_for_its_source(
 def test_unknown_choices_suggest_the_nearest() -> None:
     assert refused("convv", **BASE).endswith("got 'convv' (did you mean conv?)")
     assert refused("conv", **BASE, convention="kears").endswith("(did you mean keras?)")
-    assert refused("conv", **BASE, convention="tensorflow").endswith("got 'tensorflow'")
+    assert refused("conv", **BASE, convention="tensorflow").endswith("(did you mean keras?)")
+    assert refused("conv", **BASE, dtype="float").endswith("(did you mean float32?)")
 
 
 def test_an_error_placed_in_context_keeps_its_spelling() -> None:

@@ -4,6 +4,7 @@ expressions, errors and hostile files, and the MobileNet paper's figures."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import tomllib
 from pathlib import Path
@@ -457,7 +458,7 @@ def test_correct_pad_follows_the_incoming_size() -> None:
     ("expression", "needle"),
     [
         ("\"= __import__('os')\"", "unknown function '__import__'"),
-        ('"= (1).real"', "Attribute is not allowed"),
+        ('"= (1).real"', "attribute access (a.b) is not part of the expression language"),
         ('"= 10 ** 10 ** 10"', "** takes a whole exponent from 0 to 64"),
         ('"= nope * 2"', "unknown name 'nope'"),
         ('"= 1 / 0"', "division by zero"),
@@ -474,7 +475,7 @@ def test_expressions_are_never_executed(expression: str, needle: str) -> None:
 def test_errors_inside_blocks_name_the_repeat_and_block() -> None:
     text = RESNETISH.replace('out_channels = "= out"\nstride', 'out_channels = "= out"\nstrides')
     message = error_of(text)
-    assert "layer 2 'stage1' > repeat 1 > block basic > layer 1 'conv1'" in message
+    assert "layer 2 'stage1' > stage1.0 > block basic > layer 1 'conv1'" in message
     assert "strides: not a field of a conv layer (did you mean stride?)" in message
 
 
@@ -658,18 +659,37 @@ def test_options_and_width_are_checked_per_model() -> None:
 
 
 def test_kinds_reference_is_generated_from_the_registry() -> None:
-    text = run("model", "--kinds").stdout
+    text = run("model", "--kinds", "--format", "markdown").stdout
     assert text == reference_text()
     for kind in KINDS:
         assert f"| `{kind}` |" in text
     assert reference_text() in README.read_text(), "README's model format reference has drifted"
     data = json.loads(run("model", "--kinds", "--json").stdout)
     assert [k["kind"] for k in data] == list(KINDS)
+    table = run("model", "--kinds", env={"COLUMNS": "100"}).stdout
+    assert "|" not in table and all(len(line) <= 100 for line in table.splitlines())
+    for kind in KINDS:
+        assert re.search(rf"^{kind} ", table, re.MULTILINE), kind
+
+
+def test_kinds_and_list_take_a_filter() -> None:
+    data = json.loads(run("model", "--kinds", "conv,dense", "--json").stdout)
+    assert [k["kind"] for k in data] == ["conv", "dense"]
+    assert run("model", "--kinds", "dense", "-q").stdout == "dense\n"
+    text = run("model", "--kinds", "dense", "--format", "markdown").stdout
+    assert text.count("\n") == 3 and "| `dense` |" in text
+    assert_usage_error(run("model", "--kinds", "dens"), "did you mean dense?")
+    names = run("model", "--list", "keras/efficientnetb*", "-q").stdout.split()
+    assert names == [f"keras/efficientnetb{i}" for i in range(8)]
+    listed = json.loads(run("model", "--list", "RESNET18", "--json").stdout)
+    assert [row["name"] for row in listed] == ["torchvision/resnet18"]
+    assert_usage_error(run("model", "--list", "effnet"), "no shipped model matches 'effnet'")
 
 
 def test_model_needs_a_source_or_list() -> None:
     assert_usage_error(run("model"), "give a model file or a shipped model's name")
-    assert_usage_error(run("model", "keras/vgg16", "--list"), "--list and --kinds take no")
+    assert_usage_error(run("model", "--list", "--kinds"), "--list and --kinds ask for different")
+    assert_usage_error(run("model", "keras/vgg16", "--format", "markdown"), "is for --kinds")
 
 
 def test_the_readme_example_network_builds_and_scales(tmp_path: Path) -> None:
@@ -690,10 +710,14 @@ def test_the_readme_example_network_builds_and_scales(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text(example.replace('stride = "= stride"', 'strides = "= stride"'))
     message = run("model", str(broken)).stderr
+    # Lines of the [[layer]] and [[blocks.inverted.layer]] headers, counted in the file.
+    headers = [n for n, line in enumerate(example.splitlines(), 1) if line.startswith("[[")]
+    stage1, depthwise = headers[9], headers[4]
     assert (
-        "layer 2 'stage1' > repeat 1 > block inverted > layer 5 'depthwise': strides: "
+        f"tinynet.toml: layer 2 'stage1' (line {stage1}) > stage1.0 > block inverted > "
+        f"layer 5 'depthwise' (line {depthwise}): strides: "
         "not a field of a depthwise layer (did you mean stride?)"
-    ) in message
+    ) in message.replace("broken.toml", "tinynet.toml")
 
 
 def test_keras_minimum_input_sizes() -> None:
@@ -714,4 +738,6 @@ def test_resolution_is_known_to_expressions() -> None:
     text = HEAD + '[[layer]]\nkind = "pointwise"\nname = "p"\nout_channels = "= resolution * 2"\n'
     assert model(text).layers[0].output.channels == 16
     assert model(text, resolution="10").layers[0].output.channels == 20
-    assert "not alpha, i, repeats, resolution" in error_of(text + "[params]\nresolution = 3\n")
+    assert "resolution is a built-in name (the input's sizes, -r)" in error_of(
+        text + "[params]\nresolution = 3\n"
+    )

@@ -181,13 +181,19 @@ def test_compare_csv_reads_back_as_its_json() -> None:
         ("torchvision/mobilenet_v2",),  # inputs lists on every residual add
         ("keras/mobilenet", "--batch-size", "8", "--dtype", "float16"),
         ("torchvision/resnet50", "-b", "3"),  # buffers
+        ("keras/efficientnetb0",),  # pads per side, exact decimals, reshape shapes
+        ("torchvision/resnet18", "--depth", "2"),  # groups
+        ("keras/mobilenetv2", "--only", "conv,depthwise", "--match", "block_1*,*_1*"),
+        ("torchvision/shufflenet_v2_x0_5", "--range", "3:stage2.1.chunk0", "-d", "1"),
     ],
 )
 def test_model_csv_reads_back_as_its_json(args: tuple[str, ...]) -> None:
     text = run("model", *args, "--format", "csv").stdout
     rows = _csv(text)
-    assert list(rows[0]) == list(MODEL_CSV_COLUMNS)
+    assert list(rows[0])[: len(MODEL_CSV_COLUMNS)] == list(MODEL_CSV_COLUMNS)
     data = json.loads(run("model", *args, "--json").stdout)
+    fields = {f for layer in data["layers"] for f in layer["config"]}
+    assert {c for c in rows[0] if c.startswith("config.")} == {f"config.{f}" for f in fields}
     assert model_from_csv(rows) == data
     assert rows[-1]["name"] == "total" and rows[-1]["index"] == ""
 

@@ -232,3 +232,56 @@ def test_model_golden_and_its_columns_add_up(width: int | None, overwrite: bool)
     cells = [re.search(r"(?<= )[\d,]+$", row) for row in rows]
     assert sum(int(cell.group().replace(",", "")) for cell in cells if cell) == report.total_params
     assert re.search(rf"parameters +{report.total_params:,}", text)
+
+
+#: Views of shipped models: (golden name, model, width, selection options).
+ZOO_VIEWS: dict[str, tuple[str, int | None, dict[str, object]]] = {
+    # names whole at 120 columns: bars, share and config go first (issue 20)
+    "model_resnet18_120": ("torchvision/resnet18", 120, {}),
+    "model_resnet18_depth1_80": ("torchvision/resnet18", 80, {"depth": 1}),
+    "model_inceptionv3_depth1_80": ("keras/inceptionv3", 80, {"depth": 1}),
+    "model_nasnetlarge_depth1_80": ("keras/nasnetlarge", 80, {"depth": 1}),
+    "model_efficientnetb0_depth2": ("keras/efficientnetb0", None, {"depth": 2}),
+    "model_mobilenetv2_filtered": (
+        "keras/mobilenetv2",
+        None,
+        {"only": ("depthwise",), "range": ("block_3_expand", "block_6_project")},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZOO_VIEWS))
+def test_zoo_view_goldens(name: str, overwrite: bool) -> None:
+    """Rolled-up and filtered views: every group sums its layers; totals stay whole."""
+    from convcount.model import load_model
+    from convcount.view import Selection, rows
+
+    model, width, options = ZOO_VIEWS[name]
+    report = load_model(model)
+    selection = Selection(**options)  # type: ignore[arg-type]
+    text = model_view(report, width, selection=selection).text()
+    check_golden(name, text, overwrite)
+    if width is not None:
+        assert max(len(line) for line in text.splitlines()) <= width
+    assert re.search(rf"parameters +{report.total_params:,}", text)
+    shown = rows(report, selection)
+    if selection.depth is not None and not selection.filtered:
+        assert sum(r.params for r in shown) == report.total_params
+        assert sum(r.macs for r in shown) == report.macs
+        assert sum(r.layers for r in shown) == len(report.layers)
+    for row in shown:
+        members = report.layers[row.number - 1 : row.last]
+        if not selection.filtered:
+            assert row.params == sum(m.params for m in members)
+            assert row.macs == sum(m.macs for m in members)
+        assert row.output == members[-1].output
+
+
+def test_names_are_whole_while_decoration_can_go() -> None:
+    from convcount.model import load_model
+
+    report = load_model("torchvision/resnet18")
+    for width in (120, 140):
+        text = model_view(report, width).text()
+        assert "layer2.0.downsample.0" in text, width
+        assert "#18" not in text, width  # connected-to keeps names until kind is gone

@@ -131,3 +131,22 @@ def test_strict_refuses_a_model_with_unknown_macs(model_file: Path) -> None:
     assert result.exit_code == 0, result
     assert json.loads(result.stdout)["macs_exact"] is True
     assert run("model", "keras/mobilenet", "--strict", "-q").exit_code == 0
+
+
+def test_an_opaque_layer_of_known_macs_is_counted() -> None:
+    net = Net("n", (8, 8), 3)
+    net.layer("opaque", name="reduce", shape=[8, 8], macs=0)
+    net.layer("opaque", name="custom", trainable=2, macs=5)
+    report = net.report()
+    assert report.macs_exact and report.uncounted == {} and report.macs == 5
+    assert report.total_params == 2
+
+
+def test_a_group_holding_an_unknown_layer_is_unknown(model_file: Path) -> None:
+    record = json.loads(run("model", str(model_file), "--depth", "0", "--json").stdout)
+    (group,) = record["layers"]
+    assert group["kind"] == "group" and group["macs"] is None
+    assert group["params"] == record["total_params"]
+    assert (record["macs_exact"], record["uncounted"]) == (False, {"opaque": 1})
+    table = run("model", str(model_file), "--depth", "0", env={"COLUMNS": "120"}).stdout
+    assert "unknown" in table.splitlines()[3]

@@ -43,6 +43,35 @@ BATCH_CSV_COLUMNS = (*CSV_COLUMNS, "error")
 #: Keys of an output record that are results, not inputs: a batch reads the
 #: objects and rows it writes, and these are skipped.
 RESULT_KEYS = frozenset({*CSV_COLUMNS, "terms", "error", "line"} - {*FIELDS, "layer"})
+#: Fields that label a row: written back with its answer, untouched (JSON Lines:
+#: first in the object; CSV: columns after ``error``; table: a label column).
+LABEL_KEYS = frozenset({"id", "name"})
+#: Any field whose name starts with this is a label too (``x_note``, ``x_source``).
+LABEL_PREFIX = "x_"
+
+
+def is_label(key: str) -> bool:
+    """Whether a row's field is a label (:data:`LABEL_KEYS` or :data:`LABEL_PREFIX`)."""
+    return key in LABEL_KEYS or key.startswith(LABEL_PREFIX)
+
+
+def labels_of(row: Mapping[str, object]) -> dict[str, object] | None:
+    """The row's labels, in its order (None when it has none)."""
+    found = None
+    for key in row:
+        if key in LABEL_KEYS or key.startswith(LABEL_PREFIX):
+            if found is None:
+                found = {}
+            found[key] = row[key]
+    return found
+
+
+#: Every column a CSV input may have besides labels: fields, and an output's results.
+_KNOWN_COLUMNS = frozenset({*FIELDS, "layer", *RESULT_KEYS})
+JSON_ARRAY = (
+    "the input is a JSON array; convcount batch reads JSON Lines, one object per line "
+    "(jq -c '.[]' FILE | convcount batch turns one into the other)"
+)
 BLOCK_BYTES = 1 << 18
 PARALLEL_MIN_BYTES = 1 << 20
 _BOM = b"\xef\xbb\xbf"
@@ -64,16 +93,22 @@ class RowError:
     """The same sentence the single-layer command would print."""
 
 
-def report_from_row(row: Mapping[str, object]) -> Report:
-    """Count one input row (a JSON object or a CSV record)."""
+def report_from_row(
+    row: Mapping[str, object], labels: Mapping[str, object] | None = None
+) -> Report:
+    """Count one input row (a JSON object or a CSV record); ``labels`` are left out."""
     kind = row.get("layer")
     if kind is None or kind == "":
         raise ConvcountError("layer", "layer is required: conv, depthwise, separable or transpose")
-    if RESULT_KEYS.isdisjoint(row):
+    if RESULT_KEYS.isdisjoint(row) and not labels:
         fields = dict(row)
         del fields["layer"]
-    else:  # an output record read back in: skip its results
-        fields = {k: v for k, v in row.items() if k != "layer" and k not in RESULT_KEYS}
+    else:  # labels, or an output record read back in: skip its results
+        fields = {
+            k: v
+            for k, v in row.items()
+            if k != "layer" and k not in RESULT_KEYS and not (labels and k in labels)
+        }
     return count(layer_from_fields(kind, fields))
 
 
@@ -148,19 +183,30 @@ def answer(
 
     Whatever goes wrong is that row's :class:`RowError`, never an exception.
     """
+    result = labelled_answer(number, data, input_format, header)
+    return None if result is None else result[0]
+
+
+def labelled_answer(
+    number: int, data: bytes, input_format: str, header: list[str] | None
+) -> tuple[Report | RowError, dict[str, object] | None] | None:
+    """:func:`answer` and the row's labels (None when it has none or was not read)."""
     if not data.strip():
         return None
     if len(data) > MAX_ROW_BYTES:
-        return RowError(number, f"the line is longer than {MAX_ROW_BYTES:,} bytes (the limit)")
+        too_long = f"the line is longer than {MAX_ROW_BYTES:,} bytes (the limit)"
+        return RowError(number, too_long), None
+    labels = None
     try:
         row = _parse_json(data) if input_format == "jsonl" else _parse_csv(data, header or [])
         if isinstance(row, str):
-            return RowError(number, row)
-        return report_from_row(row)
+            return RowError(number, row), None
+        labels = labels_of(row)
+        return report_from_row(row, labels), labels
     except ConvcountError as error:
-        return RowError(number, error.spelled("field"))
+        return RowError(number, error.spelled("field")), labels
     except Exception as error:  # the promise: one bad row never takes the batch down
-        return RowError(number, _internal(error))
+        return RowError(number, _internal(error)), labels
 
 
 def _internal(error: BaseException) -> str:
@@ -175,11 +221,18 @@ def _internal(error: BaseException) -> str:
 # Rows out (bytes)
 
 
-def _jsonl_out(report: Report) -> bytes:
+Labels = Mapping[str, object] | None
+
+
+def _jsonl_out(report: Report, labels: Labels, columns: tuple[str, ...]) -> bytes:
+    if labels:
+        return _dumps({**labels, **to_record(report)}) + b"\n"
     return _dumps(to_record(report)) + b"\n"
 
 
-def _jsonl_error(error: RowError) -> bytes:
+def _jsonl_error(error: RowError, labels: Labels, columns: tuple[str, ...]) -> bytes:
+    if labels:
+        return _dumps({"line": error.line, **labels, "error": error.message}) + b"\n"
     return _dumps({"line": error.line, "error": error.message}) + b"\n"
 
 
@@ -189,23 +242,48 @@ def _csv_line(cells: list[str]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def _csv_out(report: Report) -> bytes:
+def label_cell(value: object) -> str:
+    """A label as CSV text: text as it is, other JSON values as JSON."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return _ENCODER.encode(value)
+
+
+def _label_cells(labels: Labels, columns: tuple[str, ...]) -> list[str]:
+    if not labels:
+        return [""] * len(columns)
+    return [label_cell(labels.get(c)) for c in columns]
+
+
+def _csv_out(report: Report, labels: Labels, columns: tuple[str, ...]) -> bytes:
+    if columns:
+        return _csv_line([*to_csv_row(report), "", *_label_cells(labels, columns)])
     return _csv_line([*to_csv_row(report), ""])
 
 
-def _csv_error(error: RowError) -> bytes:
-    return _csv_line([""] * len(CSV_COLUMNS) + [f"line {error.line}: {error.message}"])
+def _csv_error(error: RowError, labels: Labels, columns: tuple[str, ...]) -> bytes:
+    return _csv_line(
+        [
+            *([""] * len(CSV_COLUMNS)),
+            f"line {error.line}: {error.message}",
+            *_label_cells(labels, columns),
+        ]
+    )
 
 
-def _plain_out(report: Report) -> bytes:
+def _plain_out(report: Report, labels: Labels, columns: tuple[str, ...]) -> bytes:
     return b"%d\n" % report.total
 
 
-def _plain_error(error: RowError) -> bytes:
+def _plain_error(error: RowError, labels: Labels, columns: tuple[str, ...]) -> bytes:
     return b"\n"  # a bad row keeps its place: output line N is still input row N
 
 
-WRITERS: dict[str, tuple[Callable[[Report], bytes], Callable[[RowError], bytes]]] = {
+Writer = Callable[[Report, Labels, tuple[str, ...]], bytes]
+ErrorWriter = Callable[[RowError, Labels, tuple[str, ...]], bytes]
+WRITERS: dict[str, tuple[Writer, ErrorWriter]] = {
     "jsonl": (_jsonl_out, _jsonl_error),
     "csv": (_csv_out, _csv_error),
     "plain": (_plain_out, _plain_error),
@@ -213,19 +291,25 @@ WRITERS: dict[str, tuple[Callable[[Report], bytes], Callable[[RowError], bytes]]
 
 
 def _answer_line(
-    number: int, data: bytes, input_format: str, output_format: str, header: list[str] | None
+    number: int,
+    data: bytes,
+    input_format: str,
+    output_format: str,
+    header: list[str] | None,
+    columns: tuple[str, ...] = (),
 ) -> tuple[bytes, RowError | None] | None:
     """The output line for one input line and its error, if any (None: blank)."""
-    result = answer(number, data, input_format, header)
-    if result is None:
+    done = labelled_answer(number, data, input_format, header)
+    if done is None:
         return None
+    result, labels = done
     write, write_error = WRITERS[output_format]
     if isinstance(result, Report):
         try:
-            return write(result), None
+            return write(result, labels, columns), None
         except Exception as error:  # the answer could not be written out
             result = RowError(number, _internal(error))
-    return write_error(result), result
+    return write_error(result, labels, columns), result
 
 
 def count_lines(
@@ -233,10 +317,12 @@ def count_lines(
     input_format: str,
     output_format: str,
     header: list[str] | None,
+    columns: tuple[str, ...] = (),
 ) -> tuple[bytes, list[RowError], int]:
     """Count numbered lines (without line endings): (output bytes, errors in order, rows).
 
-    Runs in a worker process for large files; pure apart from its result.
+    ``columns`` are the label columns of CSV output. Runs in a worker process
+    for large files; pure apart from its result.
     """
     write = WRITERS[output_format][0]
     loads = _loads
@@ -250,12 +336,21 @@ def count_lines(
             try:
                 row = loads(data)
                 if type(row) is dict:
-                    out.append(write(report_from_row(row)))
+                    labels = None
+                    try:
+                        report = report_from_row(row)
+                    except ConvcountError:
+                        # A label is not a field: only a row that has one pays for them.
+                        labels = labels_of(row)
+                        if not labels:
+                            raise
+                        report = report_from_row(row, labels)
+                    out.append(write(report, labels, columns))
                     rows += 1
                     continue
             except Exception:  # the general path below says what was wrong
                 pass
-        done = _answer_line(number, data, input_format, output_format, header)
+        done = _answer_line(number, data, input_format, output_format, header, columns)
         if done is None:
             continue
         rows += 1
@@ -419,8 +514,37 @@ class BatchInput:
             raise ConvcountError("input", f"the CSV header is not valid CSV ({error})") from None
         header = [h.strip() for h in cells]
         if "layer" not in header:
+            if line.lstrip()[:1] == b"[":
+                raise ConvcountError("input", JSON_ARRAY)
             raise ConvcountError("input", "the CSV input needs a header row with a 'layer' column")
+        unknown = [h for h in header if h not in _KNOWN_COLUMNS and not is_label(h)]
+        if unknown:
+            from convcount.errors import did_you_mean
+
+            names = ", ".join(repr(h) for h in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+            hint = did_you_mean(unknown[0], sorted(_KNOWN_COLUMNS - RESULT_KEYS), as_field=False)
+            raise ConvcountError(
+                "input",
+                f"the CSV header has {'a column' if len(unknown) == 1 else 'columns'} convcount "
+                f"does not know: {names}{hint}; a label column is named id, name or "
+                f"{LABEL_PREFIX}anything",
+            )
         return header
+
+    def label_columns(self, input_format: str) -> tuple[str, ...]:
+        """The label columns of CSV output: the CSV header's, or the first JSON row's."""
+        if self.head is None:
+            return ()
+        if input_format == "csv":
+            return tuple(h for h in self.header(input_format) or [] if is_label(h))
+        row = _parse_json(self.head[1]) if len(self.head[1]) <= MAX_ROW_BYTES else None
+        return tuple(k for k in row if is_label(k)) if isinstance(row, Mapping) else ()
+
+    def check_not_array(self) -> None:
+        """Refuse a JSON array (``[{...}, {...}]``), in its own words, when the format
+        was not given (with ``--input-format jsonl``, each of its lines is a bad row)."""
+        if self.head is not None and self.head[1].lstrip()[:1] == b"[":
+            raise ConvcountError("input", JSON_ARRAY)
 
     def rows(self, input_format: str) -> Iterator[tuple[int, bytes]]:
         """Numbered data lines: the first row too for JSON Lines, not the CSV header."""
@@ -466,6 +590,7 @@ def run_batch(
     """
     source = stream if isinstance(stream, BatchInput) else BatchInput.open(stream)
     header = source.header(input_format)
+    columns = source.label_columns(input_format) if output_format == "csv" else ()
     result = BatchResult()
 
     def finish(errors: list[RowError], rows: int) -> bool:
@@ -485,13 +610,15 @@ def run_batch(
         jobs = 1  # workers write to the output's file descriptor; this one has none
     if output_format == "csv":
         with held_interrupts:
-            out.write(_csv_line(list(BATCH_CSV_COLUMNS)))
+            out.write(_csv_line([*BATCH_CSV_COLUMNS, *columns]))
             out.flush()
     if jobs <= 1 or fail_fast:
         # In-process, row by row: each result leaves as soon as it is counted,
         # and a Ctrl-C waits for the line being written.
         for number, line in source.rows(input_format):
-            text, errors, rows = count_lines(((number, line),), input_format, output_format, header)
+            text, errors, rows = count_lines(
+                ((number, line),), input_format, output_format, header, columns
+            )
             if not rows:
                 continue
             if len(text) <= _ATOMIC_BYTES:
@@ -507,7 +634,9 @@ def run_batch(
             if not finish(errors, rows):
                 break
         return result
-    _run_parallel(source, input_format, output_format, header, out, jobs, block_bytes, finish)
+    _run_parallel(
+        source, input_format, output_format, header, columns, out, jobs, block_bytes, finish
+    )
     return result
 
 
@@ -516,6 +645,7 @@ def _run_parallel(
     input_format: str,
     output_format: str,
     header: list[str] | None,
+    columns: tuple[str, ...],
     out: IO[bytes],
     jobs: int,
     block_bytes: int,
@@ -558,7 +688,7 @@ def _run_parallel(
                 break
             if cut:
                 block += b"\n"
-            task = (number, block, first, input_format, output_format, header)
+            task = (number, block, first, input_format, output_format, header, columns)
             pending.append(pool.apply_async(count_and_write_block, task))
             number += 1
             first += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
@@ -644,6 +774,7 @@ def count_and_write_block(
     input_format: str,
     output_format: str,
     header: list[str] | None,
+    columns: tuple[str, ...] = (),
 ) -> tuple[list[RowError], int]:
     """In a worker: count block ``number`` and write it in order; (errors, rows).
 
@@ -654,7 +785,9 @@ def count_and_write_block(
     fd, turn, condition, stop = _WRITER
     if stop.value:
         return [], 0
-    text, errors, rows = count_lines(split_block(block, first), input_format, output_format, header)
+    text, errors, rows = count_lines(
+        split_block(block, first), input_format, output_format, header, columns
+    )
     with condition:
         while turn.value != number and not stop.value:
             condition.wait()

@@ -16,8 +16,8 @@ from convcount.batch import (
     PARALLEL_MIN_BYTES,
     BatchInput,
     RowError,
-    answer,
     default_jobs,
+    labelled_answer,
     max_jobs,
     run_batch,
 )
@@ -49,6 +49,7 @@ def _open(file: str) -> tuple[IO[bytes], int | None]:
 def _input_format(file: str, given: str | None, source: BatchInput) -> str:
     if given is not None:
         return parse_choice("input_format", given, INPUT_FORMATS)
+    source.check_not_array()
     suffix = os.path.splitext(file)[1].lower()
     if suffix in SUFFIXES:
         return SUFFIXES[suffix]
@@ -125,7 +126,7 @@ def _table(source: BatchInput, input_format: str, fail_fast: bool) -> int:
 
     header = source.header(input_format)
     failed = 0
-    pending: list[tuple[int, object]] = []
+    pending: list[tuple[int, object, object]] = []
 
     def flush() -> None:
         with held_interrupts:
@@ -134,16 +135,17 @@ def _table(source: BatchInput, input_format: str, fail_fast: bool) -> int:
         pending.clear()
 
     for number, line in source.rows(input_format):
-        result = answer(number, line, input_format, header)
-        if result is None:
+        done = labelled_answer(number, line, input_format, header)
+        if done is None:
             continue
+        result, labels = done
         if isinstance(result, RowError):
             _report_error(result)
             failed += 1
             if fail_fast:
                 break
             continue
-        pending.append((number, result))
+        pending.append((number, result, labels))
         if len(pending) >= TABLE_ROWS:
             flush()
     if pending:

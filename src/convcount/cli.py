@@ -170,7 +170,11 @@ ConventionOpt = Annotated[
 InputSize = Annotated[
     str | None,
     typer.Option(
-        "-s", "--input-size", metavar="SIZE", help="Spatial input size: 32, 32x32 or 8x32x32."
+        "-s",
+        "--input-size",
+        metavar="SIZE",
+        help="Spatial input size: 32, 32x32 or 8x32x32. [default: none: parameters only, "
+        "no output size or MACs]",
     ),
 ]
 Stride = Annotated[
@@ -193,7 +197,9 @@ PaddingOpt = Annotated[
 OutputPadding = Annotated[
     str | None,
     typer.Option(
-        "--output-padding", metavar="P", help="Extra output size per dimension: 1 or 1x0."
+        "--output-padding",
+        metavar="P",
+        help="Extra output size per dimension: 1 or 1x0. [default: 0]",
     ),
 ]
 Dtype = Annotated[
@@ -222,13 +228,16 @@ def _quiet_option(what: str) -> Any:
 
 
 Format = Annotated[str | None, _format_option(FORMATS, "table")]
+BATCH_FORMAT_NAMES = ("table", "json", "jsonl", "csv", "plain")
+ModelFormat = Annotated[
+    str | None,
+    _format_option(("table", "json", "csv", "plain", "markdown (--kinds)"), "table"),
+]
 BatchFormat = Annotated[
     str | None,
-    _format_option(
-        ("table", "json", "csv", "plain"), "table on a terminal, else json; jsonl is json"
-    ),
+    _format_option(BATCH_FORMAT_NAMES, "table on a terminal, else json; jsonl is the same as json"),
 ]
-Json = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+Json = Annotated[bool, typer.Option("--json", help="Same as --format json. [default: off]")]
 BatchJson = Annotated[
     bool,
     typer.Option(
@@ -251,7 +260,8 @@ BatchQuiet = Annotated[
         "Print each row's total parameters alone, one per line (an empty line for a bad row)"
     ),
 ]
-BATCH_FORMATS = ("table", "json", "jsonl", "csv", "plain")
+BATCH_FORMATS = BATCH_FORMAT_NAMES
+MODEL_FORMATS = (*FORMATS, "markdown")
 
 
 def _check_required(command: str, given: dict[str, Any]) -> None:
@@ -390,9 +400,16 @@ def compare(
 
 
 def batch(
+    ctx: typer.Context,
     file: Annotated[
-        str, typer.Argument(metavar="FILE", help="JSON Lines or CSV file, or - for standard input.")
-    ] = "-",
+        str | None,
+        typer.Argument(
+            metavar="FILE",
+            help="JSON Lines or CSV file, or - for standard input. [default: standard "
+            "input; at a terminal with nothing piped, this help]",
+            show_default=False,
+        ),
+    ] = None,
     input_format: Annotated[
         str | None,
         typer.Option(
@@ -406,7 +423,10 @@ def batch(
     json_: BatchJson = False,
     quiet: BatchQuiet = False,
     fail_fast: Annotated[
-        bool, typer.Option("--fail-fast", help="Stop at the first bad row.")
+        bool,
+        typer.Option(
+            "--fail-fast", help="Stop at the first bad row. [default: report it and go on]"
+        ),
     ] = False,
     jobs: Annotated[
         str | None,
@@ -422,16 +442,45 @@ def batch(
     """Count many layers: one per JSON Lines object or CSV row, written in order.
 
     Fields are the --json output's input names (layer, kernel_size, in_channels, ...);
-    missing ones take the single-layer defaults. A bad row is reported on stderr with
-    its line number and the others go on; the exit code is then 1.
+    missing ones take the single-layer defaults. A field named id or name, or starting
+    with x_ (x_note, x_source), is a label: it is written back with the row's answer,
+    untouched. Input may also be one JSON array of objects. A bad row is reported on
+    stderr with its line number and the others go on; the exit code is then 1.
+
+    \b
+    Examples:
+      convcount batch layers.jsonl
+      convcount batch layers.csv --format csv > counted.csv
+      convcount batch - --input-format csv < layers.txt
+      convcount batch big.jsonl -j 4 --fail-fast --json
     """
     from convcount.batch_cli import run_batch_command
 
     fmt = resolve_format(format_, json_, quiet, choices=BATCH_FORMATS, default=None)
+    if file is None:
+        if _stdin_is_a_terminal():
+            sys.stdout.write(ctx.get_help() + "\n")  # nothing piped: the usage, not a wait
+            return
+        file = "-"
     # For a batch, json is JSON Lines: one object per row, streamed in order.
     code = run_batch_command(file, input_format, "jsonl" if fmt == "json" else fmt, fail_fast, jobs)
     if code:
         raise typer.Exit(code)
+
+
+def _complete_kinds(incomplete: str) -> list[str]:
+    from convcount.model.kinds import KINDS
+
+    done, _, last = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    return [prefix + kind for kind in KINDS if kind.startswith(last)]
+
+
+def _stdin_is_a_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError, OSError):  # closed or replaced: not a terminal
+        return False
 
 
 def _complete_models(incomplete: str) -> list[str]:
@@ -458,7 +507,8 @@ def model(
             "--width-multiplier",
             metavar="ALPHA",
             help="Width multiplier: the constructor's alpha / width_mult for shipped models "
-            "that have one (rounded as the framework rounds); `alpha` in a model file.",
+            "that have one (rounded as the framework rounds); `alpha` in a model file. "
+            "[default: the model's own, 1 for most]",
         ),
     ] = None,
     resolution: Annotated[
@@ -467,7 +517,8 @@ def model(
             "-r",
             "--resolution",
             metavar="SIZE",
-            help="Input size instead of the model's default: 192 or 192x256.",
+            help="Input size instead of the model's default: 192 or 192x256. "
+            "[default: the model's own]",
         ),
     ] = None,
     batch_size: Annotated[
@@ -487,17 +538,66 @@ def model(
             metavar="NAME=VALUE",
             help="A constructor option of a shipped model (include_top=false, pooling=avg, "
             "classes=10, num_classes=10, aux_logits=false, minimalistic=true, ...) or a "
-            "[params] value of a model file. Repeatable.",
+            "[params] value of a model file. Repeatable. [default: the constructor's]",
         ),
     ] = None,
     list_: Annotated[
         bool,
-        typer.Option("--list", help="List the shipped models with their parameters and MACs."),
+        typer.Option(
+            "--list",
+            help="List the shipped models with their parameters and MACs; FILE|NAME, when "
+            "given, is a pattern: convcount model --list 'keras/efficientnet*' (or a part "
+            "of the name: --list resnet).",
+        ),
     ] = False,
     kinds: Annotated[
         bool,
-        typer.Option("--kinds", help="The model format's reference: every layer kind and field."),
+        typer.Option(
+            "--kinds",
+            help="The model format's reference: every layer kind and field (a table; "
+            "--format markdown, json, csv); FILE|NAME, when given, names the kinds: "
+            "convcount model --kinds conv,dense.",
+        ),
     ] = False,
+    depth: Annotated[
+        str | None,
+        typer.Option(
+            "-d",
+            "--depth",
+            metavar="N",
+            help="Roll the layers up to the Nth level of the network's blocks (0: the whole "
+            "network in one row; 1: stages): one row per group, its parameters and MACs "
+            "summed. [default: every layer]",
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            metavar="KIND,...",
+            autocompletion=_complete_kinds,
+            help="Only layers of these kinds (conv,dense; --kinds lists them). Repeatable. "
+            "[default: every kind]",
+        ),
+    ] = None,
+    match: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--match",
+            metavar="GLOB,...",
+            help="Only layers whose name matches a pattern (layer2.*, *_bn). Repeatable. "
+            "[default: every name]",
+        ),
+    ] = None,
+    range_: Annotated[
+        str | None,
+        typer.Option(
+            "--range",
+            metavar="FROM:TO",
+            help="Only layers FROM to TO, both included: numbers or names (5:20, "
+            "block2a_expand_conv:block3b_add, :30). [default: first:last]",
+        ),
+    ] = None,
     strict: Annotated[
         bool,
         typer.Option(
@@ -508,29 +608,53 @@ def model(
     ] = False,
     convention: ConventionOpt = None,
     dtype: Dtype = None,
-    format_: Format = None,
+    format_: ModelFormat = None,
     json_: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    """A whole network, layer by layer, like Keras's summary: shapes, parameters, MACs, memory."""
+    """A whole network, layer by layer, like Keras's summary: shapes, parameters, MACs, memory.
+
+    The rows can be rolled up (--depth) or filtered (--only, --match, --range); the
+    totals are always the whole network's.
+
+    \b
+    Examples:
+      convcount model keras/mobilenetv2
+      convcount model torchvision/resnet50 --depth 1
+      convcount model keras/efficientnetb0 -r 300 -O include_top=false --json
+      convcount model torchvision/resnet18 --only conv --match 'layer2.*'
+      convcount model my_net.toml --range 5:20 --format csv
+    """
     from convcount.output import emit_kinds, emit_model, emit_zoo_list
 
-    fmt = resolve_format(format_, json_, quiet) or "table"
+    fmt = resolve_format(format_, json_, quiet, choices=MODEL_FORMATS) or "table"
+    if fmt == "markdown" and not kinds:
+        raise ConvcountError("format", "--format markdown is for --kinds")
     if list_ or kinds:
-        if source is not None:
-            raise ConvcountError("model", "--list and --kinds take no FILE|NAME")
+        if list_ and kinds:
+            raise ConvcountError("model", "--list and --kinds ask for different answers; give one")
         if list_:
-            emit_zoo_list(fmt)
+            emit_zoo_list(fmt, source)
         else:
-            emit_kinds(fmt)
+            emit_kinds(fmt, source)
         return
     if source is None:
         raise ConvcountError(
             "model", "model: give a model file or a shipped model's name (--list shows them)"
         )
     options = _parse_options(option or [])
+    view = {"depth": depth, "only": only, "match": match, "range": range_}
     emit_model(
-        source, width_multiplier, resolution, convention, dtype, fmt, options, batch_size, strict
+        source,
+        width_multiplier,
+        resolution,
+        convention,
+        dtype,
+        fmt,
+        options,
+        batch_size,
+        view,
+        strict=strict,
     )
 
 
@@ -680,14 +804,37 @@ def _usage_message(error: Exception) -> str:
     format_message = getattr(error, "format_message", None)
     text = format_message() if callable(format_message) else str(error)
     text = clip(" ".join(text.split()), 300)  # an option name can be any length
+    valued = re.fullmatch(r"Option '(--[\w-]+)' does not take a value\.", text)
+    if valued:
+        return _switch_hint(command, [valued.group(1)])
     extra = re.fullmatch(r"Got unexpected extra argument(?:\(s\)|s)? \((.*)\)", text)
     if extra and command in USAGE:
         given = dict(getattr(ctx, "params", None) or {})
-        hint = _positional_hint(command, extra.group(1).split(), given)
+        words = extra.group(1).split()
+        if all(w.lower() in _TRUTH_WORDS for w in words):
+            switches = [name for name, value in given.items() if type(value) is bool]
+            on = [n for n in switches if given[n] and n in FIELDS] or switches
+            return _switch_hint(command, [f"--{n.replace('_', '-')}" for n in on])
+        hint = _positional_hint(command, words, given)
         return f"{hint}; {_usage_line(command)}"
     if text.startswith("Missing argument") and command in USAGE:
         return f"{text}; {_usage_line(command)}"
     return text
+
+
+_TRUTH_WORDS = frozenset(("true", "false", "yes", "no", "on", "off", "0", "1"))
+
+
+def _switch_hint(command: str | None, spelled: Sequence[str]) -> str:
+    """For ``--bias false``: switches take no value; say the two spellings."""
+    usage = f"; {_usage_line(command)}" if command in USAGE else ""
+    for flag_ in spelled:
+        name = flag_.removeprefix("--").removeprefix("no-")
+        if name in ("bias", "depthwise-bias", "pointwise-bias"):
+            return f"--{name} takes no value: give --{name} or --no-{name}{usage}"
+    if len(spelled) == 1:
+        return f"{spelled[0]} takes no value: give it or leave it out{usage}"
+    return f"a switch takes no value (true/false): give it or leave it out{usage}"
 
 
 def _positional_hint(command: str, words: list[str], given: dict[str, Any]) -> str:
@@ -728,6 +875,7 @@ def make_app(names: Sequence[str] | None = None) -> typer.Typer:
         name=PROG,
         cls=_Group,
         add_completion=False,
+        rich_markup_mode=None,
         no_args_is_help=True,
         context_settings={"help_option_names": ["-h", "--help"]},
         help=_root.__doc__,

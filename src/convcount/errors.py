@@ -122,10 +122,41 @@ def flag(option: str, short: str | None = None) -> str:
     return f"{_MARK}{short + '/' if short else ''}{option}{_MARK}"
 
 
+#: Spellings people type for a word convcount spells otherwise: suggested, never
+#: taken silently (``float`` could mean float32 or float64; Python's float is 64-bit,
+#: but a framework's default float is 32-bit).
+SPELLINGS: dict[str, str] = {
+    "fp16": "float16",
+    "half": "float16",
+    "f16": "float16",
+    "bf16": "bfloat16",
+    "bfloat": "bfloat16",
+    "fp32": "float32",
+    "f32": "float32",
+    "float": "float32",
+    "single": "float32",
+    "fp64": "float64",
+    "f64": "float64",
+    "double": "float64",
+    "i8": "int8",
+    "tf": "keras",
+    "tensorflow": "keras",
+    "tf.keras": "keras",
+    "keras3": "keras",
+    "pytorch": "torch",
+    "pt": "torch",
+    "th": "torch",
+}
+
+
 def did_you_mean(word: object, choices: tuple[str, ...] | list[str], *, as_field: bool) -> str:
-    """`` (did you mean stride?)`` when ``word`` is close to one of ``choices``, else ``""``."""
+    """`` (did you mean stride?)`` when ``word`` is close to one of ``choices`` (or a
+    known other spelling of one: :data:`SPELLINGS`), else ``""``."""
     if not isinstance(word, str):
         return ""
+    spelled = SPELLINGS.get(word.strip().lower())
+    if spelled is not None and spelled in choices:
+        return f" (did you mean {flag(spelled) if as_field else spelled}?)"
     from difflib import get_close_matches  # only on the way to an error message
 
     close = get_close_matches(word.strip().lower(), choices, n=1, cutoff=0.6)

@@ -152,10 +152,14 @@ def emit_model(
     fmt: str,
     options: dict[str, str] | None = None,
     batch_size: str | None = None,
+    view: dict[str, Any] | None = None,
+    *,
     strict: bool = False,
 ) -> None:
     """Count a model file (or a shipped model) and write it in ``fmt``.
 
+    ``view`` holds the --depth, --only, --match and --range options
+    (:func:`convcount.view.parse_selection`); the rows change, never the totals.
     ``strict`` refuses a model with layers whose MACs are unknown instead of
     reporting its MACs as a lower bound.
     """
@@ -164,6 +168,18 @@ def emit_model(
     from convcount.summary import model_record
 
     batch = 1 if batch_size is None else parse_int("batch_size", batch_size)
+    selection = None
+    if view and any(view.values()):
+        from convcount.model.kinds import KINDS
+        from convcount.view import parse_selection
+
+        selection = parse_selection(
+            view.get("depth"),
+            view.get("only") or (),
+            view.get("match") or (),
+            view.get("range"),
+            tuple(KINDS),
+        )
     notice = resolve_source(source).notice
     if notice:
         say(notice)
@@ -184,16 +200,18 @@ def emit_model(
             f"{source}: MACs unknown for {uncounted_text(uncounted)}; "
             "without --strict the totals are reported as at least",
         )
-    record = model_record(report, batch)
+    record = model_record(report, batch, selection)
     # Every per-layer figure is at most a total (parameters, MACs, buffers) or a part
     # of the activation memory, so checking the totals checks them all, in a
     # fraction of the time a 1,000-layer walk takes.
     check_answers({key: value for key, value in record.items() if key != "layers"})
     with uninterrupted():
-        _write_model(report, record, fmt, batch)
+        _write_model(report, record, fmt, batch, selection)
 
 
-def _write_model(report: Any, record: dict[str, Any], fmt: str, batch: int) -> None:
+def _write_model(
+    report: Any, record: dict[str, Any], fmt: str, batch: int, selection: Any = None
+) -> None:
     if fmt == "plain":
         if not record["params_exact"]:
             say("the parameters of some layers are unknown: this is a lower bound")
@@ -201,20 +219,48 @@ def _write_model(report: Any, record: dict[str, Any], fmt: str, batch: int) -> N
     elif fmt == "json":
         write_json(record)
     elif fmt == "csv":
-        from convcount.summary import MODEL_CSV_COLUMNS, model_csv_rows
+        from convcount.summary import model_csv
 
-        write_csv(MODEL_CSV_COLUMNS, model_csv_rows(record))
+        write_csv(*model_csv(record))
     else:
         from convcount.render import print_model
 
-        print_model(report, batch)
+        print_model(report, batch, selection)
 
 
-def emit_zoo_list(fmt: str) -> None:
-    """Every shipped model with its parameters, MACs and default input."""
+def zoo_names(pattern: str | None) -> list[str]:
+    """Shipped names matching ``pattern``: a glob (``keras/efficientnet*``) when it
+    holds ``*``, ``?`` or ``[``, else a part of the name; any case."""
+    from convcount.model.zoo import ZOO
+
+    names = sorted(ZOO)
+    if pattern is None:
+        return names
+    word = pattern.strip().lower()
+    if any(c in word for c in "*?["):
+        from fnmatch import fnmatchcase
+
+        found = [n for n in names if fnmatchcase(n, word)]
+    else:
+        found = [n for n in names if word in n]
+    if not found:
+        raise ConvcountError(
+            "list",
+            f"--list: no shipped model matches {pattern!r}; convcount model --list shows all",
+        )
+    return found
+
+
+def emit_zoo_list(fmt: str, pattern: str | None = None) -> None:
+    """Every shipped model (or those ``pattern`` matches) with its parameters, MACs and
+    default input."""
     from convcount.model.zoo import listing
 
-    rows = listing()
+    names = zoo_names(pattern)
+    if fmt == "plain":
+        sys.stdout.write("".join(f"{name}\n" for name in names))
+        return
+    rows = listing(names)
     columns = ("name", "framework", "input_shape", "total_params", "non_trainable_params", "macs")
     if fmt == "json":
         write_json([dict(zip(columns, row, strict=True)) for row in rows])
@@ -222,31 +268,59 @@ def emit_zoo_list(fmt: str) -> None:
         from convcount.records import csv_cell
 
         write_csv(columns, [[csv_cell(v) for v in row] for row in rows])
-    elif fmt == "plain":
-        sys.stdout.write("".join(f"{row[0]}\n" for row in rows))
     else:
         from convcount.render import print_zoo_list
 
         print_zoo_list(columns, rows)
 
 
-def emit_kinds(fmt: str) -> None:
-    """The model format's reference, from the layer-kind registry."""
+def kind_names(given: str | None) -> list[str]:
+    """The layer kinds ``given`` names (``conv,dense``), all of them when None."""
+    from convcount.model.kinds import KINDS
+
+    if given is None:
+        return list(KINDS)
+    wanted = [k.strip() for k in given.split(",") if k.strip()]
+    for kind in wanted:
+        if kind not in KINDS:
+            from convcount.errors import did_you_mean
+
+            raise ConvcountError(
+                "kinds",
+                f"--kinds: no layer kind {kind!r}"
+                + did_you_mean(kind, tuple(KINDS), as_field=False)
+                + "; convcount model --kinds lists them",
+            )
+    return [k for k in KINDS if k in wanted]
+
+
+def emit_kinds(fmt: str, given: str | None = None) -> None:
+    """The model format's reference, from the layer-kind registry (or the kinds
+    ``given`` names): a table, Markdown (``--format markdown``), JSON, CSV, or the
+    kind names (plain)."""
     from convcount.model.reference import kinds_records, reference_text
 
+    names = kind_names(given)
+    records = [k for k in kinds_records() if k["kind"] in names]
     if fmt == "json":
-        write_json(kinds_records())
+        write_json(records)
     elif fmt == "csv":
         from convcount.records import csv_cell
 
         rows = [
             [csv_cell(v) for v in (k["kind"], f["name"], f["type"], f["default"], f["doc"])]
-            for k in kinds_records()
+            for k in records
             for f in k["fields"] or [{"name": "", "type": "", "default": "", "doc": ""}]
         ]
         write_csv(("kind", "field", "type", "default", "doc"), rows)
+    elif fmt == "plain":
+        sys.stdout.write("".join(f"{name}\n" for name in names))
+    elif fmt == "markdown":
+        sys.stdout.write(reference_text(names if given is not None else None))
     else:
-        sys.stdout.write(reference_text())
+        from convcount.render import print_kinds
+
+        print_kinds(records)
 
 
 # ---------------------------------------------------------------------------

@@ -10,15 +10,17 @@ number is never cut, wrapped or elided: rich only prints the lines. When the
 width runs short, each part of a view (a title, a table, the figures under
 it, the framework code) gives way in a fixed order:
 
-1. names are shortened with an ellipsis in the middle, down to
-   :data:`NAME_SOFT_FLOOR` characters;
-2. decoration is left out in the part's own order (``*_DROPS`` below: bars,
-   the share, kind and connected-to columns, formulas, explanations in
-   parentheses; box lines and wider spacing go unsaid), and names may then go
-   down to :data:`NAME_FLOOR` (a model's connected-to column then refers to
-   layers by number); framework code breaks between its arguments and is
-   left out only when one of them does not fit;
-3. the part is stacked: one block per row, each figure labelled, lines
+1. decoration is left out in the part's own order (``*_DROPS`` below: bars,
+   a model's share and config columns, then its kind and connected-to columns,
+   formulas, explanations in parentheses; box lines and wider spacing go
+   unsaid); names are shortened with an ellipsis in the middle, down to
+   :data:`NAME_SOFT_FLOOR` characters, only once the part's pure decoration
+   is gone (a model's bars, share and config: names matter more), and down to
+   :data:`NAME_FLOOR` once all of it is; a model's connected-to column refers
+   to layers by number (``#13, #15``) once its kind column is gone, before it
+   goes itself; framework code breaks between its arguments and is left out
+   only when one of them does not fit;
+2. the part is stacked: one block per row, each figure labelled, lines
    broken only between figures.
 
 A line under the view says what was left out and the width that shows it all
@@ -65,7 +67,9 @@ NAME_SOFT_FLOOR = 16
 TERMS_DROPS = ("formulas", "_box")
 INFO_DROPS = ("explanations",)
 COMPARE_DROPS = ("bars", "_box")
-MODEL_DROPS = ("bars", "share", "kind", "connected to", "_tight")
+MODEL_DROPS = ("bars", "share", "config", "kind", "_numbers", "connected to", "_tight")
+#: How many of a model's drops go before any name is shortened.
+MODEL_DECORATION = ("bars", "share", "config")
 BATCH_DROPS = ("_tight",)
 
 
@@ -95,18 +99,22 @@ def _cells(text: str) -> int:
 
 
 def _scaled(value: int) -> str:
-    """A large count in SI units beside its exact figure: ``3.86 G`` (empty below a million).
+    """A large count in SI units beside its exact figure, always to three significant
+    digits, zeros kept: ``3.50 M``, ``35.4 M``, ``354 M`` (empty below a million).
 
-    Empty too past 999 P: the exact figure says it, and a float would overflow.
+    Empty too past 999 P: the exact figure says it. In exact integers (rounded half
+    up), so that no float rounds or overflows.
     """
     units = (("M", 10**6), ("G", 10**9), ("T", 10**12), ("P", 10**15))
     if not units[0][1] <= value < 1000 * units[-1][1]:
         return ""
-    for i, (unit, size) in enumerate(units):
-        text = f"{value / size:.3g}"
-        if float(text) < 1000 or i == len(units) - 1:
-            return f"{text} {unit}"
-    return ""  # pragma: no cover - the loop returns
+    for unit, size in units:
+        for decimals in (2, 1, 0):
+            scaled = (value * 10**decimals * 2 + size) // (2 * size)  # rounded half up
+            if scaled < 1000:  # three digits
+                whole, part = divmod(scaled, 10**decimals)
+                return f"{whole}.{part:0{decimals}d} {unit}" if decimals else f"{whole} {unit}"
+    return ""  # 999.5 P and above: the exact figure alone
 
 
 def _binary(value: int) -> str:
@@ -294,12 +302,13 @@ def _fit(
     *,
     names: int = 0,
     stack: Callable[[int | None], list[Line]],
+    shorten_after: int = 0,
 ) -> Part:
     """The first layout of ``build`` that fits ``width``, in the module docstring's order.
 
     ``names`` is the natural width of the part's names (0: nothing to shorten).
-    Names go down to :data:`NAME_SOFT_FLOOR` before any decoration is left
-    out, and to :data:`NAME_FLOOR` once all of it is.
+    Names go down to :data:`NAME_SOFT_FLOOR` once the first ``shorten_after``
+    drops are gone, and to :data:`NAME_FLOOR` once all of them are.
     """
     full = build((), None)
     if width is None or full.width <= width:
@@ -309,6 +318,8 @@ def _fit(
         grid = build(dropped, None)
         if grid.width <= width:
             return Part(grid.lines(), full.width, _said(dropped))
+        if count < shorten_after:
+            continue
         floor = NAME_FLOOR if count == len(drops) else NAME_SOFT_FLOOR
         if names > floor and build(dropped, floor).width <= width:
             # the widest names that fit: the grid narrows as names do
@@ -675,8 +686,12 @@ def unknown_params(layers: Sequence[Any]) -> dict[str, int]:
     return counts
 
 
-def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1) -> View:
-    """A model summary: one row per layer, totals, memory, receptive field, notes."""
+def model_view(
+    report: ModelLike, width: int | None = None, batch_size: int = 1, selection: Any = None
+) -> View:
+    """A model summary: one row per layer (or per group, or the layers a
+    :class:`convcount.view.Selection` keeps), totals, memory, receptive field, notes."""
+    from convcount.model.kinds import compact
     from convcount.summary import (
         buffers,
         connected_to,
@@ -685,46 +700,72 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
         uncounted,
         uncounted_text,
     )
+    from convcount.view import Selection, rows
 
     layers = list(report.layers)
+    chosen = selection if selection is not None else Selection()
+    shown = rows(report, chosen)
     index = {layer.name: i + 1 for i, layer in enumerate(layers)}
-    inputs = connected_to(report)
+    every_input = connected_to(report)
+    inputs = [() if r.group else every_input[r.number - 1] for r in shown]
+    if chosen.filtered:  # a row's input is the row above only if that row is shown
+        above = [""] + [r.name for r in shown[:-1]]
+        inputs = [
+            () if r.group or (r.inputs == (prev,) if prev else r.number == 1) else r.inputs
+            for r, prev in zip(shown, above, strict=True)
+        ]
     total_macs = report.macs or 1
-    counted = [layer.macs or 0 for layer in layers]  # unknown MACs are shown as such
+    counted = [r.macs or 0 for r in shown]  # unknown MACs are shown as such
     largest = max(counted, default=0) or 1
-    shapes = [_size(report.output_shape(layer.output)) for layer in layers]
+    numbers = [f"{r.number}–{r.last}" if r.last != r.number else str(r.number) for r in shown]
+    kinds = [f"{r.layers:,} layer{'s' * (r.layers != 1)}" if r.group else r.kind for r in shown]
+    configs = [
+        "" if r.group or not r.config else compact(r.kind, r.config, report.convention)
+        for r in shown
+    ]
+    shapes = [_size(report.output_shape(r.output)) for r in shown]
     params = [
-        _n(layer.params) if layer.params else "" if known(layer) else UNKNOWN for layer in layers
+        (_n(r.params) if r.params else "")
+        if known(r)
+        else f"at least {_n(r.params)}"
+        if r.params  # a group holding a layer of unknown parameters
+        else UNKNOWN
+        for r in shown
     ]
-    fixed = [_n(layer.non_trainable) if layer.non_trainable else "" for layer in layers]
-    state = [_n(buffers(layer)) if buffers(layer) else "" for layer in layers]
-    macs = [
-        UNKNOWN if layer.macs is None else _n(layer.macs * batch_size) if layer.macs else ""
-        for layer in layers
-    ]
+    fixed = [_n(r.non_trainable) if r.non_trainable else "" for r in shown]
+    state = [_n(r.buffers) if r.buffers else "" for r in shown]
+    macs = [UNKNOWN if r.macs is None else _n(r.macs * batch_size) if r.macs else "" for r in shown]
     shares = [f"{m / total_macs:5.1%}" if m else "" for m in counted]
     bars = [_bar(Fraction(m, largest)) for m in counted]
-    natural = max((_cells(n) for layer in layers for n in (layer.name, *layer.inputs)), default=0)
+    natural = max(
+        (_cells(n) for r, given in zip(shown, inputs, strict=True) for n in (r.name, *given)),
+        default=0,
+    )
 
-    def refs(names: tuple[str, ...], cut: int | None) -> str:
-        if cut is None:
-            return "\n".join(names)
-        return ", ".join(f"#{index[n]}" if n in index else _shorten(n, cut) for n in names)
+    def refs(names: tuple[str, ...], cut: int | None, numbered: bool) -> str:
+        if numbered:
+            return ", ".join(f"#{index[n]}" if n in index else _shorten(n, cut) for n in names)
+        return "\n".join(_shorten(n, cut) for n in names)
 
     drops = [
         d
         for d in MODEL_DROPS
-        if (d not in ("bars", "share") or report.macs) and (d != "connected to" or any(inputs))
+        if (d not in ("bars", "share") or report.macs)
+        and (d not in ("connected to", "_numbers") or any(inputs))
+        and (d != "config" or any(configs))
     ]
+    decoration = sum(d in MODEL_DECORATION for d in drops)
 
     def build(dropped: tuple[str, ...], cut: int | None) -> Grid:
         tight = "_tight" in dropped
         columns = [
-            Column("#", [str(i) for i in range(1, len(layers) + 1)], right=True),
-            Column("layer", [_shorten(layer.name, cut) for layer in layers]),
+            Column("#", numbers, right=True),
+            Column("layer", [_shorten(r.name, cut) for r in shown]),
         ]
         if "kind" not in dropped:
-            columns.append(Column("kind", [layer.kind for layer in layers]))
+            columns.append(Column("kind", kinds))
+        if "config" not in dropped and any(configs):
+            columns.append(Column("config", configs))
         columns += [Column("output", shapes), Column("params", params, right=True)]
         if any(fixed):
             header = "non-\ntrainable" if tight else "non-trainable"
@@ -739,25 +780,26 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
                 cells = [f"{s} {b}".rstrip() for s, b in zip(shares, bars, strict=True)]
                 columns.append(Column("share of MACs", cells))
         if "connected to" not in dropped and any(inputs):
-            columns.append(Column("connected to", [refs(i, cut) for i in inputs]))
+            numbered = "_numbers" in dropped
+            columns.append(Column("connected to", [refs(i, cut, numbered) for i in inputs]))
         return Grid(columns, style="tight" if tight else "plain")
 
     def stack(width: int | None) -> list[Line]:
         blocks = []
-        for i, layer in enumerate(layers):
-            heading = [f"{i + 1} {layer.name}", layer.kind, shapes[i]]
-            figures = []
-            if layer.params:
+        for i, r in enumerate(shown):
+            heading = [f"{numbers[i]} {r.name}", kinds[i], shapes[i]]
+            figures = [configs[i]] if configs[i] else []
+            if r.params:
                 figures.append(f"params {params[i]}")
-            elif not known(layer):
+            elif not known(r):
                 figures.append(f"params {UNKNOWN}")
-            if layer.non_trainable:
+            if r.non_trainable:
                 figures.append(f"non-trainable {fixed[i]}")
             if state[i]:
                 figures.append(f"buffers {state[i]}")
-            if layer.macs:
+            if r.macs:
                 figures.append(f"MACs {macs[i]} ({shares[i].strip()})")
-            elif layer.macs is None:
+            elif r.macs is None:
                 figures.append(f"MACs {UNKNOWN}")
             if inputs[i]:
                 figures.append("from " + ", ".join(inputs[i]))
@@ -772,6 +814,12 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
     alpha = getattr(report, "width_multiplier", None)
     if alpha is not None and alpha != 1:
         title.append(f"width × {alpha:g}")
+    if chosen.depth is not None:
+        kept = sum(r.layers for r in shown)
+        of = f"{kept:,} of {len(layers):,}" if chosen.filtered else f"{len(layers):,}"
+        title.append(f"depth {chosen.depth}: {len(shown):,} rows for {of} layers")
+    elif chosen.filtered:
+        title.append(f"{len(shown):,} of {len(layers):,} layers shown")
 
     mem = memory(report, batch_size)
     all_macs = report.macs * batch_size
@@ -784,7 +832,11 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
         Pair("parameters", some + _n(report.total_params), _scaled(report.total_params)),
         Pair("  trainable", some + _n(report.trainable_params), _scaled(report.trainable_params)),
         Pair("  non-trainable", some + _n(report.non_trainable_params)),
-        *([Pair("buffers", _n(sum(buffers(layer) for layer in layers)))] if any(state) else []),
+        *(
+            [Pair("buffers", _n(sum(buffers(layer) for layer in layers)))]
+            if any(buffers(layer) for layer in layers)
+            else []
+        ),
         Pair(
             "MACs",
             at_least + _n(all_macs),
@@ -862,7 +914,7 @@ def model_view(report: ModelLike, width: int | None = None, batch_size: int = 1)
 
     parts = [
         _heading(title, width),
-        _fit(width, build, drops, names=natural, stack=stack),
+        _fit(width, build, drops, names=natural, stack=stack, shorten_after=decoration),
         Part([Line("")], 0),
         _pairs(pairs, width, right=True),
         *(_text(note.split(" "), width) for note in notes),
@@ -882,8 +934,13 @@ def _channels(report: Report) -> str:
     return f"{report.layer.in_channels} → {report.layer.out_channels}"
 
 
-def batch_view(rows: Sequence[tuple[int, Report]], width: int | None = None) -> View:
-    """One row per layer of a batch: line, layer, sizes, parameters, MACs."""
+def batch_view(
+    rows: Sequence[tuple[int, Report]],
+    width: int | None = None,
+    labels: Sequence[str] | None = None,
+) -> View:
+    """One row per layer of a batch: line, its labels, layer, sizes, parameters, MACs."""
+    tags = list(labels) if labels is not None and any(labels) else None
 
     def kind(report: Report) -> str:
         layer = report.layer
@@ -891,8 +948,10 @@ def batch_view(rows: Sequence[tuple[int, Report]], width: int | None = None) -> 
 
     def build(dropped: tuple[str, ...], _names: int | None) -> Grid:
         reports = [report for _, report in rows]
-        columns = [
-            Column("line", [str(number) for number, _ in rows], right=True),
+        columns = [Column("line", [str(number) for number, _ in rows], right=True)]
+        if tags is not None:
+            columns.append(Column("label", [_shorten(t, _names) for t in tags]))
+        columns += [
             Column("layer", [kind(r) for r in reports]),
             Column("kernel", [_size(r.layer.kernel_size) for r in reports]),
             Column(
@@ -906,10 +965,11 @@ def batch_view(rows: Sequence[tuple[int, Report]], width: int | None = None) -> 
 
     def stack(width: int | None) -> list[Line]:
         blocks = []
-        for number, r in rows:
+        for i, (number, r) in enumerate(rows):
             layer = r.layer
             heading = [
                 f"line {number}",
+                *([tags[i]] if tags is not None and tags[i] else []),
                 kind(r),
                 f"kernel {_size(layer.kernel_size)}",
                 f"{layer.in_channels} → {layer.out_channels}",
@@ -923,7 +983,8 @@ def batch_view(rows: Sequence[tuple[int, Report]], width: int | None = None) -> 
             blocks.append((heading, figures))
         return _blocks(blocks, width)
 
-    return _view([_fit(width, build, BATCH_DROPS, stack=stack)], width)
+    natural = max((_cells(t) for t in tags or ()), default=0)
+    return _view([_fit(width, build, BATCH_DROPS, names=natural, stack=stack)], width)
 
 
 # ---------------------------------------------------------------------------
@@ -959,6 +1020,49 @@ def zoo_view(rows: Sequence[Sequence[object]], width: int | None = None) -> View
 
     # Names are never shortened here: a name is what the user types next.
     return _view([_fit(width, build, ("_tight",), stack=stack)], width)
+
+
+# ---------------------------------------------------------------------------
+# The layer kinds
+
+
+def kinds_view(records: Sequence[dict[str, Any]], width: int | None = None) -> View:
+    """The model format's reference (``convcount model --kinds``): per kind what it
+    counts, its fields with their defaults, and the Keras and PyTorch layers."""
+    kinds = [str(k["kind"]) for k in records]
+    fields = [
+        "\n".join(f"{f['name']} ({f['default']})" for f in k["fields"])
+        + ("\ninputs (two or more)" if k["joins"] else "")
+        for k in records
+    ]
+    fields = [f.strip("\n") or "-" for f in fields]
+    frameworks = ["\n".join(str(v) for v in (k["keras"], k["torch"]) if v) or "-" for k in records]
+    docs = [str(k["doc"]) for k in records]
+
+    def build(dropped: tuple[str, ...], _names: int | None) -> Grid:
+        room = 40 if "_narrow" in dropped else 60
+        columns = [Column("kind", kinds)]
+        if "descriptions" not in dropped:
+            columns.append(
+                Column("what it counts", ["\n".join(_prose(d.split(" "), room)) for d in docs])
+            )
+        columns.append(Column("fields (default)", fields))
+        if "Keras / PyTorch" not in dropped:
+            columns.append(Column("Keras / PyTorch", frameworks))
+        return Grid(columns, style="plain")
+
+    def stack(width: int | None) -> list[Line]:
+        blocks = [
+            (
+                [kind],
+                [*_prose(doc.split(" "), width), *field.split("\n"), *frame.split("\n")],
+            )
+            for kind, doc, field, frame in zip(kinds, docs, fields, frameworks, strict=True)
+        ]
+        return _blocks(blocks, width)
+
+    drops = ("_narrow", "Keras / PyTorch", "descriptions")
+    return _view([_fit(width, build, drops, stack=stack)], width, csv=False)
 
 
 # ---------------------------------------------------------------------------
@@ -1025,9 +1129,9 @@ def print_comparison(rows: Sequence[ComparisonRow]) -> None:
     print_view(lambda width: comparison_view(rows, width))
 
 
-def print_model(report: ModelLike, batch_size: int = 1) -> None:
+def print_model(report: ModelLike, batch_size: int = 1, selection: Any = None) -> None:
     """Draw a model summary on stdout."""
-    print_view(lambda width: model_view(report, width, batch_size))
+    print_view(lambda width: model_view(report, width, batch_size, selection))
 
 
 def print_zoo_list(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -1036,10 +1140,22 @@ def print_zoo_list(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     print_view(lambda width: zoo_view(rows, width))
 
 
-def print_batch_table(rows: Sequence[tuple[int, object]]) -> None:
-    """One table of a batch's layers on stdout."""
-    reports = [(number, report) for number, report in rows if isinstance(report, Report)]
-    print_view(lambda width: batch_view(reports, width))
+def print_kinds(records: Sequence[dict[str, Any]]) -> None:
+    """The layer kinds as a table on stdout."""
+    print_view(lambda width: kinds_view(records, width))
+
+
+def print_batch_table(rows: Sequence[tuple[int, object, object]]) -> None:
+    """One table of a batch's layers on stdout: (line, report, labels) rows."""
+    from convcount.batch import label_cell
+
+    reports = [(number, report) for number, report, _ in rows if isinstance(report, Report)]
+    kept = [row for row in rows if isinstance(row[1], Report)]
+    tags = [
+        " ".join(label_cell(v) for v in labels.values()) if isinstance(labels, dict) else ""
+        for _, _, labels in kept
+    ]
+    print_view(lambda width: batch_view(reports, width, tags))
 
 
 def progress_bar() -> tuple[Callable[[int], None], Callable[[], None]]:

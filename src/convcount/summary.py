@@ -206,47 +206,72 @@ MODEL_CSV_COLUMNS: tuple[str, ...] = (*MODEL_LAYER_COLUMNS, *MODEL_TOTAL_COLUMNS
 
 def layer_record(report: ModelLike, index: int, batch_size: int = 1) -> dict[str, Any]:
     """The JSON object of ``report.layers[index]`` (its ``index`` counts from 1)."""
-    layer = report.layers[index]
-    if not getattr(layer, "params_known", True):
-        return {
-            "index": index + 1,
-            "name": layer.name,
-            "kind": layer.kind,
-            "inputs": list(layer.inputs),
-            "output_shape": list(report.output_shape(layer.output)),
-            "params": None,
-            "trainable_params": None,
-            "non_trainable_params": None,
-            "buffers": None,
-            "macs": None if layer.macs is None else layer.macs * batch_size,
-        }
-    return {
-        "index": index + 1,
+    return row_record(report, report.layers[index], index + 1, batch_size)
+
+
+def row_record(report: ModelLike, layer: Any, number: int, batch_size: int = 1) -> dict[str, Any]:
+    """The JSON object of one row: a layer, or a group of a rolled-up view
+    (:class:`convcount.view.Row`, whose ``kind`` is ``group``). Unknown figures (a
+    model file's custom layer) are null."""
+    known = getattr(layer, "params_known", True)
+    record = {
+        "index": number,
         "name": layer.name,
         "kind": layer.kind,
         "inputs": list(layer.inputs),
         "output_shape": list(report.output_shape(layer.output)),
-        "params": layer.params,
-        "trainable_params": layer.trainable,
-        "non_trainable_params": layer.non_trainable,
-        "buffers": buffers(layer),
+        "params": layer.params if known else None,
+        "trainable_params": layer.trainable if known else None,
+        "non_trainable_params": layer.non_trainable if known else None,
+        "buffers": buffers(layer) if known else None,
         "macs": None if layer.macs is None else layer.macs * batch_size,
+        "config": config_record(getattr(layer, "config", None)),
     }
+    if layer.kind == "group":
+        record["last_index"] = layer.last
+        record["layers"] = layer.layers
+    return record
 
 
-def model_record(report: ModelLike, batch_size: int = 1) -> dict[str, Any]:
-    """A whole model as JSON: per-layer rows, totals and memory (schema in the README)."""
+def config_record(config: Any) -> dict[str, Any]:
+    """A layer's configuration as JSON values: sizes as lists, exact decimals as floats."""
+    if not config:
+        return {}
+    return {name: _plain(value) for name, value in config.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return float(value)  # an exact decimal (Fraction) from a model file's expression
+
+
+def model_record(report: ModelLike, batch_size: int = 1, selection: Any = None) -> dict[str, Any]:
+    """A whole model as JSON: per-layer rows, totals and memory (schema in the README).
+
+    With a :class:`convcount.view.Selection`, ``layers`` holds the rows it shows
+    (filtered layers, or groups) and ``view`` says what was asked; every total is
+    still the whole network's.
+    """
     rf = report.receptive_field
     macs = report.macs * batch_size
     unknown = uncounted(report)
-    return {
+    if selection is None:
+        layers = [layer_record(report, i, batch_size) for i in range(len(report.layers))]
+    else:
+        from convcount.view import rows
+
+        layers = [row_record(report, r, r.number, batch_size) for r in rows(report, selection)]
+    record = {
         "model": report.name,
         "convention": report.convention,
         "width_multiplier": getattr(report, "width_multiplier", None),
         "batch_size": batch_size,
         "input_shape": list(report.output_shape(report.input)),
         "dtype": report.dtype,
-        "layers": [layer_record(report, i, batch_size) for i in range(len(report.layers))],
+        "layers": layers,
         "total_params": report.total_params,
         "trainable_params": report.trainable_params,
         "non_trainable_params": report.non_trainable_params,
@@ -259,17 +284,58 @@ def model_record(report: ModelLike, batch_size: int = 1) -> dict[str, Any]:
         **memory(report, batch_size)._asdict(),
         "receptive_field": None if rf is None else {"size": list(rf[0]), "layer": rf[1]},
     }
+    if selection is not None:
+        record["view"] = {**selection.record(), "layer_count": len(report.layers)}
+    return record
 
 
-def model_csv_rows(record: dict[str, Any]) -> list[list[str]]:
-    """The CSV rows of a :func:`model_record`: one per layer, then the totals.
+#: Columns of a rolled-up view's group rows, after the totals.
+GROUP_COLUMNS: tuple[str, ...] = ("last_index", "layers")
+#: Prefix of the configuration columns: ``config.kernel_size``, one per field that occurs.
+CONFIG_PREFIX = "config."
+#: Columns of the ``view`` object, filled on the last row like the totals.
+VIEW_COLUMNS: tuple[str, ...] = (
+    "view.depth",
+    "view.only",
+    "view.match",
+    "view.range",
+    "view.layer_count",
+)
 
-    The last row has no index; its ``name`` is ``total`` and it carries the
-    model's own figures in :data:`MODEL_TOTAL_COLUMNS`.
+
+def model_csv(record: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of a :func:`model_record` as CSV: one row per layer, then
+    the totals.
+
+    The columns are :data:`MODEL_CSV_COLUMNS`, then a rolled-up view's
+    :data:`GROUP_COLUMNS` and :data:`VIEW_COLUMNS` when it has them, then one
+    ``config.FIELD`` column per configuration field that occurs, in order of
+    first use. The last row has no index; its ``name`` is ``total`` and it
+    carries the model's own figures in :data:`MODEL_TOTAL_COLUMNS`.
     """
     from convcount.records import csv_cell
 
-    rows = [[csv_cell(layer[c]) for c in MODEL_LAYER_COLUMNS] for layer in record["layers"]]
+    layers = record["layers"]
+    fields = list(dict.fromkeys(f for layer in layers for f in layer.get("config") or {}))
+    groups = any("layers" in layer for layer in layers)
+    view = record.get("view")
+    header = [
+        *MODEL_CSV_COLUMNS,
+        *(GROUP_COLUMNS if groups else ()),
+        *(VIEW_COLUMNS if view is not None else ()),
+        *(CONFIG_PREFIX + f for f in fields),
+    ]
+    rows = []
+    for layer in layers:
+        row = [csv_cell(layer[c]) for c in MODEL_LAYER_COLUMNS]
+        row.extend([""] * len(MODEL_TOTAL_COLUMNS))
+        if groups:
+            row.extend(csv_cell(layer.get(c)) for c in GROUP_COLUMNS)
+        if view is not None:
+            row.extend([""] * len(VIEW_COLUMNS))
+        config = layer.get("config") or {}
+        row.extend(_config_cell(config.get(f)) for f in fields)
+        rows.append(row)
     rf = record["receptive_field"]
     totals = {
         **record,
@@ -278,15 +344,42 @@ def model_csv_rows(record: dict[str, Any]) -> list[list[str]]:
         "receptive_field": None if rf is None else rf["size"],
         "receptive_field_layer": None if rf is None else rf["layer"],
     }
-    for row in rows:
-        row.extend([""] * len(MODEL_TOTAL_COLUMNS))
-    rows.append(
-        [
-            "" if c in ("index", "kind", "inputs", "output_shape") else csv_cell(totals.get(c))
-            for c in MODEL_CSV_COLUMNS
-        ]
-    )
-    return rows
+    last = [
+        "" if c in ("index", "kind", "inputs", "output_shape") else csv_cell(totals.get(c))
+        for c in MODEL_CSV_COLUMNS
+    ]
+    if groups:
+        last.extend([""] * len(GROUP_COLUMNS))
+    if view is not None:
+        last.extend(_view_cell(c, view[c.removeprefix("view.")]) for c in VIEW_COLUMNS)
+    last.extend([""] * len(fields))
+    rows.append(last)
+    return header, rows
+
+
+def _view_cell(column: str, value: Any) -> str:
+    """``view.range`` as ``FROM:TO``, the lists of kinds and patterns joined by commas."""
+    from convcount.records import csv_cell
+
+    if isinstance(value, list):
+        return (":" if column == "view.range" else ",").join(value)
+    return csv_cell(value)
+
+
+def _config_cell(value: Any) -> str:
+    """A configuration value as CSV text: sizes as ``3x3``, pads per side as JSON."""
+    from convcount.records import csv_cell
+
+    if isinstance(value, list) and any(isinstance(v, list) for v in value):
+        import json
+
+        return json.dumps(value)
+    return csv_cell(value)
+
+
+def model_csv_rows(record: dict[str, Any]) -> list[list[str]]:
+    """The CSV rows of a :func:`model_record` (:func:`model_csv` without the header)."""
+    return model_csv(record)[1]
 
 
 def model_from_csv(rows: Sequence[dict[str, str]]) -> dict[str, Any]:
@@ -297,9 +390,23 @@ def model_from_csv(rows: Sequence[dict[str, str]]) -> dict[str, Any]:
     totals = {c: parse_cell(c, last[c]) for c in MODEL_CSV_COLUMNS}
     size, where = totals.pop("receptive_field"), totals.pop("receptive_field_layer")
     record: dict[str, Any] = {c: totals[c] for c in MODEL_TOTAL_COLUMNS[:6]}
-    record["layers"] = [
-        {c: parse_cell(c, row[c]) for c in MODEL_LAYER_COLUMNS} for row in layer_rows
-    ]
+    fields = [c for c in last if c.startswith(CONFIG_PREFIX)]
+    layers = []
+    for row in layer_rows:
+        layer = {c: parse_cell(c, row[c]) for c in MODEL_LAYER_COLUMNS}
+        layer["config"] = {
+            f.removeprefix(CONFIG_PREFIX): parse_config_cell(
+                row["kind"], f.removeprefix(CONFIG_PREFIX), row[f]
+            )
+            for f in fields
+            if row[f] != ""
+        }
+        if row.get("layers"):
+            layer["inputs"] = layer["inputs"] or []  # a group's: none, written empty
+            layer["last_index"] = int(row["last_index"])
+            layer["layers"] = int(row["layers"])
+        layers.append(layer)
+    record["layers"] = layers
     record.update(
         total_params=totals["params"],
         trainable_params=totals["trainable_params"],
@@ -313,4 +420,42 @@ def model_from_csv(rows: Sequence[dict[str, str]]) -> dict[str, Any]:
     )
     record.update({name: totals[name] for name in Memory._fields[1:]})
     record["receptive_field"] = None if size is None else {"size": size, "layer": where}
+    if "view.depth" in last:
+        depth = last["view.depth"]
+        span = last["view.range"]
+        record["view"] = {
+            "depth": int(depth) if depth else None,
+            "only": [k for k in last["view.only"].split(",") if k],
+            "match": [k for k in last["view.match"].split(",") if k],
+            "range": span.split(":", 1) if span else None,
+            "layer_count": int(last["view.layer_count"]),
+        }
     return record
+
+
+def parse_config_cell(kind: str, field: str, text: str) -> Any:
+    """A configuration cell's JSON value, by the field's type in the layer-kind registry."""
+    import json
+
+    from convcount.model.kinds import KINDS
+
+    spec = KINDS.get(kind)
+    types = {f.name: f.type for f in spec.fields} if spec is not None else {}
+    kind_of = types.get(field)
+    if kind_of == "int":
+        return int(text)
+    if kind_of in ("ints", "shape"):
+        return [int(v) for v in text.split("x")]
+    if kind_of == "bool":
+        return text == "true"
+    if kind_of == "number":
+        number = float(text)
+        return int(text) if text.lstrip("-").isdigit() else number
+    if kind_of == "padding":
+        return text if text.isalpha() else [int(v) for v in text.split("x")]
+    if kind_of in ("choice", None) and not text.startswith("["):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

@@ -380,6 +380,24 @@ def attention(keras: Any) -> Any:
     return keras.Model(inputs, outputs, name="attention")
 
 
+def preprocess(keras: Any) -> Any:
+    """Augmentation and cropping in the model, TimeDistributed, normalisation over axes."""
+    layers = keras.layers
+    x = inputs = keras.Input((36, 40, 3), name="photo")
+    x = layers.RandomFlip(name="flip")(x)
+    x = layers.RandomRotation(0.1, name="rotate")(x)
+    x = layers.CenterCrop(32, 30, name="center")(x)
+    x = layers.Conv2D(4, 3, name="conv")(x)
+    x = layers.LayerNormalization(axis=[1, 2, 3], name="ln_all")(x)
+    x = layers.BatchNormalization(axis=1, name="bn_rows")(x)
+    x = layers.Reshape((30, 28 * 4), name="rows")(x)
+    x = layers.Masking(name="mask")(x)
+    x = layers.TimeDistributed(layers.Dense(6), name="per_row")(x)
+    x = layers.TimeDistributed(layers.Dropout(0.1), name="per_row_drop")(x)
+    outputs = layers.Dense(2, name="out")(layers.Flatten(name="flat")(x))
+    return keras.Model(inputs, outputs, name="preprocess")
+
+
 USER: dict[str, Callable[[Any], Any]] = {
     f.__name__: f
     for f in (
@@ -397,6 +415,7 @@ USER: dict[str, Callable[[Any], Any]] = {
         recurrent,
         operations,
         attention,
+        preprocess,
     )
 }
 

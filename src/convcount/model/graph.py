@@ -50,6 +50,8 @@ class Out(NamedTuple):
     params_known: bool = True
     """False: the parameters are unknown (a custom layer of a file without weights); the
     figures above are then 0."""
+    config: dict[str, Any] | None = None
+    """The layer's own field values, resolved (filled in by the registry)."""
 
 
 class ModelLayer(NamedTuple):
@@ -74,6 +76,9 @@ class ModelLayer(NamedTuple):
     A layer of unknown MACs is listed under it in :attr:`ModelReport.uncounted`."""
     params_known: bool = True
     """False: its parameters are unknown (counted as 0; the totals are lower bounds)."""
+    config: dict[str, Any] | None = None
+    """The layer's own fields as its kind resolved them (kernel_size, stride, padding,
+    units, function, ...): defaults filled in, sizes one per spatial dimension."""
 
     @property
     def params(self) -> int:
@@ -168,6 +173,10 @@ class ModelReport(NamedTuple):
 #: is computed, so that a hostile file cannot make convcount allocate or loop.
 MAX_DIMS = 3
 MAX_LAYERS = 100_000
+#: Largest size, channel count and receptive field of any tensor, and largest numerator
+#: and denominator of a jump: checked as each layer is computed, so that no chain of
+#: upsampling, padding or striding grows numbers (and memory) without bound.
+MAX_EXTENT = 10**18
 
 
 class Net:
@@ -208,6 +217,8 @@ class Net:
         self.layers: list[ModelLayer] = []
         self.last = "input"
         self._counts: dict[str, int] = {}
+        #: Names given explicitly somewhere: automatic names step aside for them.
+        self.reserved: set[str] = set()
         self._receptive: tuple[tuple[int, ...], str] | None = None
 
     # -- the general entry -------------------------------------------------
@@ -233,8 +244,11 @@ class Net:
         inputs = (self.last,) if x is None else (x,) if isinstance(x, str) else tuple(x)
         if name is None:
             number = self._counts.get(kind, 0)
-            self._counts[kind] = number + 1
             name = kind if number == 0 else f"{kind}_{number}"
+            while name in self.tensors or name in self.reserved:  # a given name wins
+                number += 1
+                name = f"{kind}_{number}"
+            self._counts[kind] = number + 1
         if name in self.tensors or len(self.layers) >= MAX_LAYERS:
             here = where or f"{self.source}: layer '{name}'"
             if name in self.tensors:
@@ -251,6 +265,7 @@ class Net:
         except ConvcountError as error:
             here = where or f"{self.source}: layer '{name}'"
             raise ConvcountError(error.option, f"{here}: {error.spelled('field')}") from None
+        _bounded(out.output, where or f"{self.source}: layer '{name}'")
         self.layers.append(
             ModelLayer(
                 len(self.layers) + 1,
@@ -264,6 +279,7 @@ class Net:
                 out.buffers,
                 op,
                 out.params_known,
+                out.config,
             )
         )
         self.tensors[name] = out.output
@@ -402,6 +418,24 @@ class Net:
     def concat(self, *xs: str, name: str | None = None) -> str:
         """Concatenation along the channels."""
         return self.layer("concat", xs, name=name)
+
+
+def _bounded(tensor: Tensor, here: str) -> None:
+    """Refuse a tensor whose sizes, channels, receptive field or jump pass MAX_EXTENT."""
+    checks: list[tuple[str, int]] = [
+        *(("size", v) for v in tensor.spatial),
+        ("channels", tensor.channels),
+        *(("receptive field", v) for v in tensor.rf),
+        *(("jump", j if type(j) is int else max(j.numerator, j.denominator)) for j in tensor.jump),
+    ]
+    for what, value in checks:
+        if value > MAX_EXTENT:
+            digits = len(str(value)) if value.bit_length() < 4000 else "over a thousand"
+            raise ConvcountError(
+                "layer",
+                f"{here}: the output's {what} would be a number of {digits} digits, "
+                "past the limit of 10^18",
+            )
 
 
 _KINDS: dict[str, Any] = {}

@@ -50,6 +50,12 @@ class Field(NamedTuple):
     doc: str
     choices: tuple[str, ...] = ()
     minimum: int = 1
+    short: str = ""
+    """How the field reads in a table's compact config column (see :func:`compact`):
+    empty for not shown; ``{}`` stands for the value. Shown only when the value is not
+    the default, unless :attr:`always`. A bool's text is shown when true, ``no TEXT``
+    when false."""
+    always: bool = False
 
 
 class Kind(NamedTuple):
@@ -98,7 +104,65 @@ class Kind(NamedTuple):
                     continue
                 raw = default
             values[spec.name] = parse_field(spec, raw, dims)
-        return self.compute(net, tensors, values)
+        out = self.compute(net, tensors, values)
+        return out._replace(config=self.config(values))
+
+    def config(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A layer's own field values, resolved (``values`` after :meth:`apply`), for
+        the records: only this kind's fields, unset ones (None) left out."""
+        return {f.name: values[f.name] for f in self.fields if values.get(f.name) is not None}
+
+
+def compact(kind: str, config: Mapping[str, Any], convention: str) -> str:
+    """A layer's configuration in a few characters (``3×3 /2 same g32``), as each
+    field's :attr:`Field.short` says; empty for a kind this registry does not hold."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        return ""
+    words = []
+    for field in spec.fields:
+        if not field.short or field.name not in config:
+            continue
+        value = config[field.name]
+        if not field.always and value == _default_of(field, convention, value):
+            continue
+        if isinstance(value, bool):
+            words.append(field.short if value else f"no {field.short}")
+        elif isinstance(value, str):
+            words.append(value)
+        elif "{*}" in field.short:
+            words.append(field.short.replace("{*}", _compact_value(value, whole=True)))
+        else:
+            words.append(field.short.replace("{}", _compact_value(value, whole=False)))
+    return " ".join(words)
+
+
+def _default_of(field: Field, convention: str, value: object) -> object:
+    """A field's default in the normal form of ``value`` (one size per dimension)."""
+    default = field.default(convention) if callable(field.default) else field.default
+    if default is REQUIRED or default is None:
+        return default
+    dims = len(value) if isinstance(value, tuple) else 1
+    try:
+        return parse_field(field, default, dims)
+    except ConvcountError:  # pragma: no cover - the registry's defaults are valid
+        return default
+
+
+def _compact_value(value: object, *, whole: bool) -> str:
+    """A value in the compact column: sizes per dimension joined by ×, or one number
+    when they are all equal and not ``whole``; pads per side as ``before:after``."""
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):
+        if all(a == b for a, b in value):
+            return _compact_value(tuple(a for a, _ in value), whole=whole)
+        return "×".join(f"{a}:{b}" for a, b in value)
+    if isinstance(value, tuple):
+        if not whole and len(set(value)) == 1:
+            return str(value[0])
+        return "×".join(str(v) for v in value)
+    if isinstance(value, Fraction):
+        return f"{float(value):g}"
+    return str(value)
 
 
 def unknown_field(kind: Kind, key: str) -> ConvcountError:
@@ -120,27 +184,34 @@ def unknown_field(kind: Kind, key: str) -> ConvcountError:
 # Field values
 
 
+#: Largest whole number a field takes (a size, channel count, kernel, stride, ...).
+MAX_FIELD = 10**18
+
+
 def _int(name: str, value: object, minimum: int) -> int:
-    if type(value) is int and value >= minimum:
+    if type(value) is int and minimum <= value <= MAX_FIELD:
         return value
     if isinstance(value, bool) or not isinstance(value, int):
         what = "a whole number" if minimum < 1 else "a positive whole number"
         raise ConvcountError(name, f"{name}: must be {what}, got {_show(value)}")
+    if value > MAX_FIELD:
+        raise ConvcountError(name, f"{name}: must be at most 10^18, got {_show(value)}")
     raise ConvcountError(name, f"{name}: must be at least {minimum}, got {value}")
 
 
 def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    from convcount.model.expr import shorten  # never converts a huge integer whole
+
+    return shorten(value)
 
 
 def _ints(name: str, value: object, dims: int, minimum: int) -> tuple[int, ...]:
-    if type(value) is int and value >= minimum:
+    if type(value) is int and minimum <= value <= MAX_FIELD:
         return (value,) * dims
     if (
         type(value) is tuple
         and len(value) == dims
-        and all(type(v) is int and v >= minimum for v in value)
+        and all(type(v) is int and minimum <= v <= MAX_FIELD for v in value)
     ):
         return value
     if isinstance(value, (list, tuple)):
@@ -260,7 +331,7 @@ def _window(
     """
     if transposed:
         rf = tuple(
-            r + (ceil(k / s) - 1) * j
+            r + (-(-k // s) - 1) * j  # ceil(k / s) in integers: no float on the way
             for r, k, s, j in zip(x.rf, kernel, stride, x.jump, strict=True)
         )
         jump = tuple(_divide(j, s) for j, s in zip(x.jump, stride, strict=True))
@@ -363,11 +434,10 @@ def _conv(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
 def _pointwise(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     _need_spatial("pointwise", xs[0])
     dims = len(xs[0].spatial)
-    return _conv(
-        net,
-        xs,
-        {**v, "kernel_size": (1,) * dims, "padding": "valid", "dilation": (1,) * dims},
-    )
+    full = {**v, "kernel_size": (1,) * dims, "padding": "valid", "dilation": (1,) * dims}
+    out = _conv(net, xs, full)
+    v["out_channels"], v["expand"] = full["out_channels"], None
+    return out
 
 
 def _depthwise(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -479,8 +549,8 @@ def _opaque(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
                 whole = max(_whole(x), default=1) if x.spatial else 1
                 out = Tensor(spatial, channels, (whole,) * len(spatial), (1,) * len(spatial))
     if not v["params_known"]:
-        return Out(out, macs=None, params_known=False)
-    return Out(out, v["trainable"], v["non_trainable"], macs=None, buffers=v["buffers"])
+        return Out(out, macs=v["macs"], params_known=False)
+    return Out(out, v["trainable"], v["non_trainable"], macs=v["macs"], buffers=v["buffers"])
 
 
 def _input(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -518,6 +588,10 @@ def _pool(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     kernel = v["pool_size"]
     stride = v["stride"] or kernel
     padding = v["padding"]
+    if padding == "causal":
+        raise ConvcountError(
+            "padding", "padding: causal is for 1-D convolutions; pooling takes valid, same or zeros"
+        )
     sizes: list[int] = []
     for i, (length, k, s) in enumerate(zip(x.spatial, kernel, stride, strict=True)):
         if padding == "same":
@@ -948,8 +1022,8 @@ def _by_convention(keras: object, torch: object) -> Callable[[str], object]:
     return lambda convention: keras if convention == "keras" else torch
 
 
-KERNEL = Field("kernel_size", "ints", REQUIRED, "kernel size: 3, 3x5 or [3, 5]")
-STRIDE = Field("stride", "ints", 1, "stride per dimension")
+KERNEL = Field("kernel_size", "ints", REQUIRED, "kernel size: 3, 3x5 or [3, 5]", short="{*}")
+STRIDE = Field("stride", "ints", 1, "stride per dimension", short="/{}")
 PADDING = Field(
     "padding",
     "padding",
@@ -957,22 +1031,32 @@ PADDING = Field(
     "valid, same, causal (1-D), or zeros per side (P or [P, Q]); "
     "default valid (keras) or 0 (torch)",
     minimum=0,
+    short="p{}",
 )
-DILATION = Field("dilation", "ints", 1, "dilation per dimension")
+DILATION = Field("dilation", "ints", 1, "dilation per dimension", short="d{}")
 OUT = Field("out_channels", "int", None, "output channels (required unless expand is given)")
-EXPAND = Field("expand", "int", None, "out_channels as a multiple of the input channels")
-GROUPS = Field("groups", "int", 1, "groups; must divide both channel counts")
-BIAS = Field("bias", "bool", True, "whether the layer has a bias")
-CENTER = Field("center", "bool", True, "a learned offset (beta)")
-SCALE = Field("scale", "bool", True, "a learned scale (gamma)")
-RATE = Field("rate", "number", 0, "drop rate (no parameters, no effect on counts)")
-KEEPDIMS = Field("keepdims", "bool", False, "keep the spatial dimensions as size 1")
-POOL = Field("pool_size", "ints", 2, "window size")
-POOL_STRIDE = Field("stride", "ints", None, "stride; default: the window size")
-POOL_PADDING = Field(
-    "padding", "padding", _by_convention("valid", 0), "valid, same, or zeros per side", minimum=0
+EXPAND = Field(
+    "expand", "int", None, "out_channels as a multiple of the input channels", short="x{}"
 )
-CEIL = Field("ceil_mode", "bool", False, "PyTorch's ceil_mode: round output sizes up")
+GROUPS = Field("groups", "int", 1, "groups; must divide both channel counts", short="g{}")
+BIAS = Field("bias", "bool", True, "whether the layer has a bias", short="bias")
+CENTER = Field("center", "bool", True, "a learned offset (beta)", short="center")
+SCALE = Field("scale", "bool", True, "a learned scale (gamma)", short="scale")
+RATE = Field("rate", "number", 0, "drop rate (no parameters, no effect on counts)", short="{}")
+KEEPDIMS = Field(
+    "keepdims", "bool", False, "keep the spatial dimensions as size 1", short="keepdims"
+)
+POOL = Field("pool_size", "ints", 2, "window size", short="{*}", always=True)
+POOL_STRIDE = Field("stride", "ints", None, "stride; default: the window size", short="/{}")
+POOL_PADDING = Field(
+    "padding",
+    "padding",
+    _by_convention("valid", 0),
+    "valid, same, or zeros per side",
+    minimum=0,
+    short="p{}",
+)
+CEIL = Field("ceil_mode", "bool", False, "PyTorch's ceil_mode: round output sizes up", short="ceil")
 
 
 def _kinds(*kinds: Kind) -> dict[str, Kind]:
@@ -1002,7 +1086,7 @@ KINDS: dict[str, Kind] = _kinds(
         "depthwise convolution: K*Cin*m weights, Cin*m biases",
         (
             KERNEL,
-            Field("depth_multiplier", "int", 1, "outputs per input channel"),
+            Field("depth_multiplier", "int", 1, "outputs per input channel", short="×{}"),
             STRIDE,
             PADDING,
             DILATION,
@@ -1018,7 +1102,13 @@ KINDS: dict[str, Kind] = _kinds(
         (
             KERNEL,
             Field("out_channels", "int", REQUIRED, "output channels"),
-            Field("depth_multiplier", "int", 1, "outputs per input channel of the depthwise step"),
+            Field(
+                "depth_multiplier",
+                "int",
+                1,
+                "outputs per input channel of the depthwise step",
+                short="×{}",
+            ),
             STRIDE,
             PADDING,
             DILATION,
@@ -1027,8 +1117,9 @@ KINDS: dict[str, Kind] = _kinds(
                 "bool",
                 _by_convention(False, True),
                 "a bias on the depthwise step; default false (keras), true (torch)",
+                short="dw bias",
             ),
-            Field("pointwise_bias", "bool", True, "a bias on the pointwise step"),
+            Field("pointwise_bias", "bool", True, "a bias on the pointwise step", short="pw bias"),
         ),
         _separable,
         keras="SeparableConv2D",
@@ -1045,7 +1136,9 @@ KINDS: dict[str, Kind] = _kinds(
             DILATION,
             GROUPS,
             BIAS,
-            Field("output_padding", "ints", None, "extra size on one side", minimum=0),
+            Field(
+                "output_padding", "ints", None, "extra size on one side", minimum=0, short="op{}"
+            ),
         ),
         _transpose,
         keras="Conv2DTranspose",
@@ -1054,7 +1147,7 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "dense",
         "dense / linear over the channels, at every position: Cin*units weights",
-        (Field("units", "int", REQUIRED, "output features"), BIAS),
+        (Field("units", "int", REQUIRED, "output features", short="{} units"), BIAS),
         _dense,
         keras="Dense",
         torch="nn.Linear",
@@ -1088,7 +1181,11 @@ KINDS: dict[str, Kind] = _kinds(
         "normalization",
         "input normalisation; adapted statistics hold mean, variance and count (2C+1 "
         "non-trainable), constant ones nothing",
-        (Field("constant", "bool", False, "mean and variance given as constants"),),
+        (
+            Field(
+                "constant", "bool", False, "mean and variance given as constants", short="constant"
+            ),
+        ),
         _normalization,
         keras="Normalization",
     ),
@@ -1096,8 +1193,8 @@ KINDS: dict[str, Kind] = _kinds(
         "rescaling",
         "multiply and offset the input (no parameters)",
         (
-            Field("scale", "number", 1, "the factor"),
-            Field("offset", "number", 0, "the offset"),
+            Field("scale", "number", 1, "the factor", short="×{}"),
+            Field("offset", "number", 0, "the offset", short="+{}"),
         ),
         _same,
         keras="Rescaling",
@@ -1105,7 +1202,17 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "activation",
         "an activation function (no parameters)",
-        (Field("function", "choice", "relu", "the function", choices=ACTIVATIONS),),
+        (
+            Field(
+                "function",
+                "choice",
+                "relu",
+                "the function",
+                choices=ACTIVATIONS,
+                short="{}",
+                always=True,
+            ),
+        ),
         _same,
         keras="Activation / ReLU",
         torch="nn.ReLU, nn.Hardswish, ...",
@@ -1130,6 +1237,8 @@ KINDS: dict[str, Kind] = _kinds(
                 REQUIRED,
                 "where the channels go",
                 choices=("channels_last", "channels_first"),
+                short="{}",
+                always=True,
             ),
         ),
         _permute,
@@ -1155,14 +1264,14 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "adaptive_avg_pool",
         "average pooling to a fixed output size",
-        (Field("output_size", "ints", 1, "the output size"),),
+        (Field("output_size", "ints", 1, "the output size", short="→{*}", always=True),),
         _adaptive_pool,
         torch="nn.AdaptiveAvgPool2d",
     ),
     Kind(
         "adaptive_max_pool",
         "max pooling to a fixed output size",
-        (Field("output_size", "ints", 1, "the output size"),),
+        (Field("output_size", "ints", 1, "the output size", short="→{*}", always=True),),
         _adaptive_pool,
         torch="nn.AdaptiveMaxPool2d",
     ),
@@ -1186,7 +1295,15 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "reshape",
         "reshape, in the convention's layout (channels last for keras, first for torch)",
-        (Field("shape", "shape", REQUIRED, "the new shape without the batch; one size may be -1"),),
+        (
+            Field(
+                "shape",
+                "shape",
+                REQUIRED,
+                "the new shape without the batch; one size may be -1",
+                short="{*}",
+            ),
+        ),
         _reshape,
         keras="Reshape",
         torch="view",
@@ -1194,7 +1311,16 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "zero_padding",
         "zeros around the input",
-        (Field("padding", "pads", 1, "zeros per side: 1, [1, 2] or [[0, 1], [0, 1]]"),),
+        (
+            Field(
+                "padding",
+                "pads",
+                1,
+                "zeros per side: 1, [1, 2] or [[0, 1], [0, 1]]",
+                short="p{}",
+                always=True,
+            ),
+        ),
         _zero_padding,
         keras="ZeroPadding2D",
         torch="nn.ZeroPad2d",
@@ -1204,7 +1330,11 @@ KINDS: dict[str, Kind] = _kinds(
         "crop the input's borders",
         (
             Field(
-                "cropping", "pads", REQUIRED, "values cut per side: 1, [1, 2] or [[0, 1], [0, 1]]"
+                "cropping",
+                "pads",
+                REQUIRED,
+                "values cut per side: 1, [1, 2] or [[0, 1], [0, 1]]",
+                short="c{}",
             ),
         ),
         _cropping,
@@ -1214,9 +1344,14 @@ KINDS: dict[str, Kind] = _kinds(
         "upsampling",
         "nearest or bilinear upsampling by an integer factor (no parameters, no MACs)",
         (
-            Field("size", "ints", 2, "factor per dimension"),
+            Field("size", "ints", 2, "factor per dimension", short="×{}", always=True),
             Field(
-                "interpolation", "choice", "nearest", "the method", choices=("nearest", "bilinear")
+                "interpolation",
+                "choice",
+                "nearest",
+                "the method",
+                choices=("nearest", "bilinear"),
+                short="{}",
             ),
         ),
         _upsampling,
@@ -1226,7 +1361,7 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "channel_shuffle",
         "ShuffleNet's channel shuffle (no parameters)",
-        (Field("groups", "int", 2, "groups; must divide the channels"),),
+        (Field("groups", "int", 2, "groups; must divide the channels", short="g{}", always=True),),
         _channel_shuffle,
         torch="nn.ChannelShuffle",
     ),
@@ -1234,8 +1369,8 @@ KINDS: dict[str, Kind] = _kinds(
         "split",
         "one of `parts` equal slices of the channels",
         (
-            Field("parts", "int", 2, "how many equal slices"),
-            Field("index", "int", 0, "which slice, from 0", minimum=0),
+            Field("parts", "int", 2, "how many equal slices", short="÷{}", always=True),
+            Field("index", "int", 0, "which slice, from 0", minimum=0, short="#{}", always=True),
         ),
         _split,
         torch="chunk",
@@ -1252,7 +1387,8 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "opaque",
         "a layer convcount cannot count (a model file's custom layer): its parameters and "
-        "output shape as given; its MACs are unknown, so the model's total is a lower bound",
+        "output shape as given; its MACs unknown unless given, the model's total then a "
+        "lower bound",
         (
             Field("trainable", "int", 0, "trainable parameters", minimum=0),
             Field("non_trainable", "int", 0, "non-trainable parameters", minimum=0),
@@ -1264,6 +1400,7 @@ KINDS: dict[str, Kind] = _kinds(
                 "false: the parameters are unknown too (the totals are then lower bounds)",
             ),
             Field("shape", "shape", None, "output shape without the batch; default: the input's"),
+            Field("macs", "int", None, "its MACs, when known; default unknown", minimum=0),
         ),
         _opaque,
         any_inputs=True,
@@ -1274,7 +1411,7 @@ KINDS: dict[str, Kind] = _kinds(
         "others are independent windows): q, k, v and output projections, q.k and "
         "attention.v products",
         (
-            Field("heads", "int", REQUIRED, "attention heads"),
+            Field("heads", "int", REQUIRED, "attention heads", short="{} heads"),
             Field("head_dim", "int", None, "query/key size per head; default channels / heads"),
             Field("value_dim", "int", None, "value size per head; default head_dim"),
             Field("out_channels", "int", None, "output projection size; default the input's"),
@@ -1305,9 +1442,15 @@ KINDS: dict[str, Kind] = _kinds(
         "Swin's (shifted) window attention on an H x W x C map padded to whole windows, "
         "with its relative position bias",
         (
-            Field("heads", "int", REQUIRED, "attention heads; must divide the channels"),
-            Field("window", "ints", REQUIRED, "window size (M or MxN)"),
-            Field("shift", "ints", 0, "cyclic shift (no effect on counts)", minimum=0),
+            Field(
+                "heads",
+                "int",
+                REQUIRED,
+                "attention heads; must divide the channels",
+                short="{} heads",
+            ),
+            Field("window", "ints", REQUIRED, "window size (M or MxN)", short="w{*}"),
+            Field("shift", "ints", 0, "cyclic shift (no effect on counts)", minimum=0, short="s{}"),
             Field("qkv_bias", "bool", True, "biases on the q, k, v projection"),
             Field("proj_bias", "bool", True, "a bias on the output projection"),
             Field(

@@ -53,29 +53,38 @@ def kinds_records() -> list[dict[str, Any]]:
     ]
 
 
-def reference_text() -> str:
-    """The reference as Markdown: one table row per kind, its fields listed."""
+def reference_text(names: list[str] | None = None) -> str:
+    """The reference as Markdown: one table row per kind (or per kind ``names`` lists),
+    its fields listed; the notes on names and expressions follow the whole reference."""
     lines = [
         "| kind | what it counts | fields (default) | Keras / PyTorch |",
         "|---|---|---|---|",
     ]
     for kind in KINDS.values():
+        if names is not None and kind.name not in names:
+            continue
         fields = "; ".join(f"`{f.name}` ({_default(f)})" for f in kind.fields) or "-"
         if kind.joins:
             fields = "`inputs` (two or more layers)" + ("; " + fields if kind.fields else "")
         frameworks = " / ".join(part for part in (kind.keras, kind.torch) if part) or "-"
         lines.append(f"| `{kind.name}` | {kind.doc} | {fields} | {frameworks} |")
+    if names is not None:
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         "Every layer also takes `name`, `input` (default: the layer before; joins take "
         "`inputs`) and `when` (an expression; false skips the layer). A block use takes "
-        "`block`, `name`, `input`, `when`, `repeat`, `first` and the block's parameters.",
+        "`block`, `name`, `input`, `when`, `repeat`, `first` and the block's parameters, "
+        "or `table` and `columns` to be used once per row of a stage table.",
         "",
         "Expressions (a string starting with `=`): whole numbers and exact decimals, "
-        "`+ - * / // % **`, comparisons, `and or not`, `a if c else b`, lists, the names "
-        "of parameters, `alpha`, `resolution`, `in_channels`, `in_size`, `block_in_channels`, "
-        "`block_in_size`, `i`, `repeats`, and the functions "
-        + ", ".join(f"`{name}`" for name in sorted({*FUNCTIONS, "correct_pad"}))
+        "`+ - * / // % **`, comparisons, `and or not`, `a if c else b`, lists and indexing "
+        "(`in_size[0]`), the names of parameters, `alpha`, `resolution`, `in_channels`, "
+        "`in_size`, `block_in_channels`, `block_in_size`, `i`, `repeats`, `row`, and the "
+        "functions "
+        + ", ".join(
+            f"`{name}`" for name in sorted({*FUNCTIONS, "correct_pad", "size_of", "channels_of"})
+        )
         + ".",
     ]
     return "\n".join(lines) + "\n"

@@ -27,6 +27,7 @@ forward pass.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -326,7 +327,8 @@ class _Reader:
         if root.cls not in _MODELS:
             raise ConvcountError(
                 "model",
-                f"{self.label}: a {root.cls} configuration, not a Functional or Sequential model",
+                f"{self.label}: a {root.cls} configuration, not a Functional or Sequential "
+                "model (a subclassed model's layers are in its code, not in the file)",
             )
         self.model_name = root.name
         self._nested(root, None, frozen=False, depth=0)
@@ -465,41 +467,52 @@ class _Reader:
                     )
                 pending.append((layer, index, node))
         recorded = _recorded([node for _, _, node in pending])
-        consumed = {
-            t
-            for layer, _, node in pending
-            for group in _node_inputs(node, self.label, layer.name)
-            for t in (group if isinstance(group, list) else group.values())
-        }
-        while pending:
-            left = []
-            for layer, index, node in pending:
-                args, kwargs = _node_inputs(node, self.label, layer.name)
-                if not all(t in tensors for t in (*args, *kwargs.values())):
-                    left.append((layer, index, node))
-                    continue
-                outputs = self._call(
-                    layer,
-                    [tensors[t] for t in args],
-                    {k: tensors[t] for k, t in kwargs.items()},
-                    shared,
-                    frozen,
-                    depth,
-                    recorded.get((layer.name, index, 0)),
-                    (layer.name, index, 0) in consumed,
-                )
-                for k, out in enumerate(outputs):
-                    tensors[(layer.name, index, k)] = out
-            if len(left) == len(pending):
-                layer, _, node = left[0]
-                args, kwargs = _node_inputs(node, self.label, layer.name)
-                missing = next(t for t in (*args, *kwargs.values()) if t not in tensors)
+        calls = [
+            (layer, index, *_node_inputs(node, self.label, layer.name))
+            for layer, index, node in pending
+        ]
+        consumed = {t for *_, args, kwargs in calls for t in (*args, *kwargs.values())}
+        # Each call once its inputs are made (in the file's order among those ready):
+        # linear in the calls, whatever order the file lists them in.
+        need: list[int] = []
+        waiting: dict[tuple[str, int, int], list[int]] = {}
+        ready: list[int] = []
+        for number, (_, _, args, kwargs) in enumerate(calls):
+            missing = {t for t in (*args, *kwargs.values()) if t not in tensors}
+            need.append(len(missing))
+            for t in missing:
+                waiting.setdefault(t, []).append(number)
+            if not missing:
+                ready.append(number)
+        heapq.heapify(ready)
+        while ready:
+            number = heapq.heappop(ready)
+            layer, index, args, kwargs = calls[number]
+            outputs = self._call(
+                layer,
+                [tensors[t] for t in args],
+                {k: tensors[t] for k, t in kwargs.items()},
+                shared,
+                frozen,
+                depth,
+                recorded.get((layer.name, index, 0)),
+                (layer.name, index, 0) in consumed,
+            )
+            for k, out in enumerate(outputs):
+                made = (layer.name, index, k)
+                tensors[made] = out
+                for later in waiting.pop(made, ()):
+                    need[later] -= 1
+                    if not need[later]:
+                        heapq.heappush(ready, later)
+        for number, (layer, _, args, kwargs) in enumerate(calls):
+            if need[number]:
+                absent = next(t for t in (*args, *kwargs.values()) if t not in tensors)
                 raise ConvcountError(
                     "model",
-                    f"{self.label}: layer {layer.name!r} takes {missing[0]!r}, "
-                    "which no layer of the model makes",
+                    f"{self.label}: layer {layer.name!r} takes {absent[0]!r}, which is never "
+                    "made (no such layer or call, or layers that take each other's outputs)",
                 )
-            pending = left
         outputs = []
         for triple in _triples(model.config.get("output_layers"), self.label):
             if triple not in tensors:
@@ -666,12 +679,32 @@ class _Reader:
                 full = [*x.spatial, x.channels]
                 if sorted(dims) == list(range(1, len(full) + 1)):
                     return "reshape", {"shape": [full[d - 1] for d in dims]}
-            elif cls == "Resizing" and "resize" in _kinds() and rank == 2:
-                method = c.get("interpolation", "bilinear")
-                return "resize", {
-                    "size": [c["height"], c["width"]],
-                    "interpolation": method if method in _RESIZE_METHODS else "bilinear",
-                }
+            elif cls in ("Resizing", "CenterCrop") and rank == 2:
+                size = [_positive(c["height"]), _positive(c["width"])]
+                cut = [n - w for n, w in zip(x.spatial, size, strict=True)]
+                if cls == "CenterCrop" and min(cut) >= 0:  # a smaller input is resized
+                    return "cropping", {"cropping": [[d // 2, d - d // 2] for d in cut]}
+                if "resize" in _kinds():
+                    method = c.get("interpolation", "bilinear")
+                    return "resize", {
+                        "size": size,
+                        "interpolation": method if method in _RESIZE_METHODS else "bilinear",
+                    }
+                return "opaque", {"shape": [*size, x.channels], "macs": 0}
+            elif cls == "RepeatVector" and rank == 0:
+                return "opaque", {"shape": [_positive(c["n"]), x.channels], "macs": 0}
+            elif cls == "TimeDistributed":
+                inner = c["layer"]
+                if inner["class_name"] in _PER_POSITION:  # the same at every position
+                    result = _MAPPERS[inner["class_name"]](inner["config"], rank, x.channels, 1)
+                    if result is not None:
+                        return result
+            elif cls.startswith("Random") or cls == "Masking":
+                # Augmentations pass their input on at inference; Masking always does.
+                # RandomCrop alone changes the shape: the recorded one says whether it does.
+                same = isinstance(recorded, list) and recorded[1:] == [*x.spatial, x.channels]
+                if cls != "RandomCrop" or same:
+                    return "identity", {}
             elif mapper is not None:
                 result = mapper(c, rank, x.channels, len(inputs))
                 if result is not None:
@@ -685,7 +718,7 @@ class _Reader:
         # A class convcount does not count: its shape from the file, its weights' sizes.
         fields: dict[str, Any] = {}
         formula = _PARAMS.get(cls)
-        counted = None
+        counted: int | tuple[int, int] | None = None
         if cls == "MultiHeadAttention":
             try:
                 counted = _attention(c, [self.net.shape(name).channels for name in inputs])
@@ -700,22 +733,29 @@ class _Reader:
                 raise ConvcountError(
                     "model", f"{where}: its config is not one Keras writes: {_show(c)}"
                 ) from None
-        if counted is not None:
+        if isinstance(counted, tuple):
+            fields["trainable"], fields["non_trainable"] = counted
+        elif counted is not None:
             fields["trainable"] = counted
         elif cls in _NO_WEIGHTS or cls.startswith("Random"):  # Keras's, known to hold none
-            pass
+            if cls not in ("Lambda", "TFOpLambda", "SlicingOpLambda", "Dot"):
+                fields["macs"] = 0  # moving or copying values, no matrix product
         else:
             params = self.source.weight_counts(layer.path)
             fields["params_known"] = params is not None
             if params is not None:
                 fields["trainable"] = params  # the file does not say which are trainable
-        if isinstance(recorded, list) and len(recorded) >= 2:
+        if counted is not None and cls in _NO_MACS:
+            fields["macs"] = 0
+        if counted is not None and cls in _SAME_SHAPE:
+            pass  # its output is shaped as its input
+        elif isinstance(recorded, list) and len(recorded) >= 2:
             fields["shape"] = _fill(recorded, x.spatial, x.channels)
         elif used:
             raise ConvcountError(
                 "model",
-                f"{where}: a class convcount does not know, and the file does not record "
-                "its output shape, which later layers need",
+                f"{where}: convcount cannot tell its output shape, and the file does not "
+                "record it (Keras 2 records none), which later layers need",
             )
         return "opaque", fields
 
@@ -741,11 +781,13 @@ class _Reader:
             shape = _fill(recorded, x.spatial, x.channels)
         if cls in _RESHAPING and shape is not None and math.prod(shape) == x.elements:
             return "reshape", {"shape": shape}
+        if cls in _REDUCTIONS and shape is not None:
+            return "opaque", {"shape": shape, "macs": 0}
         if shape is None and used:
             raise ConvcountError(
                 "model",
-                f"{where}: an operation, and the file does not record its output shape, "
-                "which later layers need",
+                f"{where}: an operation whose output shape convcount cannot tell, and the "
+                "file does not record it, which later layers need",
             )
         return "opaque", {} if shape is None else {"shape": shape}
 
@@ -784,7 +826,28 @@ _NO_WEIGHTS = frozenset(
 )
 #: keras.ops operations: elementwise on two tensors or a tensor and a number ...
 _ELEMENTWISE = frozenset(
-    {"Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Power"}
+    {
+        "Add",
+        "Subtract",
+        "Multiply",
+        "Divide",
+        "TrueDivide",
+        "Maximum",
+        "Minimum",
+        "Power",
+        "Equal",
+        "NotEqual",
+        "Greater",
+        "GreaterEqual",
+        "Less",
+        "LessEqual",
+        "LogicalAnd",
+        "LogicalOr",
+    }
+)
+#: ... reducing (no matrix product: FlopCounterMode counts none) ...
+_REDUCTIONS = frozenset(
+    {"Any", "All", "Mean", "Sum", "Max", "Min", "Argmax", "Argmin", "Prod", "Std", "Var"}
 )
 #: ... elementwise on one tensor ...
 _UNARY = frozenset(
@@ -813,7 +876,15 @@ _UNARY = frozenset(
 _RESHAPING = frozenset(
     {"Reshape", "Transpose", "Squeeze", "ExpandDims", "Swapaxes", "Moveaxis", "Ravel"}
 )
-_OPS = _ELEMENTWISE | _UNARY | _RESHAPING
+_OPS = _ELEMENTWISE | _UNARY | _RESHAPING | _REDUCTIONS
+#: Classes counted from their config that do no matrix product (FlopCounterMode: none).
+_NO_MACS = frozenset({"LayerNormalization", "BatchNormalization", "PReLU", "Embedding"})
+#: ... and whose output is shaped as their input.
+_SAME_SHAPE = frozenset({"LayerNormalization", "BatchNormalization", "PReLU"})
+#: Classes TimeDistributed may wrap that act alike at every position (on the channels).
+_PER_POSITION = frozenset(
+    {"Dense", "Activation", "Dropout", "ReLU", "LeakyReLU", "Softmax", "BatchNormalization"}
+)
 _RESIZE_METHODS = frozenset({"nearest", "bilinear", "bicubic", "area"})
 
 
@@ -1325,7 +1396,7 @@ def _bidirectional(c: dict[str, Any], shape: list[int]) -> int | None:
         if formula is None or not isinstance(inner, dict):
             return None
         count = formula(inner["config"], shape)
-        if count is None:
+        if not isinstance(count, int):
             return None
         total += count
     return total
@@ -1357,7 +1428,31 @@ def _positive(value: object) -> int:
     return value
 
 
-_PARAMS: dict[str, Callable[[dict[str, Any], list[int]], int | None]] = {
+def _axes(c: dict[str, Any], shape: list[int]) -> int:
+    """Values per normalised slice: the sizes of a normalisation's axes (with the batch)."""
+    axis = c.get("axis", -1)
+    axes = axis if isinstance(axis, list) else [axis]
+    if not axes or not all(type(a) is int and -len(shape) <= a <= len(shape) for a in axes):
+        raise ValueError(axis)
+    return math.prod(shape[a - 1] if a > 0 else shape[a] for a in axes)
+
+
+def _layer_norm_params(c: dict[str, Any], shape: list[int]) -> int:
+    rms = bool(c.get("rms_scaling", False))
+    terms = int(bool(c.get("scale", True)) or rms) + int(bool(c.get("center", True)) and not rms)
+    return terms * _axes(c, shape)
+
+
+def _batchnorm_params(c: dict[str, Any], shape: list[int]) -> tuple[int, int] | None:
+    if c.get("renorm"):
+        return None
+    size = _axes(c, shape)
+    return (int(bool(c.get("center", True))) + int(bool(c.get("scale", True)))) * size, 2 * size
+
+
+_PARAMS: dict[str, Callable[[dict[str, Any], list[int]], int | tuple[int, int] | None]] = {
+    "LayerNormalization": _layer_norm_params,
+    "BatchNormalization": _batchnorm_params,
     "SimpleRNN": _rnn(1),
     "LSTM": _rnn(4),
     "GRU": _rnn(3),

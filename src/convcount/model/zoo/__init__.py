@@ -9,7 +9,7 @@ against the modules' own tables.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -179,6 +179,13 @@ def suggestions(name: str) -> list[str]:
     target = _squash(word.split("/", 1)[-1])
     if target in squashed:
         return list(dict.fromkeys(squashed[target]))
+    framework = word.split("/", 1)[0] if "/" in word else ""
+    # The family members first: keras/mobilenetv3 means v3small or v3large, not v2.
+    members = [k for k in squashed if k.startswith(target) and len(target) >= 3]
+    if members:
+        found = [f for k in sorted(members) for f in squashed[k]]
+        same = [f for f in found if f.startswith(framework + "/")] if framework else []
+        return list(dict.fromkeys(same or found))[:4]
     from difflib import get_close_matches  # only on the way to an error message
 
     close = get_close_matches(target, list(squashed), n=3, cutoff=0.75)
@@ -258,7 +265,7 @@ def parse_alpha(text: str) -> float:
     """A width multiplier as the framework receives it: a positive float from the text."""
     word = str(text).strip()
     try:
-        value = float(word)
+        value = float(word) if word.isascii() else -1.0  # float() reads "３" as 3
     except ValueError:
         value = -1.0
     if not (0 < value < 1000) or len(word) > 40:
@@ -269,10 +276,11 @@ def parse_alpha(text: str) -> float:
     return value
 
 
-def listing() -> list[tuple[str, str, list[int], int, int, int]]:
-    """Every shipped model at its defaults: name, framework, input shape, params, fixed, MACs."""
+def listing(names: Iterable[str] | None = None) -> list[tuple[str, str, list[int], int, int, int]]:
+    """Every shipped model (or those ``names``) at its defaults: name, framework, input
+    shape, params, fixed, MACs."""
     rows = []
-    for name in sorted(ZOO):
+    for name in sorted(ZOO if names is None else names):
         report = build_zoo(name)
         rows.append(
             (
