@@ -93,6 +93,9 @@ def test_exports_count_like_the_module(torch: ModuleType, tmp_path: Path, name: 
         torch.onnx.export(model, (x,), str(path), dynamo=not legacy)
         report = load_file(path)
         assert report.macs == truth["macs"], legacy
+        convs = {n for n, m in model.named_modules() if type(m).__name__.startswith("Conv")}
+        named = {la.name for la in report.layers if la.kind in ("conv", "depthwise", "transpose")}
+        assert named == convs, legacy  # named by their modules, as in PyTorch
         assert report.total_params <= truth["total_params"]
         assert report.macs_exact
 

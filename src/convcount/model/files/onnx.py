@@ -36,7 +36,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcount.errors import ConvcountError
-from convcount.model.files.onnx_proto import FLOAT_TYPES, MAX_CONSTANT, Graph, Node, decode_model
+from convcount.model.files.onnx_proto import (
+    FLOAT_TYPES,
+    MAX_CONSTANT,
+    SCOPES,
+    Graph,
+    Node,
+    decode_model,
+)
 from convcount.model.files.protobuf import ProtobufError
 from convcount.model.files.rows import Row, build_report, check_options
 
@@ -331,14 +338,23 @@ class Engine:
         return params, buffers
 
     def _name(self, node: Node) -> str:
-        """The node's name; a weighted op takes its weight's module path when it has one."""
+        """The module path the exporter recorded, else the node's name.
+
+        A weighted op takes its weight's module path (``layer1.0.conv1.weight``);
+        others the path of the module they run in: from a legacy export's node
+        name (``/layer1/layer1.0/relu/Relu``) or the dynamo exporter's
+        ``name_scopes`` metadata. Repeats get ``_1``, ``_2``, as in a .pt2 file.
+        """
         name = node.name or f"{node.op}_{len(self.names)}"
+        weight = None
         if node.op in ("Conv", "ConvTranspose", "Gemm", "MatMul") and len(node.inputs) > 1:
             weight = self._init(node.inputs[1])
-            if weight is not None and weight.endswith(".weight"):
-                name = weight.removesuffix(".weight")
-            elif name.startswith("/"):
-                name = _module_path(name) or name
+        if weight is not None and weight.endswith(".weight"):
+            name = weight.removesuffix(".weight")
+        elif name.startswith("/"):
+            name = _module_path(name) or name.strip("/")
+        elif SCOPES in node.attrs:
+            name = _scope_path(node.attrs[SCOPES]) or name
         base, number = name, 1
         while name in self.names:
             name = f"{base}_{number}"
@@ -359,6 +375,14 @@ class Engine:
         if node.op == "ReduceMean":
             return "global_avg_pool"
         return KINDS.get(node.op, node.op)
+
+
+def _scope_path(scopes: str) -> str:
+    """The dynamo exporter's name_scopes, ``['', 'layer1', 'layer1.0', 'add']``: the
+    innermost module's path (``layer1.0``); the last entry names the op, not a module."""
+    parts = [p.strip().strip("'\"") for p in scopes.strip("[]").split(",")]
+    modules = [p for p in parts[:-1] if p]
+    return modules[-1] if modules else ""
 
 
 def _module_path(name: str) -> str:

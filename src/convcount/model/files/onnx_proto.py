@@ -32,6 +32,8 @@ from convcount.model.files.protobuf import (
 MAX_CONSTANT = 1024
 #: Most nodes, initializers, values and attributes a graph may list.
 MAX_ITEMS = 1_000_000
+#: The attribute key under which a node's module path (dynamo metadata) is kept.
+SCOPES = " name_scopes"
 #: Most bytes of a packed list of numbers in an attribute.
 MAX_ATTRIBUTE_BYTES = 8_000_000
 #: Most dimensions a tensor may have.
@@ -175,6 +177,15 @@ def _node(buf: bytes, start: int, end: int) -> Node:
             attrs[key] = value
         elif number == 7:
             domain = text(buf, a, b)
+        elif number == 9:  # metadata_props: the dynamo exporter's module path
+            key = value = ""
+            for n, w, x, y in fields(buf, a, b):
+                if n == 1 and w == LENGTH:
+                    key = text(buf, x, y)
+                elif n == 2 and w == LENGTH and y - x <= 4096:
+                    value = text(buf, x, y)
+            if key == "pkg.torch.onnx.name_scopes" and value:
+                attrs[SCOPES] = value
         if len(inputs) + len(outputs) > 100_000:
             raise ProtobufError(f"more than 100,000 operands on node {name!r}")
     return Node(name, op, domain, tuple(inputs), tuple(outputs), attrs)
