@@ -3,18 +3,17 @@
 For every generated argv: an exit code from the documented table, exactly one
 printable line on stderr and nothing on stdout with exit 2, an answer on
 stdout and nothing on stderr with exit 0, and never an "internal error".
-Most cases run in-process (fast); a few through the real executable.
+Every case runs within a time and memory budget (tests/fuzzutil.py): most in a
+child forked from the test process (fast), a few through the real executable.
+A hang or a memory bomb fails the test.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import run
+from .fuzzutil import run_cli
 
 EXIT_CODES = {0, 1, 2, 74, 130, 141}
 LAYER_COMMANDS = ["conv", "depthwise", "separable", "transpose", "compare"]
@@ -123,19 +122,12 @@ def check(code: int, stdout: str, stderr: str) -> None:
 @FUZZ
 @given(argvs())
 def test_any_argv_ends_with_an_exit_code_from_the_table(argv: list[str]) -> None:
-    result = run(*argv)  # re-raises anything that is not an exit
-    check(result.exit_code, result.stdout, result.stderr)
+    outcome = run_cli([a.replace("\x00", "") for a in argv])  # within the time and memory budget
+    check(outcome.code, outcome.out, outcome.err)
 
 
 @settings(FUZZ, max_examples=12)
 @given(argvs())
 def test_any_argv_through_the_real_executable(argv: list[str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "convcount", *(a.replace("\x00", "") for a in argv)],
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
-    stdout = done.stdout.decode("utf-8", "replace")
-    stderr = done.stderr.decode("utf-8", "replace")
-    check(done.returncode, stdout, stderr)
+    outcome = run_cli([a.replace("\x00", "") for a in argv], fresh=True)
+    check(outcome.code, outcome.out, outcome.err)

@@ -6,18 +6,34 @@ Keras and PyTorch count them, without importing either.
 442
 """
 
-from __future__ import annotations
+import sys
+
+if sys.argv[:1] == ["-m"]:
+    # `python -m convcount`: Python sets argv[0] to "-m" while it finds
+    # convcount/__main__.py, after running this file. The console script's
+    # entry module is imported first here too, so that a Ctrl-C while
+    # convcount loads ends quietly with 130 instead of a traceback.
+    import _convcount_entry  # noqa: F401  # imported for its effect
+
+from typing import TYPE_CHECKING, Any
 
 from convcount.counting import Report, Term, count
 from convcount.errors import ConvcountError
 from convcount.layers import Layer, make_layer
+
+if TYPE_CHECKING:
+    from convcount.model import ModelLayer, ModelReport, Net, Tensor, summarize
 
 __version__ = "2.0.0"
 
 __all__ = [
     "ConvcountError",
     "Layer",
+    "ModelLayer",
+    "ModelReport",
+    "Net",
     "Report",
+    "Tensor",
     "Term",
     "__version__",
     "conv",
@@ -25,8 +41,21 @@ __all__ = [
     "depthwise",
     "make_layer",
     "separable",
+    "summarize",
     "transpose",
 ]
+
+#: Whole networks, from convcount.model, imported on first use (start-up stays fast).
+_MODEL_NAMES = ("ModelLayer", "ModelReport", "Net", "Tensor", "summarize")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODEL_NAMES:
+        import convcount.model
+
+        return getattr(convcount.model, name)
+    raise AttributeError(f"module 'convcount' has no attribute {name!r}")
+
 
 Ints = int | str | tuple[int, ...] | list[int]
 Padding = int | str | tuple[int, ...] | list[int]

@@ -33,7 +33,7 @@ from convcount.counting import Report, count
 from convcount.errors import ConvcountError, InputReadError, clip, printable
 from convcount.layers import FIELDS, layer_from_fields
 from convcount.limits import MAX_DIGITS, MAX_JOBS_PER_CORE, MAX_ROW_BYTES
-from convcount.output import held_interrupts
+from convcount.output import held_interrupts, masked_interrupts
 from convcount.records import CSV_COLUMNS, to_csv_row, to_record
 
 INPUT_FORMATS = ("jsonl", "csv")
@@ -668,7 +668,7 @@ def _run_parallel(
     pool = None
     try:
         # Workers must never see a Ctrl-C: it is held back until they ignore it.
-        with held_interrupts:
+        with masked_interrupts:
             pool = context.Pool(
                 jobs, initializer=_init_worker, initargs=(out.fileno(), turn, condition, stop)
             )

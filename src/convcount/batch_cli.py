@@ -116,7 +116,7 @@ def run_batch_command(
             close()
         return EXIT_BAD_ROWS if result.failed else EXIT_OK
     finally:
-        if stream is not sys.stdin.buffer:
+        if file != "-":  # standard input stays open (it may even be closed: sys.stdin is None)
             stream.close()
 
 

@@ -14,6 +14,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, NoReturn
 
+# Ctrl-C while this module loads (typer is most of the start-up): the console
+# script's entry module, _convcount_entry, put a handler in place before
+# anything of convcount was imported; main() installs the running command's.
+import typer
+from typer.core import TyperGroup
+
 from convcount import __version__
 from convcount.counting import Report, count
 from convcount.errors import (
@@ -32,34 +38,13 @@ from convcount.output import (
     diagnostics_lost,
     discard_stdout,
     emit_report,
+    end_at_once_on_interrupt,
+    handle_interrupts,
     output_failed,
     prepare_streams,
     resolve_format,
     say,
 )
-
-
-def _interrupted_while_loading(signum: int, frame: object) -> None:
-    os._exit(EXIT_INTERRUPTED)  # nothing is written yet: end as Ctrl-C should, without a traceback
-
-
-def _while_loading(handler: Any) -> bool:
-    """Install ``handler`` for SIGINT if Python's own is in place; whether it was."""
-    try:
-        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-            return False
-        signal.signal(signal.SIGINT, handler)
-    except ValueError:  # imported outside the main thread: leave signals alone
-        return False
-    return True
-
-
-# Loading typer is most of the start-up; a Ctrl-C meanwhile would print
-# KeyboardInterrupt's traceback. Python's handler is back once this module is loaded.
-_LOADING = _while_loading(_interrupted_while_loading)
-
-import typer  # noqa: E402  # after the handler above, on purpose
-from typer.core import TyperGroup  # noqa: E402  # same
 
 PROG = "convcount"
 USAGE_ERROR = EXIT_USAGE
@@ -633,6 +618,19 @@ def model(
     if list_ or kinds:
         if list_ and kinds:
             raise ConvcountError("model", "--list and --kinds ask for different answers; give one")
+        given = {
+            "-a/--width-multiplier": width_multiplier,
+            "-r/--resolution": resolution,
+            "-b/--batch-size": batch_size,
+            "-O/--option": option or None,
+            "-d/--depth": depth,
+            "--only": only or None,
+            "--match": match or None,
+            "--range": range_,
+            "--convention": convention,
+            "--dtype": dtype,
+        }
+        _check_listing("--list" if list_ else "--kinds", given)
         if list_:
             emit_zoo_list(fmt, source)
         else:
@@ -656,6 +654,18 @@ def model(
         view,
         strict=strict,
     )
+
+
+def _check_listing(what: str, given: dict[str, Any]) -> None:
+    """--list and --kinds describe convcount, not one model: refuse what applies to one."""
+    named = [name for name, value in given.items() if value is not None]
+    if named:
+        listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
+        raise ConvcountError(
+            "model",
+            f"{listed} {'does' if len(named) == 1 else 'do'} not apply to {what}, "
+            "only to one model (FILE|NAME)",
+        )
 
 
 def _parse_options(given: Sequence[str]) -> dict[str, str]:
@@ -742,6 +752,8 @@ class _Group(TyperGroup):
                 standalone_mode=False,
                 **extra,
             )
+            if code == EXIT_INTERRUPTED:  # typer's answer to a KeyboardInterrupt
+                code = interrupted()
         except SystemExit as done:
             # rich ends a table whose reader went away with SystemExit(1), raised
             # while it handles the BrokenPipeError: that is a closed pipe too.
@@ -900,6 +912,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of the ``convcount`` console script."""
     code: object = EXIT_INTERRUPTED
     try:
+        handle_interrupts()
         prepare_streams()
         # Whatever the environment says (PYTHONINTMAXSTRDIGITS), every answer
         # convcount accepts prints whole: see convcount.limits.
@@ -950,9 +963,11 @@ def _leave(code: object) -> NoReturn:
 
     Freeing every module typer loaded takes about 8 ms, as long as all of
     convcount's own work; a finished command has nothing left to clean up.
-    Ctrl-C from here on changes nothing: the answer is complete.
+    A Ctrl-C while stdout is flushed ends the run at once (a reader that
+    stopped reading would hold it forever); once flushed, the answer is
+    complete and a Ctrl-C changes nothing.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    end_at_once_on_interrupt()
     status = code if isinstance(code, int) else (0 if code is None else 1)
     if isinstance(code, str):
         say(code)
@@ -962,12 +977,9 @@ def _leave(code: object) -> NoReturn:
         status = output_failed(error)
     except (AttributeError, ValueError):  # no stdout at all
         status = output_failed(OSError(errno.EBADF, "closed"))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if diagnostics_lost() and status not in (EXIT_INTERRUPTED, EXIT_CLOSED_PIPE):
         status = EXIT_IO
     if sys.stderr is not None:
         sys.stderr.flush()
     os._exit(status)
-
-
-if _LOADING:
-    signal.signal(signal.SIGINT, signal.default_int_handler)

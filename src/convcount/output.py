@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcount.errors import (
     EXIT_CLOSED_PIPE,
+    EXIT_INTERRUPTED,
     EXIT_IO,
     ConvcountError,
     printable,
@@ -63,8 +64,8 @@ def resolve_format(
     return asked[0] if asked else default
 
 
-def write_json(value: Any) -> None:
-    """One JSON document on stdout.
+def json_text(value: Any) -> str:
+    """One JSON document, indented, ending in a newline.
 
     orjson first (a 1,000-layer model's record in 2 ms instead of 30 ms); the
     standard library for what orjson refuses, integers beyond 64 bits.
@@ -72,11 +73,27 @@ def write_json(value: Any) -> None:
     import orjson
 
     try:
-        sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n"
     except TypeError:  # orjson.JSONEncodeError: an integer too large for it
         import json
 
-        sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+        return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_json(value: Any) -> None:
+    """One JSON document on stdout (:func:`json_text`)."""
+    sys.stdout.write(json_text(value))
+
+
+def csv_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A header and rows as CSV."""
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 def write_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -465,6 +482,84 @@ def discard_stdout() -> None:
 # ---------------------------------------------------------------------------
 # Ctrl-C
 
+#: How long an answer being written after a Ctrl-C may go without moving (a
+#: pipe whose reader stopped reading, as `less` does) before the run ends anyway.
+STALLED_SECONDS = 1.0
+
+
+class _Interrupted:
+    raised = False  # KeyboardInterrupt was raised: a further Ctrl-C ends the run at once
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    if _Interrupted.raised:
+        os._exit(EXIT_INTERRUPTED)  # a second Ctrl-C, or one while the run is ending
+    _Interrupted.raised = True
+    raise KeyboardInterrupt
+
+
+def handle_interrupts() -> None:
+    """Install the CLI's Ctrl-C handler; called once, first thing, by the CLI.
+
+    The first Ctrl-C raises KeyboardInterrupt (the CLI drops what is half
+    built and ends with 130); any after it ends the run at once.
+    """
+    _Interrupted.raised = False
+    signal.signal(signal.SIGINT, _on_sigint)
+
+
+def end_at_once_on_interrupt() -> None:
+    """From here on a Ctrl-C ends the run at once with 130 (what is left is flushing)."""
+    _Interrupted.raised = True
+
+
+def _may_stall(fd: int) -> bool:
+    """Whether a write to ``fd`` can wait on someone else: a pipe, a socket, a terminal."""
+    import stat
+
+    try:
+        mode = os.fstat(fd).st_mode
+        return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _waiting_bytes(fd: int) -> int | None:
+    """How many bytes wait in the pipe ``fd`` writes to (None where that cannot be told)."""
+    try:
+        import fcntl
+        import stat
+        import termios
+
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return None
+        waiting = bytearray(4)
+        fcntl.ioctl(fd, termios.FIONREAD, waiting)
+    except (ImportError, OSError, AttributeError):
+        return None
+    return int.from_bytes(waiting, sys.byteorder)
+
+
+def _watch(done: Any, fd: int) -> None:
+    """While a held block runs: once a Ctrl-C is pending, end the run with 130
+    if the output has not moved for STALLED_SECONDS (moving: the bytes waiting
+    in stdout's pipe change, or it is empty). Started inside the block, this
+    thread blocks SIGINT too, so it only looks at the pending signal."""
+    import time
+
+    while not done.wait(0.05):
+        if signal.SIGINT in signal.sigpending():
+            break
+    else:
+        return
+    mark, since = _waiting_bytes(fd), time.monotonic()
+    while not done.wait(0.05):
+        now = _waiting_bytes(fd)
+        if now != mark or now == 0:
+            mark, since = now, time.monotonic()
+        elif time.monotonic() - since >= STALLED_SECONDS:
+            os._exit(EXIT_INTERRUPTED)
+
 
 class HeldInterrupts:
     """Ctrl-C held back while an answer is written, so that it is written whole.
@@ -472,25 +567,54 @@ class HeldInterrupts:
     SIGINT is blocked (not handled) meanwhile: a write that a signal interrupts
     can end short, and Python's buffered writer then drops the rest. Once the
     write is done the signal is let through and the run ends right after it
-    (KeyboardInterrupt). Only the calling thread's mask changes; a no-op where
-    signals cannot be masked.
+    (KeyboardInterrupt). A write to a pipe whose reader stopped reading (`less`
+    ignores Ctrl-C) would wait forever, so under the CLI, where stdout can
+    stall, a watcher thread ends the run with 130 once a Ctrl-C is pending and
+    the output has not moved for :data:`STALLED_SECONDS` (on a terminal or a
+    socket, where that cannot be told, once that long has passed). Only the
+    calling thread's mask changes; a no-op where signals cannot be masked.
     """
 
-    __slots__ = ()
+    __slots__ = ("_done", "_watched")
     _CAN = hasattr(signal, "pthread_sigmask")
     _SIGINT = frozenset({signal.SIGINT})
 
+    def __init__(self, *, watched: bool = True) -> None:
+        self._watched = watched
+        self._done: Any = None
+
     def __enter__(self) -> None:
-        if self._CAN:
-            signal.pthread_sigmask(signal.SIG_BLOCK, self._SIGINT)
+        if not self._CAN:
+            return
+        signal.pthread_sigmask(signal.SIG_BLOCK, self._SIGINT)
+        # Only under the CLI: a program using the library decides its own endings.
+        if (
+            self._watched
+            and hasattr(signal, "sigpending")
+            and signal.getsignal(signal.SIGINT) is _on_sigint
+            and _may_stall(1)
+        ):
+            import threading
+
+            self._done = threading.Event()
+            threading.Thread(
+                target=_watch, args=(self._done, 1), name="convcount-output", daemon=True
+            ).start()
 
     def __exit__(self, *exc: object) -> None:
-        if self._CAN:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, self._SIGINT)
+        if not self._CAN:
+            return
+        if self._done is not None:
+            self._done.set()
+            self._done = None
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, self._SIGINT)
 
 
 #: Use as ``with held_interrupts:`` around a write and its flush.
 held_interrupts = HeldInterrupts()
+#: Ctrl-C held back, nothing watched: around starting worker processes (a
+#: fork while another thread runs can deadlock).
+masked_interrupts = HeldInterrupts(watched=False)
 
 
 @contextmanager

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from unicodedata import combining, east_asian_width
 
 from convcount.counting import Report
+from convcount.errors import printable
 from convcount.frameworks import construction
 from convcount.layers import DTYPE_BYTES, FRAMEWORK
 
@@ -133,7 +134,13 @@ def _binary(value: int) -> str:
 
 
 def _shorten(name: str, width: int | None) -> str:
-    """``name`` in at most ``width`` cells, with an ellipsis in the middle when cut."""
+    """``name`` in at most ``width`` cells, with an ellipsis in the middle when cut.
+
+    A name holding control characters is shown escaped (:func:`printable`), and
+    cut between escapes, never inside one.
+    """
+    if not name.isprintable():
+        return _shorten_escaped(name, width)
     if width is None or _cells(name) <= width:
         return name
     keep = width - 1
@@ -146,6 +153,30 @@ def _shorten(name: str, width: int | None) -> str:
     while _cells(end) > tail:
         end = end[1:]
     return f"{start}…{end}"
+
+
+def _shorten_escaped(name: str, width: int | None) -> str:
+    shown = printable(name)
+    if width is None or _cells(shown) <= width:
+        return shown
+    units = [printable(c) for c in name]
+    keep = width - 1
+    head = keep - keep * 2 // 5
+    start: list[str] = []
+    used = 0
+    for unit in units:
+        used += _cells(unit)
+        if used > head:
+            break
+        start.append(unit)
+    end: list[str] = []
+    used = 0
+    for unit in reversed(units[len(start) :]):
+        used += _cells(unit)
+        if used > keep - head:
+            break
+        end.append(unit)
+    return "".join(start) + "…" + "".join(reversed(end))
 
 
 # ---------------------------------------------------------------------------
@@ -718,9 +749,14 @@ def model_view(
     counted = [r.macs or 0 for r in shown]  # unknown MACs are shown as such
     largest = max(counted, default=0) or 1
     numbers = [f"{r.number}–{r.last}" if r.last != r.number else str(r.number) for r in shown]
-    kinds = [f"{r.layers:,} layer{'s' * (r.layers != 1)}" if r.group else r.kind for r in shown]
+    # Names, kinds and configurations come from a file: shown escaped (``\x1b[2J``),
+    # never as terminal controls (_shorten escapes names); JSON and CSV keep them.
+    kinds = [
+        f"{r.layers:,} layer{'s' * (r.layers != 1)}" if r.group else printable(r.kind)
+        for r in shown
+    ]
     configs = [
-        "" if r.group or not r.config else compact(r.kind, r.config, report.convention)
+        "" if r.group or not r.config else printable(compact(r.kind, r.config, report.convention))
         for r in shown
     ]
     shapes = [_size(report.output_shape(r.output)) for r in shown]
@@ -738,7 +774,11 @@ def model_view(
     shares = [f"{m / total_macs:5.1%}" if m else "" for m in counted]
     bars = [_bar(Fraction(m, largest)) for m in counted]
     natural = max(
-        (_cells(n) for r, given in zip(shown, inputs, strict=True) for n in (r.name, *given)),
+        (
+            _cells(printable(n))
+            for r, given in zip(shown, inputs, strict=True)
+            for n in (r.name, *given)
+        ),
         default=0,
     )
 
@@ -787,7 +827,7 @@ def model_view(
     def stack(width: int | None) -> list[Line]:
         blocks = []
         for i, r in enumerate(shown):
-            heading = [f"{numbers[i]} {r.name}", kinds[i], shapes[i]]
+            heading = [f"{numbers[i]} {printable(r.name)}", kinds[i], shapes[i]]
             figures = [configs[i]] if configs[i] else []
             if r.params:
                 figures.append(f"params {params[i]}")
@@ -802,12 +842,12 @@ def model_view(
             elif r.macs is None:
                 figures.append(f"MACs {UNKNOWN}")
             if inputs[i]:
-                figures.append("from " + ", ".join(inputs[i]))
+                figures.append("from " + ", ".join(printable(n) for n in inputs[i]))
             blocks.append((heading, figures))
         return _blocks(blocks, width)
 
     shape = _size(report.output_shape(report.input))
-    title = [report.name, f"input {shape}"]
+    title = [printable(report.name), f"input {shape}"]
     if batch_size != 1:
         title.append(f"batch {batch_size}")
     title.append(f"{report.convention} convention")
@@ -886,7 +926,9 @@ def model_view(
     )
     if report.receptive_field is not None:
         size, name = report.receptive_field
-        pairs.append(Pair("receptive field", _size(size), note=f"input pixels at {name}"))
+        pairs.append(
+            Pair("receptive field", _size(size), note=f"input pixels at {printable(name)}")
+        )
     notes = []
     if unknown:
         notes.append(
@@ -1085,7 +1127,7 @@ def _texts(view: View) -> Group:
 
     texts = []
     for line in view.lines:
-        text = Text(line.text.rstrip(), no_wrap=True, overflow="ignore")
+        text = Text(printable(line.text.rstrip()), no_wrap=True, overflow="ignore")
         if line.style.startswith("bold:"):  # a label column in bold
             text.stylize("bold", 0, int(line.style[5:]))
         elif line.style:
@@ -1107,12 +1149,14 @@ def print_view(make: Callable[[int | None], View]) -> None:
     """Fit a view to the terminal (or COLUMNS) and print it; piped, at its natural width.
 
     Unstyled output (a pipe or a file) is written directly, the same text rich
-    would write, without importing rich.
+    would write, without importing rich. Either way a line holding a control
+    character is printed escaped: each view escapes what it shows from files
+    where it lays it out (so that widths are right); this is the safety net.
     """
     if not _styled():
         width = int(os.environ["COLUMNS"]) if _columns_set() else None
         view = make(width)
-        sys.stdout.write("".join(f"{line.text.rstrip()}\n" for line in view.lines))
+        sys.stdout.write("".join(f"{printable(line.text.rstrip())}\n" for line in view.lines))
         return
     console = _console()
     view = make(console.width)

@@ -27,7 +27,10 @@ __all__ = [
     "load_model",
     "resolve_source",
     "shipped_models",
+    "summarize",
 ]
+
+SUMMARY_FORMATS = ("table", "json", "csv", "plain")
 
 
 class Resolved(NamedTuple):
@@ -39,6 +42,39 @@ class Resolved(NamedTuple):
     """The shipped model's full name, otherwise."""
     notice: str | None
     """A line for stderr when a file shadows a shipped name."""
+
+
+def summarize(
+    report: ModelReport, fmt: str = "table", *, batch_size: int = 1, width: int | None = None
+) -> str:
+    """A counted network as ``convcount model`` prints it, as a string.
+
+    ``fmt`` is ``"table"`` (the summary table, at ``width`` columns or its
+    natural width), ``"json"`` (what ``--json`` prints), ``"csv"`` (``--format
+    csv``: one row per layer, then a total row) or ``"plain"`` (the total
+    parameters, as ``-q``). ``batch_size`` sets the memory estimate's batch,
+    as ``--batch-size`` does. Neither rich nor any framework is imported.
+    """
+    if fmt not in SUMMARY_FORMATS:
+        raise ConvcountError(
+            "format", f"format: must be one of {', '.join(SUMMARY_FORMATS)}, got {fmt!r}"
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConvcountError("batch_size", f"batch_size: must be at least 1, got {batch_size!r}")
+    if fmt == "plain":
+        return f"{report.total_params}\n"
+    if fmt == "table":
+        from convcount.render import model_view
+
+        view = model_view(report, width, batch_size)
+        return "".join(f"{line.text.rstrip()}\n" for line in view.lines)
+    from convcount.output import csv_text, json_text
+    from convcount.summary import model_csv, model_record
+
+    record = model_record(report, batch_size)
+    if fmt == "json":
+        return json_text(record)
+    return csv_text(*model_csv(record))
 
 
 def build_model(spec: Any, source: str, **options: Any) -> ModelReport:
@@ -74,39 +110,80 @@ def shipped_models() -> list[str]:
     return sorted(ZOO)
 
 
+#: Written before a shipped model's name, it always means the shipped model,
+#: never a file: ``zoo:keras/vgg16``.
+ZOO_PREFIX = "zoo:"
+
+
 def resolve_source(source: str) -> Resolved:
-    """Decide whether ``source`` is a model file or a shipped model, or refuse it."""
-    from convcount.model.zoo import resolve, suggestions
+    """Decide whether ``source`` is a model file or a shipped model, or refuse it.
+
+    A name is a file when a file (not a directory) of that name exists; else a
+    shipped model's name. ``zoo:NAME`` is always the shipped model.
+    """
+    from convcount.model.zoo import resolve
 
     if not source.strip():
         raise ConvcountError("model", "model: give a model file or a shipped model's name")
+    if source[: len(ZOO_PREFIX)].lower() == ZOO_PREFIX:
+        named = source[len(ZOO_PREFIX) :]
+        shipped = resolve(named)
+        if shipped is None:
+            hint = _hint(named)
+            raise ConvcountError(
+                "model",
+                f"model: {source!r}: no shipped model is named {named!r}"
+                + (f";{hint}" if hint else " (convcount model --list shows them)"),
+            )
+        return Resolved(None, shipped, None)
     path = Path(source)
     shipped = resolve(source)
-    try:
-        exists = path.exists()
-    except (OSError, ValueError):  # a name too long or with a NUL for the file system
-        exists = False
-    if exists:
+    found = _look_up(path)
+    if found == "file":
         notice = None
         if shipped is not None:
             notice = (
-                f"reading the file {source!r}; the shipped model {shipped} has the "
-                f"same name (use ./{source} or {shipped} to say which)"
+                f"reading the file {source!r}; for the shipped model of that name, "
+                f"write {ZOO_PREFIX}{shipped}"
             )
         return Resolved(path, None, notice)
     if shipped is not None:
-        return Resolved(None, shipped, None)
-    close = suggestions(source)
-    hint = f"did you mean {' or '.join(close)}? " if close else ""
+        return Resolved(None, shipped, None)  # a directory is never a model file
+    if found == "directory":
+        raise ConvcountError("model", f"model: {source!r} is a directory, not a model file")
+    if found == "denied":
+        raise ConvcountError("model", f"model: {source!r}: cannot be read (permission denied)")
     if ("/" in source and not source.startswith(("keras/", "torchvision/"))) or source.endswith(
         ".toml"
     ):
         raise ConvcountError("model", f"model: {source!r}: no such file")
     raise ConvcountError(
         "model",
-        f"model: {source!r} is no file and no shipped model; {hint}"
-        "convcount model --list shows the shipped ones",
+        f"model: {source!r} is no file and no shipped model;"
+        + _hint(source)
+        + " convcount model --list shows the shipped ones",
     )
+
+
+def _hint(name: str) -> str:
+    from convcount.model.zoo import suggestions
+
+    close = suggestions(name)
+    return f" did you mean {' or '.join(close)}?" if close else ""
+
+
+def _look_up(path: Path) -> str | None:
+    """``"file"``, ``"directory"``, ``"denied"`` (a folder on the way may not be
+    searched), or None when nothing of that name exists."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except PermissionError:
+        return "denied"
+    except (OSError, ValueError):  # missing, or a name no file system takes (a NUL, too long)
+        return None
+    return "directory" if stat.S_ISDIR(mode) else "file"
 
 
 def load_model(

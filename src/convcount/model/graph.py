@@ -178,17 +178,41 @@ MAX_EXTENT = 10**18
 
 
 class Net:
-    """Builds a network layer by layer; :meth:`report` returns the counted model.
+    """Builds a network layer by layer, as the shipped zoo does; :meth:`report` counts it.
 
-    Every method returns the new layer's name, which later layers take as
-    their input. ``layer(kind, x, **fields)`` adds any registered kind; the
-    short methods (``conv``, ``bn``, ``act``, ...) spell the common ones.
+    ``Net(name, size, channels)`` starts from an input of ``size`` (one to three
+    spatial sizes, or one number for a square 2-D input) and ``channels``, under
+    ``convention`` "keras" (channels last, Keras's counts) or "torch"
+    (channels first, PyTorch's parameters and buffers). Each method adds one
+    layer, checks it as the framework would (a ConvcountError naming the layer
+    and field otherwise) and returns its name; a layer's input ``x`` is an
+    earlier layer's name, ``None`` for the layer just added, ``"input"`` for
+    the network's input.
+
+    * :meth:`layer` adds any kind of the format reference (``convcount model
+      --kinds``) with the same fields: ``net.layer("resize", x, like="stem")``,
+      ``net.layer("max_pool", pool_size=3, stride=2)``, ``net.layer("add",
+      ["a", "b"])``.
+    * :meth:`conv`, :meth:`depthwise`, :meth:`dense`, :meth:`bn`, :meth:`act`,
+      :meth:`add`, :meth:`multiply` and :meth:`concat` spell the common ones.
+    * :meth:`shape` and :meth:`channels` read a layer's output, to size what
+      follows; :meth:`report` returns the :class:`ModelReport`, and
+      :meth:`summary` its table, JSON or CSV as ``convcount model`` prints them.
+
+    >>> net = Net("tiny", (32, 32), 3)
+    >>> x = net.conv(None, 16, 3, padding="same")
+    >>> net.layer("global_avg_pool")
+    'global_avg_pool'
+    >>> net.dense(None, 10)
+    'dense'
+    >>> net.report().total_params
+    618
     """
 
     def __init__(
         self,
         name: str,
-        size: Sequence[int],
+        size: int | Sequence[int],
         channels: int,
         *,
         convention: Convention = "keras",
@@ -197,10 +221,30 @@ class Net:
         width_multiplier: float = 1.0,
         strict: bool = False,
     ) -> None:
+        if isinstance(size, int) and not isinstance(size, bool):
+            size = (size, size)
+        if not isinstance(size, Sequence) or not all(
+            isinstance(n, int) and not isinstance(n, bool) for n in size
+        ):
+            raise ConvcountError("input_size", f"input: sizes must be whole numbers, got {size!r}")
         if not 1 <= len(size) <= MAX_DIMS:
             raise ConvcountError("input_size", f"input: {len(size)} spatial dimensions (1 to 3)")
+        if isinstance(channels, bool) or not isinstance(channels, int):
+            raise ConvcountError("channels", f"channels: must be a whole number, got {channels!r}")
         if min(size) < 1 or channels < 1:
             raise ConvcountError("input_size", "input: sizes and channels must be at least 1")
+        if max(*size, channels) > MAX_EXTENT:
+            raise ConvcountError(
+                "input_size", f"input: sizes and channels must be at most {MAX_EXTENT:.0e}"
+            )
+        if convention not in ("keras", "torch"):
+            raise ConvcountError(
+                "convention", f"convention: must be keras or torch, got {convention!r}"
+            )
+        if dtype not in DTYPE_BYTES:
+            raise ConvcountError(
+                "dtype", f"dtype: must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}"
+            )
         self.name = name
         self.source = source or name
         self.convention: Convention = convention
@@ -233,7 +277,12 @@ class Net:
     ) -> str:
         """Add a layer of ``kind`` fed by ``x`` (default: the last layer); return its name.
 
-        Errors start with ``where`` when given, else with the source and layer name.
+        ``kind`` and ``fields`` are those of the format reference (``convcount
+        model --kinds``), e.g. ``layer("conv", x, out_channels=64, kernel_size=3)``;
+        a join (add, multiply, concat) takes a list of names as ``x``, and a
+        field that names a layer (``like``) takes its name. Without ``name``,
+        the layer is named after its kind (``conv``, ``conv_1``, ...). Errors
+        start with ``where`` when given, else with the source and layer name.
         ``op`` is what the layer is in a model file (see :attr:`ModelLayer.op`).
         """
         spec = _kinds().get(kind)
@@ -316,6 +365,13 @@ class Net:
     def channels(self, x: str | None = None) -> int:
         """Channels of layer ``x``'s output (default: the last layer)."""
         return self.shape(x).channels
+
+    def summary(self, fmt: str = "table", *, batch_size: int = 1, width: int | None = None) -> str:
+        """The counted network as ``convcount model`` prints it: "table", "json", "csv"
+        or "plain" (see :func:`convcount.model.summarize`)."""
+        from convcount.model import summarize
+
+        return summarize(self.report(), fmt, batch_size=batch_size, width=width)
 
     def report(self) -> ModelReport:
         """The counted network."""

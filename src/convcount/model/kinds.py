@@ -43,8 +43,9 @@ class Field(NamedTuple):
 
     name: str
     type: str
-    """int, ints (one number or one per spatial dimension), bool, number, padding,
-    pads (zeros or crops per side), shape, or choice."""
+    """int, ints (one number or one per spatial dimension), bool, number, factors (positive
+    numbers per dimension), padding, pads (zeros or crops per side), shape, layer (an
+    earlier layer's name) or choice."""
     default: object
     """The value when not given: REQUIRED, a value, or a callable of the convention."""
     doc: str
@@ -103,7 +104,7 @@ class Kind(NamedTuple):
                     values[spec.name] = None
                     continue
                 raw = default
-            values[spec.name] = parse_field(spec, raw, dims)
+            values[spec.name] = parse_field(spec, raw, dims, net.convention)
         out = self.compute(net, tensors, values)
         return out._replace(config=self.config(values))
 
@@ -144,7 +145,7 @@ def _default_of(field: Field, convention: str, value: object) -> object:
         return default
     dims = len(value) if isinstance(value, tuple) else 1
     try:
-        return parse_field(field, default, dims)
+        return parse_field(field, default, dims, convention)
     except ConvcountError:  # pragma: no cover - the registry's defaults are valid
         return default
 
@@ -235,8 +236,17 @@ def _ints(name: str, value: object, dims: int, minimum: int) -> tuple[int, ...]:
     return numbers
 
 
-def _pads(name: str, value: object, dims: int) -> tuple[tuple[int, int], ...]:
-    """Zeros (or crops) before and after each dimension: 1, [1, 2] or [[0, 1], [0, 1]]."""
+def _pads(
+    name: str, value: object, dims: int, convention: str = "keras"
+) -> tuple[tuple[int, int], ...]:
+    """Values before and after each dimension, as each framework writes them.
+
+    ``1``, ``[1, 2]`` (one per dimension, both sides) or ``[[0, 1], [0, 1]]``
+    ((before, after) per dimension, Keras's ``((top, bottom), (left, right))``)
+    under both conventions. A flat list of two per dimension is PyTorch's
+    ``F.pad`` / ``nn.ZeroPad2d((left, right, top, bottom))`` order under torch
+    (the last dimension first), and Keras's ``ZeroPadding1D((left, right))`` in 1-D.
+    """
     if (
         isinstance(value, (list, tuple))
         and value
@@ -247,10 +257,40 @@ def _pads(name: str, value: object, dims: int) -> tuple[tuple[int, int], ...]:
                 name, f"{name}: give one [before, after] pair per spatial dimension ({dims})"
             )
         return tuple((_int(name, a, 0), _int(name, b, 0)) for a, b in value)
+    if isinstance(value, (list, tuple)) and len(value) == 2 * dims and dims > 1:
+        if convention != "torch":
+            raise ConvcountError(
+                name,
+                f"{name}: {len(value)} numbers: under keras give one [before, after] pair per "
+                "dimension ([[top, bottom], [left, right]]); a flat list of two per dimension "
+                "is PyTorch's F.pad order (--convention torch)",
+            )
+        numbers = [_int(name, v, 0) for v in value]
+        pairs = [(numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2)]
+        return tuple(reversed(pairs))  # F.pad lists the last dimension first
+    if isinstance(value, (list, tuple)) and len(value) == 2 and dims == 1:
+        return ((_int(name, value[0], 0), _int(name, value[1], 0)),)
     return tuple((p, p) for p in _ints(name, value, dims, 0))
 
 
-def parse_field(spec: Field, value: object, dims: int) -> object:
+def _factors(name: str, value: object, dims: int) -> tuple[float, ...]:
+    """Positive scale factors, one per dimension (one number stands for all)."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * dims
+    if len(values) != dims:
+        raise ConvcountError(
+            name, f"{name}: {len(values)} factors for an input of {dims} spatial dimensions"
+        )
+    factors = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float, Fraction)) or not 0 < v < 1e9:
+            raise ConvcountError(
+                name, f"{name}: must be a positive number (or one per dimension), got {_show(v)}"
+            )
+        factors.append(float(v))  # PyTorch multiplies in double precision
+    return tuple(factors)
+
+
+def parse_field(spec: Field, value: object, dims: int, convention: str = "keras") -> object:
     """A field's value in its normal form, or a ConvcountError naming the field."""
     kind = spec.type
     if kind == "int":
@@ -287,7 +327,13 @@ def parse_field(spec: Field, value: object, dims: int) -> object:
                 f"{spec.name}: must be valid, same, causal or zeros per side, got {_show(value)}",
             ) from None
     if kind == "pads":
-        return _pads(spec.name, value, dims)
+        return _pads(spec.name, value, dims, convention)
+    if kind == "factors":
+        return _factors(spec.name, value, dims)
+    if kind == "layer":
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        raise ConvcountError(spec.name, f"{spec.name}: must be a layer's name, got {_show(value)}")
     if kind == "shape":
         if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 4:
             raise ConvcountError(
@@ -495,8 +541,23 @@ def _transpose(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
 
 
 def _dense(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Keras's Dense and PyTorch's nn.Linear act on the last axis of their input.
+
+    That is the channels under keras (and under torch after a permute to
+    channels last), but the width of a torch C×H×W tensor: nn.Linear(W, units)
+    there gives C×H×units, with W*units weights applied C*H times.
+    """
     x = xs[0]
     units = v["units"]
+    if net.convention == "torch" and x.spatial and not x.permuted:
+        width = x.spatial[-1]
+        weights = width * units
+        rf = (*x.rf[:-1], _whole(x)[-1])
+        return Out(
+            Tensor((*x.spatial[:-1], units), x.channels, rf, x.jump),
+            weights + (units if v["bias"] else 0),
+            macs=x.elements // width * weights,
+        )
     weights = x.channels * units
     return Out(
         x._replace(channels=units),
@@ -656,17 +717,64 @@ def _reshape(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     return Out(Tensor(spatial, channels, rf, (1,) * len(spatial)))
 
 
+def _like(net: Net, v: Mapping[str, Any], x: Tensor) -> tuple[int, ...] | None:
+    """The spatial size of the layer ``like`` names, if it names one."""
+    name = v.get("like")
+    if name is None:
+        return None
+    other = net.tensors.get(name)
+    if other is None:
+        raise ConvcountError("like", f"like: no earlier layer is named {name!r}")
+    if len(other.spatial) != len(x.spatial):
+        raise ConvcountError(
+            "like",
+            f"like: {name!r} has {len(other.spatial)} spatial dimensions, the input "
+            f"{len(x.spatial)}",
+        )
+    return other.spatial
+
+
+def _to_like(
+    net: Net, v: Mapping[str, Any], x: Tensor, field: str, default: object, grow: bool
+) -> tuple[tuple[int, int], ...]:
+    """Per-side values, given or reaching the size of ``like`` (half before, the odd
+    one after: U-Net's ``F.pad(x, [d // 2, d - d // 2, ...])``)."""
+    target = _like(net, v, x)
+    if target is None:
+        given = v[field]
+        if given is None:
+            return tuple(_pads(field, default, len(x.spatial)))
+        return tuple(given)
+    if v[field] is not None:
+        raise ConvcountError(field, f"{field}: give {field} or like, not both")
+    diffs = [(t - n) if grow else (n - t) for n, t in zip(x.spatial, target, strict=True)]
+    if min(diffs) < 0:
+        what = "smaller" if grow else "larger"
+        raise ConvcountError(
+            "like",
+            f"like: {v['like']!r} ({_sizes(target)}) is {what} than the input "
+            f"({_sizes(x.spatial)})",
+        )
+    return tuple((d // 2, d - d // 2) for d in diffs)
+
+
 def _zero_padding(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     x = xs[0]
     _need_spatial("zero_padding", x)
-    sizes = tuple(n + a + b for n, (a, b) in zip(x.spatial, v["padding"], strict=True))
+    pads = _to_like(net, v, x, "padding", 1, grow=True)
+    v["padding"] = pads  # the records show the zeros added, given or reached
+    sizes = tuple(n + a + b for n, (a, b) in zip(x.spatial, pads, strict=True))
     return Out(x._replace(spatial=sizes))
 
 
 def _cropping(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     x = xs[0]
     _need_spatial("cropping", x)
-    sizes = tuple(n - a - b for n, (a, b) in zip(x.spatial, v["cropping"], strict=True))
+    if v["cropping"] is None and v.get("like") is None:
+        raise ConvcountError("cropping", "cropping: required (or like)")
+    crops = _to_like(net, v, x, "cropping", 0, grow=False)
+    v["cropping"] = crops
+    sizes = tuple(n - a - b for n, (a, b) in zip(x.spatial, crops, strict=True))
     _check_sizes("cropping", sizes, x)
     return Out(x._replace(spatial=sizes))
 
@@ -677,6 +785,60 @@ def _upsampling(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     sizes = tuple(n * f for n, f in zip(x.spatial, v["size"], strict=True))
     jump = tuple(_divide(j, f) for j, f in zip(x.jump, v["size"], strict=True))
     return Out(Tensor(sizes, x.channels, x.rf, jump))
+
+
+def _resize(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """To an explicit size, a named layer's size, or by factors (PyTorch's rule:
+    int(size * factor) in double precision, so 7 x 1.5 gives 10)."""
+    x = xs[0]
+    _need_spatial("resize", x)
+    given = [k for k in ("size", "scale_factor", "like") if v[k] is not None]
+    if len(given) != 1:
+        raise ConvcountError(
+            "size",
+            "size: give exactly one of size, scale_factor and like"
+            + (f" (got {' and '.join(given)})" if given else ""),
+        )
+    dims = len(x.spatial)
+    mode = v["interpolation"]
+    if net.convention == "torch":
+        wanted = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(mode)
+        if wanted is not None and wanted != dims:
+            raise ConvcountError(
+                "interpolation",
+                f"interpolation: {mode} needs a {wanted}-D input (F.interpolate), got {dims}-D",
+            )
+    if v["align_corners"] and mode in ("nearest", "nearest-exact", "area"):
+        raise ConvcountError(
+            "align_corners", f"align_corners: only for interpolating modes, not {mode}"
+        )
+    target = _like(net, v, x)
+    if target is not None:
+        sizes = target
+    elif v["size"] is not None:
+        sizes = v["size"]
+    else:
+        factors = v["scale_factor"]
+        if net.convention == "keras" and any(f != int(f) for f in factors):
+            raise ConvcountError(
+                "scale_factor",
+                "scale_factor: Keras upsamples by whole factors (UpSampling2D); "
+                "give size (Resizing(height, width)) for any other size",
+            )
+        sizes = tuple(int(n * f) for n, f in zip(x.spatial, factors, strict=True))
+        _check_sizes("scale_factor", sizes, x)
+    if net.convention == "keras" and dims != 2 and v["scale_factor"] is None:
+        raise ConvcountError(
+            "size", f"size: Keras's Resizing is 2-D; a {dims}-D input upsamples by whole factors"
+        )
+    jump = tuple(_ratio(j, n, m) for j, n, m in zip(x.jump, x.spatial, sizes, strict=True))
+    return Out(Tensor(tuple(sizes), x.channels, x.rf, jump))
+
+
+def _ratio(j: Fraction | int, before: int, after: int) -> Fraction | int:
+    """A jump scaled by before/after: exact, and an int when it divides."""
+    scaled = Fraction(j) * before / after
+    return scaled.numerator if scaled.denominator == 1 else scaled
 
 
 def _channel_shuffle(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -702,8 +864,17 @@ def _split(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
 # Joins
 
 
-def _describe(tensors: Sequence[Tensor]) -> str:
-    return ", ".join(_sizes((*t.spatial, t.channels)) for t in tensors)
+def _describe(net: Net, tensors: Sequence[Tensor]) -> str:
+    """Shapes as the convention prints them: channels last (keras) or first (torch)."""
+    return ", ".join(_sizes(_shape(net, t)) for t in tensors)
+
+
+def _shape(net: Net, t: Tensor) -> tuple[int, ...]:
+    if not t.spatial:
+        return (t.channels,)
+    if (net.convention == "keras") != t.permuted:
+        return (*t.spatial, t.channels)
+    return (t.channels, *t.spatial)
 
 
 def _merge_rf(tensors: Sequence[Tensor]) -> tuple[tuple[int, ...], tuple[Fraction | int, ...]]:
@@ -716,7 +887,7 @@ def _merge_rf(tensors: Sequence[Tensor]) -> tuple[tuple[int, ...], tuple[Fractio
 def _add(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     x = xs[0]
     if any(t.spatial != x.spatial or t.channels != x.channels for t in xs):
-        raise ConvcountError("inputs", f"inputs: add needs equal shapes, got {_describe(xs)}")
+        raise ConvcountError("inputs", f"inputs: add needs equal shapes, got {_describe(net, xs)}")
     rf, jump = _merge_rf(xs)
     return Out(Tensor(x.spatial, x.channels, rf, jump, x.permuted))
 
@@ -726,7 +897,7 @@ def _multiply(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     dims = {len(t.spatial) for t in xs}
     if len(dims) != 1:
         raise ConvcountError(
-            "inputs", f"inputs: multiply needs the same dimensions, got {_describe(xs)}"
+            "inputs", f"inputs: multiply needs the same dimensions, got {_describe(net, xs)}"
         )
     shapes = [(*t.spatial, t.channels) for t in xs]
     result = []
@@ -734,7 +905,7 @@ def _multiply(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
         wide = {s for s in sizes if s != 1}
         if len(wide) > 1:
             raise ConvcountError(
-                "inputs", f"inputs: multiply cannot broadcast {_describe(xs)} together"
+                "inputs", f"inputs: multiply cannot broadcast {_describe(net, xs)} together"
             )
         result.append(wide.pop() if wide else 1)
     big = max(xs, key=lambda t: t.elements)
@@ -745,7 +916,7 @@ def _concat(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     x = xs[0]
     if any(t.spatial != x.spatial for t in xs):
         raise ConvcountError(
-            "inputs", f"inputs: concat needs equal spatial sizes, got {_describe(xs)}"
+            "inputs", f"inputs: concat needs equal spatial sizes, got {_describe(net, xs)}"
         )
     rf, jump = _merge_rf(xs)
     return Out(Tensor(x.spatial, sum(t.channels for t in xs), rf, jump, x.permuted))
@@ -1146,7 +1317,7 @@ KINDS: dict[str, Kind] = _kinds(
     ),
     Kind(
         "dense",
-        "dense / linear over the channels, at every position: Cin*units weights",
+        "dense / linear on the last axis (torch C×H×W: W): Cin*units weights",
         (Field("units", "int", REQUIRED, "output features", short="{} units"), BIAS),
         _dense,
         keras="Dense",
@@ -1310,15 +1481,23 @@ KINDS: dict[str, Kind] = _kinds(
     ),
     Kind(
         "zero_padding",
-        "zeros around the input",
+        "zeros around the input: padding per side (1 if not given), or up to like's size",
         (
             Field(
                 "padding",
                 "pads",
-                1,
-                "zeros per side: 1, [1, 2] or [[0, 1], [0, 1]]",
+                None,
+                "zeros per side (default 1): 1, [1, 2] (per dimension), "
+                "[[top, bottom], [left, right]], or under torch F.pad's [left, right, top, bottom]",
                 short="p{}",
                 always=True,
+            ),
+            Field(
+                "like",
+                "layer",
+                None,
+                "instead: pad to that earlier layer's size, half before and the odd one after",
+                short="to {}",
             ),
         ),
         _zero_padding,
@@ -1327,14 +1506,21 @@ KINDS: dict[str, Kind] = _kinds(
     ),
     Kind(
         "cropping",
-        "crop the input's borders",
+        "crop the input's borders: cropping per side, or down to like's size",
         (
             Field(
                 "cropping",
                 "pads",
-                REQUIRED,
-                "values cut per side: 1, [1, 2] or [[0, 1], [0, 1]]",
+                None,
+                "values cut per side: 1, [1, 2] or [[top, bottom], [left, right]] (or like)",
                 short="c{}",
+            ),
+            Field(
+                "like",
+                "layer",
+                None,
+                "instead: crop to that earlier layer's size, half before and the odd one after",
+                short="to {}",
             ),
         ),
         _cropping,
@@ -1342,7 +1528,8 @@ KINDS: dict[str, Kind] = _kinds(
     ),
     Kind(
         "upsampling",
-        "nearest or bilinear upsampling by an integer factor (no parameters, no MACs)",
+        "nearest or bilinear upsampling by whole factors (no parameters, no MACs); "
+        "resize takes any factor or size",
         (
             Field("size", "ints", 2, "factor per dimension", short="×{}", always=True),
             Field(
@@ -1357,6 +1544,44 @@ KINDS: dict[str, Kind] = _kinds(
         _upsampling,
         keras="UpSampling2D",
         torch="nn.Upsample",
+    ),
+    Kind(
+        "resize",
+        "resize to a size, to a layer's size or by any factor (no parameters, no MACs)",
+        (
+            Field("size", "ints", None, "the output size: 64, 64x48 or [h, w]", short="to {*}"),
+            Field(
+                "scale_factor",
+                "factors",
+                None,
+                "a factor (per dimension), may be fractional: int(size x factor), as PyTorch",
+                short="×{}",
+            ),
+            Field(
+                "like", "layer", None, "an earlier layer whose spatial size to take", short="to {}"
+            ),
+            Field(
+                "interpolation",
+                "choice",
+                "nearest",
+                "the method; torch takes linear in 1-D, bilinear and bicubic in 2-D, "
+                "trilinear in 3-D",
+                choices=(
+                    "nearest",
+                    "nearest-exact",
+                    "linear",
+                    "bilinear",
+                    "bicubic",
+                    "trilinear",
+                    "area",
+                ),
+                short="{}",
+            ),
+            Field("align_corners", "bool", False, "no effect on counts; not with nearest"),
+        ),
+        _resize,
+        keras="Resizing(h, w) / UpSampling2D",
+        torch="F.interpolate / nn.Upsample",
     ),
     Kind(
         "channel_shuffle",

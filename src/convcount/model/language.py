@@ -740,19 +740,21 @@ class _Builder:
             if raw.get("input") is None:
                 return [last]
             wanted = [self._value(where, "input", raw["input"], scope, last)]
-        result = []
-        for name in wanted:
-            if not isinstance(name, str):
-                rule = "a list of at least two layer names" if joins else "a layer name"
-                raise _error(where, field, f"must be {rule}, got {_show(name)}")
-            full = self._resolve(name, names)
-            if full is not None:
-                result.append(full)
-            else:
-                close = get_close_matches(name, list(names), n=1, cutoff=0.6)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                raise _error(where, field, f"no earlier layer is named {_show(name)}{hint}")
-        return result
+        return [self._named(where, field, name, names, joins) for name in wanted]
+
+    def _named(
+        self, where: Where, field: str, name: object, names: Mapping[str, str], joins: bool = False
+    ) -> str:
+        """The net's name of a layer a field names (``input``, ``inputs``, ``like``)."""
+        if not isinstance(name, str):
+            rule = "a list of at least two layer names" if joins else "a layer name"
+            raise _error(where, field, f"must be {rule}, got {_show(name)}")
+        full = self._resolve(name, names)
+        if full is None:
+            close = get_close_matches(name, list(names), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise _error(where, field, f"no earlier layer is named {_show(name)}{hint}")
+        return full
 
     def _kind(self, raw: Mapping[str, Any], where: Where) -> str:
         kind = raw.get("kind")
@@ -813,8 +815,10 @@ class _Builder:
             if key not in types:
                 raise _error(where, "", str(unknown_field(spec, key)))
             fields[key] = self._value(
-                where, key, value, scope, inputs[0], fractions=types[key] == "number"
+                where, key, value, scope, inputs[0], fractions=types[key] in ("number", "factors")
             )
+            if types[key] == "layer":  # a layer named inside a block means that block's layer
+                fields[key] = self._named(where, key, fields[key], names)
         full = prefix + local if isinstance(local, str) else None
         if full is None and prefix:
             full = f"{prefix}{kind}"

@@ -30,6 +30,13 @@ def _value(value: object) -> str:
     return str(value)
 
 
+def _entry(field: Field) -> str:
+    """A field in the reference: its name, default and, for a choice, every value."""
+    if field.choices:
+        return f"`{field.name}` ({_default(field)}; one of {', '.join(field.choices)})"
+    return f"`{field.name}` ({_default(field)})"
+
+
 def kinds_records() -> list[dict[str, Any]]:
     """Every kind with its fields, as JSON."""
     return [
@@ -63,7 +70,7 @@ def reference_text(names: list[str] | None = None) -> str:
     for kind in KINDS.values():
         if names is not None and kind.name not in names:
             continue
-        fields = "; ".join(f"`{f.name}` ({_default(f)})" for f in kind.fields) or "-"
+        fields = "; ".join(_entry(f) for f in kind.fields) or "-"
         if kind.joins:
             fields = "`inputs` (two or more layers)" + ("; " + fields if kind.fields else "")
         frameworks = " / ".join(part for part in (kind.keras, kind.torch) if part) or "-"
