@@ -232,7 +232,7 @@ def test_what_is_left_out_is_said() -> None:
     narrow = run(*CASES["resnet50"][1], env={"COLUMNS": "80"}).stdout
     assert " ".join(narrow.splitlines()[-2:]) == (
         "(80 columns: names shortened; bars, share, config, kind, explanations left out; "
-        "all of it at 148 columns or with --format csv)"
+        "all of it at 150 columns or with --format csv)"
     )
     wide = run(*CASES["resnet50"][1], env={"COLUMNS": "200"}).stdout
     assert "left out" not in wide and "connected to" in wide and "share of MACs" in wide

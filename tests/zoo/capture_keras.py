@@ -9,7 +9,7 @@ Run by hand, never imported by convcount nor collected by pytest::
 It needs the 'frameworks' extra (torch 2.13.0 CPU, keras 3.15.1). Every model is
 built with ``weights=None`` (nothing is downloaded). For each case it records
 what Keras says: total, trainable and non-trainable parameters, the output shape,
-every layer of ``model.layers`` (name, class, output shape without the batch,
+every row of ``model.summary()`` (name, class, output shape without the batch,
 ``count_params()``, trainable parameters) and the MACs of one forward pass:
 ``torch.utils.flop_counter.FlopCounterMode`` total FLOPs // 2, at batch 1 on a
 zero input, under ``torch.no_grad()`` with ``model(x, training=False)``. That
@@ -21,8 +21,18 @@ models take seconds; every recorded number depends on shapes alone, and
 ``--device cpu`` gives the same file (checked on a subset of the models).
 
 ``keras.backend.clear_session()`` runs before every build, so auto-generated
-layer names (``input_layer``, ``re_lu_3``, ``normalization``...) are those of a
-fresh process and the output is the same from one run to the next.
+names (``input_layer``, ``re_lu_3``, ``add_5``, ``normalization``...) are those a
+user sees in a fresh process: Keras numbers them per class across a session, and
+clear_session() resets that count (checked: ConvNeXtTiny and InceptionV3 built in a
+fresh process, and after MobileNetV3Small and InceptionV3 then clear_session(),
+give the same names; without clear_session() they number on).
+
+Each case records the rows of ``model.summary()``: ``model._operations``, the
+layers and also the ops Keras applies to tensors (MobileNetV3's ``x + 3.0``,
+ConvNeXt's ``inputs + x``), which share the per-class numbering (an ``ops.Add``
+takes ``add_N`` like an ``Add`` layer); a nested Sequential row also lists its
+layers. Every constructor is also tried one pixel below its minimum input size
+(``rejected``), and a set at exactly that minimum.
 
 A case's ``variant`` says what it is in convcount's terms: ``width_multiplier``
 (the alpha passed, as a string), ``resolution`` (an int, ``[h, w]``, or null for
@@ -267,6 +277,26 @@ NON_SQUARE: list[tuple[str, tuple[int, int]]] = [
     ("EfficientNetB0", (225, 160)),
     ("ConvNeXtTiny", (225, 160)),
 ]
+# Smallest input each constructor accepts (``obtain_input_shape``'s ``min_size``, or
+# MobileNetV3's own check): every constructor is also tried one pixel below (Keras
+# refuses: kept under ``rejected``), and these at exactly their minimum.
+MIN_SIZE = {"Xception": 71, "InceptionV3": 75, "InceptionResNetV2": 75}
+AT_MINIMUM = {
+    "Xception",
+    "VGG16",
+    "ResNet50",
+    "ResNet50V2",
+    "InceptionV3",
+    "InceptionResNetV2",
+    "MobileNet",
+    "MobileNetV2",
+    "MobileNetV3Small",
+    "DenseNet121",
+    "NASNetMobile",
+    "EfficientNetB0",
+    "EfficientNetV2B0",
+    "ConvNeXtTiny",
+}
 # Odd sizes matter: correct_pad, 'same' and ZeroPadding+'valid' disagree there.
 EXTRA_ODD = {"ResNet50", "InceptionV3", "MobileNetV2", "NASNetMobile", "EfficientNetB0"}
 
@@ -321,6 +351,10 @@ def all_cases() -> list[Case]:
         if ctor.startswith(("EfficientNetV2", "ConvNeXt")) and ctor.endswith(("B0", "S", "Tiny")):
             cases.append(make(ctor, include_preprocessing=False))
         cases += [make(ctor, resolution=size) for name, size in NON_SQUARE if name == ctor]
+        smallest = MIN_SIZE.get(ctor, 32)
+        cases += [make(ctor, resolution=(smallest, smallest - 1))]
+        if ctor in AT_MINIMUM:
+            cases.append(make(ctor, resolution=smallest))
     return cases
 
 
@@ -373,6 +407,25 @@ def _shape(tensor: Any) -> list[int | None]:
     return [None if d is None else int(d) for d in tensor.shape[1:]]
 
 
+def _row(operation: Any) -> list[Any]:
+    """[name, class, output shape, params, trainable params] (+ the rows of a nested model)."""
+    import keras
+
+    if not isinstance(operation, keras.layers.Layer):  # an op on tensors: x + 3.0, a * b
+        return [operation.name, f"ops.{type(operation).__name__}", _shape(operation.output), 0, 0]
+    row = [
+        operation.name,
+        type(operation).__name__,
+        _shape(operation.output),
+        int(operation.count_params()),
+        _size(operation.trainable_weights),
+    ]
+    inner = getattr(operation, "layers", None)
+    if inner:  # ConvNeXt's Sequential stem and downsampling blocks
+        row.append([_row(layer) for layer in inner])
+    return row
+
+
 def structure(model: Any) -> dict[str, Any]:
     """What Keras says of the built model (everything but the MACs)."""
     return {
@@ -380,16 +433,8 @@ def structure(model: Any) -> dict[str, Any]:
         "trainable_params": _size(model.trainable_weights),
         "non_trainable_params": _size(model.non_trainable_weights),
         "output_shape": _shape(model.output),
-        "layers": [
-            [
-                layer.name,
-                type(layer).__name__,
-                _shape(layer.output),
-                int(layer.count_params()),
-                _size(layer.trainable_weights),
-            ]
-            for layer in model.layers
-        ],
+        # model.summary()'s rows: every operation of the graph, layers and ops alike
+        "layers": [_row(operation) for operation in model._operations],
     }
 
 
@@ -480,6 +525,11 @@ def run(selected: list[Case], out: Path) -> None:
                     "name": case.name,
                     "constructor": case.constructor,
                     "kwargs": case.kwargs,
+                    "variant": {
+                        "width_multiplier": case.width_multiplier,
+                        "resolution": case.resolution,
+                        "options": case.options,
+                    },
                     "error": message,
                 }
             )
@@ -502,7 +552,9 @@ def run(selected: list[Case], out: Path) -> None:
         "macs": "torch.utils.flop_counter.FlopCounterMode total FLOPs // 2; one forward pass at "
         "batch 1 of a zero input, model(x, training=False) under torch.no_grad(); "
         "counts convolutions and matrix products only",
-        "layers": "[name, class, output shape without batch, count_params(), trainable params]",
+        "layers": "model._operations (the rows of model.summary()), in its order: [name, class "
+        "(ops.X for an op on tensors, not a layer), output shape without batch, count_params(), "
+        "trainable params], and for a nested model (Sequential) the rows of its layers",
         "defaults": {f"keras/{n.lower()}": s for n, s in DEFAULTS.items() if n in names},
         "options": {f"keras/{n.lower()}": o for n, o in OPTIONS.items() if n in names},
         "rejected": rejected,

@@ -46,7 +46,8 @@ Conventions of the JSON (see also ``notes`` in the file):
   BatchNorm, activations, pooling and element-wise ops count 0.
 * ``layers``: ``[name, class, output shape without batch, own params, own
   buffers, own MACs]`` for every module that owns parameters or buffers
-  (``recurse=False``) and every leaf module, in ``named_modules()`` order. The
+  (``recurse=False``) and every leaf module, in the order of their first calls
+  in the forward pass (modules that never run last, in ``named_modules()`` order). The
   output shape is that of the first call (first tensor of a tuple output);
   ``null`` when the module never runs (auxiliary heads in eval mode, or a module
   whose weights are used functionally). Own MACs: FlopCounterMode's count for
@@ -114,7 +115,8 @@ NOTES = {
     "layers": "[qualified name, class, output shape without batch (first call, first tensor; "
     "null if never run), own params (recurse=False), own buffers (recurse=False), own MACs "
     "(FlopCounterMode count of the module minus its children's, // 2; null if never run)]; "
-    "every module owning parameters or buffers plus every leaf, in named_modules() order",
+    "every module owning parameters or buffers plus every leaf, in the order of their first "
+    "calls (modules that never run last, in named_modules() order)",
     "multi_call": "modules run more than once per forward: every call's output shape",
     "buffers": "numel of all buffers: BatchNorm running_mean/var plus 1 per num_batches_tracked",
     "input_shape": "[channels, height, width]; the batch is 1",
@@ -237,6 +239,9 @@ def measure(torchvision: Any, case: Case) -> dict[str, Any]:
         shape = calls[name][0] if ran else None
         layers.append([name, type(module).__name__, shape, own_params, own_buffers, own_macs])
 
+    # In the order of the forward pass (first calls); modules that never run last.
+    first_call = {name: index for index, name in enumerate(calls)}
+    layers.sort(key=lambda row: first_call.get(row[0], len(first_call)))
     multi_call = {name: shapes for name, shapes in calls.items() if len(shapes) > 1}
     variant: dict[str, Any] = {
         "width_multiplier": case.width_multiplier,

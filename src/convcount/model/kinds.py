@@ -426,7 +426,11 @@ def _strict(net: Net, kind: str, x: Tensor, v: Mapping[str, Any]) -> None:
         return
     from convcount.layers import layer_from_fields
 
-    fields = {k: (list(w) if isinstance(w, tuple) else w) for k, w in v.items() if w is not None}
+    fields = {
+        k: (list(w) if isinstance(w, tuple) else w)
+        for k, w in v.items()
+        if w is not None and k != "activation"  # no count of the single-layer commands
+    }
     if kind != "depthwise" and "out_channels" not in fields:
         fields["out_channels"] = x.channels
     layer_from_fields(
@@ -1228,6 +1232,14 @@ POOL_PADDING = Field(
     short="p{}",
 )
 CEIL = Field("ceil_mode", "bool", False, "PyTorch's ceil_mode: round output sizes up", short="ceil")
+ACTIVATION = Field(
+    "activation",
+    "choice",
+    None,
+    "the layer's own activation, if any (Keras's activation=; no parameters)",
+    choices=ACTIVATIONS,
+    short="{}",
+)
 
 
 def _kinds(*kinds: Kind) -> dict[str, Kind]:
@@ -1239,7 +1251,7 @@ KINDS: dict[str, Kind] = _kinds(
     Kind(
         "conv",
         "convolution, optionally grouped: K*(Cin/g)*Cout weights, Cout biases",
-        (KERNEL, OUT, EXPAND, STRIDE, PADDING, DILATION, GROUPS, BIAS),
+        (KERNEL, OUT, EXPAND, STRIDE, PADDING, DILATION, GROUPS, BIAS, ACTIVATION),
         _conv,
         keras="Conv1D/2D/3D",
         torch="nn.Conv1d/2d/3d",

@@ -122,8 +122,8 @@ ALIASES: dict[str, str] = {
     "vgg16": "keras/vgg16",
 }
 
-#: Smallest input Keras's constructors accept (``obtain_input_shape``'s min_size);
-#: MobileNetV3 checks none.
+#: Smallest input Keras's constructors accept (``obtain_input_shape``'s min_size;
+#: MobileNetV3's own check); 32 for every family not listed.
 KERAS_MIN_SIZE: dict[str, int] = {
     "keras_xception": 71,
     "keras_inceptionv3": 75,
@@ -233,7 +233,7 @@ def build_zoo(
     if len(size) != 2:
         raise ConvcountError("resolution", f"--resolution: {name} takes a 2-D size (H or HxW)")
     smallest = KERAS_MIN_SIZE.get(module_name, 32)
-    if own == "keras" and module_name != "keras_mobilenetv3" and min(size) < smallest:
+    if own == "keras" and min(size) < smallest:
         raise ConvcountError(
             "resolution",
             f"--resolution {'x'.join(map(str, size))}: {name} needs at least "

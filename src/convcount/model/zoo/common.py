@@ -188,25 +188,59 @@ def correct_pad(net: Net, x: str, kernel: int) -> tuple[tuple[int, int], tuple[i
     return ((c - (1 - h % 2), c), (c - (1 - w % 2), c))
 
 
+def keras_rate(spec: Spec, name: str, default: float) -> float:
+    """A Keras rate option (``dropout_rate``...): no count changes, but Keras leaves a
+    layer out when it is 0."""
+    value = spec.options.get(name)
+    if value is None:
+        return default
+    try:
+        rate = float(str(value).strip())
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate < 1:
+        raise ConvcountError(
+            "option", f"--option {name} must be a number from 0 to below 1, got {value!r}"
+        )
+    return rate
+
+
 def keras_top(
-    net: Net, x: str, spec: Spec, *, dropout: float = 0.0, name: str = "predictions"
+    net: Net,
+    x: str,
+    spec: Spec,
+    *,
+    dropout: float = 0.0,
+    name: str = "predictions",
+    pool: str | None = "avg_pool",
+    named_pooling: bool = True,
 ) -> str:
-    """Keras's usual ending: global average pooling and Dense(classes), or `pooling`."""
+    """Keras's usual ending: global average pooling and Dense(classes), or `pooling`.
+
+    ``pool`` names the head's pooling (None: Keras's automatic name, the
+    constructor leaves it unnamed); ``named_pooling`` is :func:`keras_pooling`'s.
+    """
     if spec.option("include_top"):
-        x = net.layer("global_avg_pool", x, name="avg_pool")
+        x = net.layer("global_avg_pool", x, name=pool or "global_average_pooling2d")
         if dropout:
             x = net.layer("dropout", x, name="top_dropout", rate=dropout)
         return net.dense(x, spec.option("classes"), name=name)
-    return keras_pooling(net, x, spec)
+    return keras_pooling(net, x, spec, named=named_pooling)
 
 
-def keras_pooling(net: Net, x: str, spec: Spec) -> str:
-    """``pooling`` without the head: none, avg or max."""
+def keras_pooling(net: Net, x: str, spec: Spec, *, named: bool = True) -> str:
+    """``pooling`` without the head: none, avg or max.
+
+    Named ``avg_pool``/``max_pool`` where the constructor names them, else with
+    Keras's automatic names (the first of their class in every constructor).
+    """
     pooling = spec.option("pooling")
     if pooling == "avg":
-        return net.layer("global_avg_pool", x, name="avg_pool")
+        return net.layer(
+            "global_avg_pool", x, name="avg_pool" if named else "global_average_pooling2d"
+        )
     if pooling == "max":
-        return net.layer("global_max_pool", x, name="max_pool")
+        return net.layer("global_max_pool", x, name="max_pool" if named else "global_max_pooling2d")
     return x
 
 

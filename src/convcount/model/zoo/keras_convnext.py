@@ -19,7 +19,7 @@ One definition over MODEL_CONFIGS (depths and projection dims). What decides the
 from __future__ import annotations
 
 from convcount.model.graph import Net
-from convcount.model.zoo.common import Model, Option, Spec, keras_pooling
+from convcount.model.zoo.common import KerasNames, Model, Option, Spec, keras_pooling
 
 #: Variant -> (Keras model name, depths, projection_dims, torchvision twin).
 CONFIGS: dict[str, tuple[str, tuple[int, ...], tuple[int, ...], str | None]] = {
@@ -47,7 +47,8 @@ OPTIONS = (
 )
 
 
-def _block(net: Net, inputs: str, dim: int, name: str) -> str:
+def _block(auto: KerasNames, inputs: str, dim: int, name: str) -> str:
+    net = auto.net
     x = net.conv(inputs, dim, 7, 1, "same", groups=dim, name=f"{name}_depthwise_conv")
     x = net.layer("layer_norm", x, name=f"{name}_layernorm")
     x = net.dense(x, 4 * dim, name=f"{name}_pointwise_conv_1")
@@ -55,7 +56,8 @@ def _block(net: Net, inputs: str, dim: int, name: str) -> str:
     x = net.dense(x, dim, name=f"{name}_pointwise_conv_2")
     x = net.layer("layer_scale", x, name=f"{name}_layer_scale")
     x = net.layer("identity", x, name=f"{name}_identity")
-    return net.add(inputs, x, name=f"{name}_add")
+    # ``inputs + layer(x)``: an op, not a layer, auto-named add, add_1, ...
+    return net.add(inputs, x, name=auto.name("add"))
 
 
 def build(spec: Spec) -> Net:
@@ -63,6 +65,7 @@ def build(spec: Spec) -> Net:
     name: str = spec.args["name"]
     depths: tuple[int, ...] = spec.args["depths"]
     dims: tuple[int, ...] = spec.args["dims"]
+    auto = KerasNames(net)
     x = "input"
     if spec.option("include_preprocessing") and net.input.channels == 3:  # as Keras decides
         x = net.layer("normalization", x, name=f"{name}_prestem_normalization", constant=True)
@@ -74,13 +77,13 @@ def build(spec: Spec) -> Net:
             x = net.layer("layer_norm", x, name=f"{name}_downsampling_layernorm_{i - 1}")
             x = net.conv(x, dim, 2, 2, "valid", name=f"{name}_downsampling_conv_{i - 1}")
         for j in range(depth):
-            x = _block(net, x, dim, f"{name}_stage_{i}_block_{j}")
+            x = _block(auto, x, dim, f"{name}_stage_{i}_block_{j}")
     if spec.option("include_top"):
         x = net.layer("global_avg_pool", x, name=f"{name}_head_gap")
         x = net.layer("layer_norm", x, name=f"{name}_head_layernorm")
         net.dense(x, spec.option("classes"), name=f"{name}_head_dense")
         return net
-    x = keras_pooling(net, x, spec)
+    x = keras_pooling(net, x, spec, named=False)
     # Keras normalises the features even without pooling (auto-named in a fresh session).
     net.layer("layer_norm", x, name="layer_normalization")
     return net

@@ -87,10 +87,24 @@ def _block(
     filters_se = max(1, int(filters_in * SE_RATIO))
     se = net.layer("global_avg_pool", x, name=f"{name}se_squeeze")
     se = net.layer("reshape", se, name=f"{name}se_reshape", shape=(1, 1, filters))
-    se = net.conv(se, filters_se, 1, 1, "same", name=f"{name}se_reduce")
-    se = net.act(se, "swish", name=f"{name}se_reduce_activation")
-    se = net.conv(se, filters, 1, 1, "same", name=f"{name}se_expand")
-    se = net.act(se, "sigmoid", name=f"{name}se_expand_activation")
+    se = net.layer(
+        "conv",
+        se,
+        name=f"{name}se_reduce",
+        out_channels=filters_se,
+        kernel_size=1,
+        padding="same",
+        activation="swish",
+    )
+    se = net.layer(
+        "conv",
+        se,
+        name=f"{name}se_expand",
+        out_channels=filters,
+        kernel_size=1,
+        padding="same",
+        activation="sigmoid",
+    )
     x = net.multiply(x, se, name=f"{name}se_excite")
     x = net.conv(x, filters_out, 1, 1, "same", bias=False, name=f"{name}project_conv")
     x = net.bn(x, name=f"{name}project_bn")

@@ -105,10 +105,24 @@ def _se(net: Net, x: str, name: str, filters: int, input_filters: int, se_ratio:
     filters_se = max(1, int(input_filters * se_ratio))
     se = net.layer("global_avg_pool", x, name=f"{name}se_squeeze")
     se = net.layer("reshape", se, name=f"{name}se_reshape", shape=(1, 1, filters))
-    se = net.conv(se, filters_se, 1, 1, "same", name=f"{name}se_reduce")
-    se = net.act(se, "swish", name=f"{name}se_reduce_activation")
-    se = net.conv(se, filters, 1, 1, "same", name=f"{name}se_expand")
-    se = net.act(se, "sigmoid", name=f"{name}se_expand_activation")
+    se = net.layer(
+        "conv",
+        se,
+        name=f"{name}se_reduce",
+        out_channels=filters_se,
+        kernel_size=1,
+        padding="same",
+        activation="swish",
+    )
+    se = net.layer(
+        "conv",
+        se,
+        name=f"{name}se_expand",
+        out_channels=filters,
+        kernel_size=1,
+        padding="same",
+        activation="sigmoid",
+    )
     return net.multiply(x, se, name=f"{name}se_excite")
 
 

@@ -97,5 +97,5 @@ def build(spec: Spec) -> Net:
         if reduction is not None:
             x = reduction(k, x)
     x = k.conv_bn(x, 1536, 1, name="conv_7b")
-    keras_top(net, x, spec)
+    keras_top(net, x, spec, named_pooling=False)
     return net

@@ -108,5 +108,5 @@ def build(spec: Spec) -> Net:
     x = _mixed_d(k, x)
     for i in range(2):
         x = _mixed_e(k, x, i)
-    keras_top(net, x, spec)
+    keras_top(net, x, spec, named_pooling=False)
     return net

@@ -50,7 +50,7 @@ def build(spec: Spec) -> Net:
         x = net.bn(x, name=f"conv_pw_{block_id}_bn")
         x = net.act(x, "relu6", name=f"conv_pw_{block_id}_relu")
     if not spec.option("include_top"):
-        keras_pooling(net, x, spec)
+        keras_pooling(net, x, spec, named=False)
         return net
     classes = spec.option("classes")
     x = net.layer("global_avg_pool", x, name="global_average_pooling2d", keepdims=True)

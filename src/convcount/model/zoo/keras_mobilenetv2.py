@@ -75,5 +75,5 @@ def build(spec: Spec) -> Net:
     x = net.conv(x, last, 1, 1, "valid", bias=False, name="Conv_1")
     x = net.bn(x, name="Conv_1_bn")
     x = net.act(x, "relu6", name="out_relu")
-    keras_top(net, x, spec)
+    keras_top(net, x, spec, pool=None, named_pooling=False)
     return net

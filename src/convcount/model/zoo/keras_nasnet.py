@@ -25,7 +25,7 @@ the counts:
 from __future__ import annotations
 
 from convcount.model.graph import Net
-from convcount.model.zoo.common import Model, Spec, correct_pad, keras_top
+from convcount.model.zoo.common import KerasNames, Model, Spec, correct_pad, keras_top
 
 MODELS = {
     "nasnetlarge": Model(
@@ -52,19 +52,12 @@ OPTIONS = ()
 FILTER_MULTIPLIER = 2
 
 
-class _Builder:
-    """The cells of one NASNet; numbers the parameterless layers Keras auto-names."""
-
-    def __init__(self, net: Net) -> None:
-        self.net = net
-        self.count = 0
-
-    def name(self, base: str) -> str:
-        self.count += 1
-        return f"{base}_{self.count}"
+class _Builder(KerasNames):
+    """The cells of one NASNet; the layers Keras leaves unnamed get its automatic names."""
 
     def relu(self, x: str) -> str:
-        return self.net.act(x, "relu", name=self.name("relu"))
+        """An unnamed ``Activation("relu")``: ``activation``, ``activation_1``, ..."""
+        return self.net.act(x, "relu", name=self.name("activation"))
 
     def bn(self, x: str, name: str) -> str:
         return self.net.bn(x, name=name)
@@ -129,7 +122,7 @@ class _Builder:
             return self.bn(p, f"adjust_bn_{block_id}")
         return p
 
-    def pool(self, kind: str, x: str, stride: int, padding: str, name: str) -> str:
+    def window(self, kind: str, x: str, stride: int, padding: str, name: str) -> str:
         return self.net.layer(kind, x, name=name, pool_size=3, stride=stride, padding=padding)
 
     def normal_cell(self, ip: str, p: str | None, filters: int, block_id: str) -> tuple[str, str]:
@@ -144,10 +137,10 @@ class _Builder:
         x2_1 = self.separable_block(p, filters, 5, 1, f"normal_left2_{block_id}")
         x2_2 = self.separable_block(p, filters, 3, 1, f"normal_right2_{block_id}")
         x2 = net.add(x2_1, x2_2, name=f"normal_add_2_{block_id}")
-        x3 = self.pool("avg_pool", h, 1, "same", f"normal_left3_{block_id}")
+        x3 = self.window("avg_pool", h, 1, "same", f"normal_left3_{block_id}")
         x3 = net.add(x3, p, name=f"normal_add_3_{block_id}")
-        x4_1 = self.pool("avg_pool", p, 1, "same", f"normal_left4_{block_id}")
-        x4_2 = self.pool("avg_pool", p, 1, "same", f"normal_right4_{block_id}")
+        x4_1 = self.window("avg_pool", p, 1, "same", f"normal_left4_{block_id}")
+        x4_2 = self.window("avg_pool", p, 1, "same", f"normal_right4_{block_id}")
         x4 = net.add(x4_1, x4_2, name=f"normal_add_4_{block_id}")
         x5 = self.separable_block(h, filters, 3, 1, f"normal_left5_{block_id}")
         x5 = net.add(x5, h, name=f"normal_add_5_{block_id}")
@@ -167,16 +160,16 @@ class _Builder:
         x1_1 = self.separable_block(h, filters, 5, 2, f"reduction_left1_{block_id}")
         x1_2 = self.separable_block(p, filters, 7, 2, f"reduction_right1_{block_id}")
         x1 = net.add(x1_1, x1_2, name=f"reduction_add_1_{block_id}")
-        x2_1 = self.pool("max_pool", h3, 2, "valid", f"reduction_left2_{block_id}")
+        x2_1 = self.window("max_pool", h3, 2, "valid", f"reduction_left2_{block_id}")
         x2_2 = self.separable_block(p, filters, 7, 2, f"reduction_right2_{block_id}")
         x2 = net.add(x2_1, x2_2, name=f"reduction_add_2_{block_id}")
-        x3_1 = self.pool("avg_pool", h3, 2, "valid", f"reduction_left3_{block_id}")
+        x3_1 = self.window("avg_pool", h3, 2, "valid", f"reduction_left3_{block_id}")
         x3_2 = self.separable_block(p, filters, 5, 2, f"reduction_right3_{block_id}")
         x3 = net.add(x3_1, x3_2, name=f"reduction_add3_{block_id}")
-        x4 = self.pool("avg_pool", x1, 1, "same", f"reduction_left4_{block_id}")
+        x4 = self.window("avg_pool", x1, 1, "same", f"reduction_left4_{block_id}")
         x4 = net.add(x2, x4, name=self.name("add"))
         x5_1 = self.separable_block(x1, filters, 3, 1, f"reduction_left4_{block_id}")
-        x5_2 = self.pool("max_pool", h3, 2, "valid", f"reduction_right5_{block_id}")
+        x5_2 = self.window("max_pool", h3, 2, "valid", f"reduction_right5_{block_id}")
         x5 = net.add(x5_1, x5_2, name=f"reduction_add4_{block_id}")
         x = net.concat(x2, x3, x4, x5, name=f"reduction_concat_{block_id}")
         return x, ip
@@ -203,6 +196,6 @@ def build(spec: Spec) -> Net:
         for i in range(num_blocks):
             block_id = f"{group * num_blocks + i + (1 if group else 0)}"
             x, p = cells.normal_cell(x, p, filters * m**group, block_id)
-    x = net.act(x, "relu", name="relu")
-    keras_top(net, x, spec)
+    x = cells.relu(x)
+    keras_top(net, x, spec, pool=None, named_pooling=False)
     return net

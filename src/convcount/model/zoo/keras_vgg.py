@@ -31,7 +31,7 @@ def build(spec: Spec) -> Net:
             x = net.conv(x, filters, 3, 1, "same", name=f"block{block}_conv{i}")
         x = net.layer("max_pool", x, name=f"block{block}_pool", pool_size=2, stride=2)
     if not spec.option("include_top"):
-        keras_pooling(net, x, spec)
+        keras_pooling(net, x, spec, named=False)
         return net
     x = net.layer("flatten", x, name="flatten")
     x = net.dense(x, 4096, name="fc1")

@@ -11,7 +11,8 @@ What decides the counts:
   kernel, no bias on either.
 * The four projection shortcuts (Conv2D and its BatchNormalization) are left
   unnamed, so Keras names them ``conv2d``..``conv2d_3`` and
-  ``batch_normalization``..``batch_normalization_3``.
+  ``batch_normalization``..``batch_normalization_3``; so are the twelve
+  residual additions (``add``..``add_11``).
 * Entry flow: block2..block4 (128, 256, 728); middle flow: block5..block12,
   three 728 separable convolutions each with an identity shortcut; exit flow:
   block13 (728, 1024, projected), block14 (1536, 2048).
@@ -19,10 +20,8 @@ What decides the counts:
 
 from __future__ import annotations
 
-from itertools import count
-
 from convcount.model.graph import Net
-from convcount.model.zoo.common import Model, Option, Spec, keras_top
+from convcount.model.zoo.common import KerasNames, Model, Option, Spec, keras_top
 
 #: torchvision has no Xception, hence no twin.
 MODELS = {"xception": Model(299)}
@@ -49,13 +48,11 @@ def _sepconv(net: Net, x: str, filters: int, name: str) -> str:
 
 
 def _projected(
-    net: Net, x: str, block: int, filters: tuple[int, int], auto: count[int], *, relu_first: bool
+    net: Net, x: str, block: int, filters: tuple[int, int], auto: KerasNames, *, relu_first: bool
 ) -> str:
     """A block whose shortcut is an unnamed strided 1x1 conv: two separable convs and a pool."""
-    number = next(auto)
-    suffix = f"_{number}" if number else ""
-    residual = net.conv(x, filters[1], 1, 2, "same", bias=False, name=f"conv2d{suffix}")
-    residual = net.bn(residual, name=f"batch_normalization{suffix}")
+    residual = net.conv(x, filters[1], 1, 2, "same", bias=False, name=auto.name("conv2d"))
+    residual = net.bn(residual, name=auto.name("batch_normalization"))
     prefix = f"block{block}"
     if relu_first:  # block2 follows the stem's ReLU and starts with the convolution
         x = net.act(x, "relu", name=f"{prefix}_sepconv1_act")
@@ -63,7 +60,7 @@ def _projected(
     x = net.act(x, "relu", name=f"{prefix}_sepconv2_act")
     x = _sepconv(net, x, filters[1], f"{prefix}_sepconv2")
     x = net.layer("max_pool", x, name=f"{prefix}_pool", pool_size=3, stride=2, padding="same")
-    return net.add(x, residual, name=f"{prefix}_add")
+    return net.add(x, residual, name=auto.name("add"))
 
 
 def build(spec: Spec) -> Net:
@@ -74,7 +71,7 @@ def build(spec: Spec) -> Net:
     x = net.conv(x, 64, 3, 1, "valid", bias=False, name="block1_conv2")
     x = net.bn(x, name="block1_conv2_bn")
     x = net.act(x, "relu", name="block1_conv2_act")
-    auto = count()
+    auto = KerasNames(net)
     for block, filters in ENTRY:
         x = _projected(net, x, block, filters, auto, relu_first=block != 2)
     for block in MIDDLE:
@@ -82,11 +79,11 @@ def build(spec: Spec) -> Net:
         for i in (1, 2, 3):
             x = net.act(x, "relu", name=f"block{block}_sepconv{i}_act")
             x = _sepconv(net, x, 728, f"block{block}_sepconv{i}")
-        x = net.add(x, residual, name=f"block{block}_add")
+        x = net.add(x, residual, name=auto.name("add"))
     x = _projected(net, x, *EXIT, auto, relu_first=True)
     x = _sepconv(net, x, 1536, "block14_sepconv1")
     x = net.act(x, "relu", name="block14_sepconv1_act")
     x = _sepconv(net, x, 2048, "block14_sepconv2")
     x = net.act(x, "relu", name="block14_sepconv2_act")
-    keras_top(net, x, spec)
+    keras_top(net, x, spec, named_pooling=False)
     return net

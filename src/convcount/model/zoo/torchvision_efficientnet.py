@@ -149,7 +149,7 @@ def _block(
     if stride == 1 and cin == out:
         # StochasticDepth runs on the residual branch only; it holds nothing.
         y = net.layer("stochastic_depth", y, name=f"{name}.stochastic_depth")
-        return net.add(y, x, name=name)
+        return net.add(y, x, name=f"{name}.add")
     return y
 
 

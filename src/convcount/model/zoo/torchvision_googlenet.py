@@ -100,7 +100,7 @@ def build(spec: Spec) -> Net:
         x = net.concat(b1, b2, b3, b4, name=f"{name}.cat")
         if name in AUX and spec.option("aux_logits"):
             aux, first = AUX[name], len(net.layers)
-            a = net.layer("adaptive_avg_pool", x, name=f"{aux}.pool", output_size=4)
+            a = net.layer("adaptive_avg_pool", x, name=f"{aux}.adaptive_avg_pool2d", output_size=4)
             a = basic_conv(net, a, f"{aux}.conv", 128, 1)
             a = net.layer("flatten", a, name=f"{aux}.flatten")
             a = net.dense(a, 1024, name=f"{aux}.fc1")
@@ -108,7 +108,8 @@ def build(spec: Spec) -> Net:
             a = net.layer("dropout", a, name=f"{aux}.dropout", rate=0.7)
             net.dense(a, classes, name=f"{aux}.fc2")
             net.idle(first)
-    x = net.layer("global_avg_pool", x, name="avgpool")
+    x = net.layer("adaptive_avg_pool", x, name="avgpool", output_size=1)
+    x = net.layer("flatten", x, name="flatten")
     x = net.layer("dropout", x, name="dropout", rate=0.2)
     net.dense(x, classes, name="fc")
     return net

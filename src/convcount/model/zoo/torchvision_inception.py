@@ -39,7 +39,8 @@ OPTIONS = (
 
 def _pool_branch(net: Net, x: str, name: str, out_channels: int) -> str:
     """F.avg_pool2d(3, stride 1, padding 1), then a 1x1 BasicConv2d."""
-    p = net.layer("avg_pool", x, name=f"{name}.avg", pool_size=3, stride=1, padding=1)
+    block = name.rsplit(".", 1)[0]
+    p = net.layer("avg_pool", x, name=f"{block}.avg_pool2d", pool_size=3, stride=1, padding=1)
     return basic_conv(net, p, name, out_channels, 1)
 
 
@@ -64,7 +65,7 @@ def inception_b(net: Net, x: str, name: str) -> str:
     bd = basic_conv(net, x, f"{name}.branch3x3dbl_1", 64, 1)
     bd = basic_conv(net, bd, f"{name}.branch3x3dbl_2", 96, 3, 1, 1)
     bd = basic_conv(net, bd, f"{name}.branch3x3dbl_3", 96, 3, 2)
-    bp = _max_branch(net, x, f"{name}.max_pool")
+    bp = _max_branch(net, x, f"{name}.max_pool2d")
     return net.concat(b3, bd, bp, name=f"{name}.cat")
 
 
@@ -90,26 +91,26 @@ def inception_d(net: Net, x: str, name: str) -> str:
     b7 = basic_conv(net, b7, f"{name}.branch7x7x3_2", 192, (1, 7), 1, (0, 3))
     b7 = basic_conv(net, b7, f"{name}.branch7x7x3_3", 192, (7, 1), 1, (3, 0))
     b7 = basic_conv(net, b7, f"{name}.branch7x7x3_4", 192, 3, 2)
-    bp = _max_branch(net, x, f"{name}.max_pool")
+    bp = _max_branch(net, x, f"{name}.max_pool2d")
     return net.concat(b3, b7, bp, name=f"{name}.cat")
 
 
-def _split_3x3(net: Net, x: str, name: str) -> str:
-    """The 1x3 and 3x1 convs side by side, concatenated."""
+def _split_3x3(net: Net, x: str, name: str, cat: str) -> str:
+    """The 1x3 and 3x1 convs side by side, concatenated (``cat``: the block's torch.cat)."""
     a = basic_conv(net, x, f"{name}a", 384, (1, 3), 1, (0, 1))
     b = basic_conv(net, x, f"{name}b", 384, (3, 1), 1, (1, 0))
-    return net.concat(a, b, name=f"{name}.cat")
+    return net.concat(a, b, name=cat)
 
 
 def inception_e(net: Net, x: str, name: str) -> str:
     b1 = basic_conv(net, x, f"{name}.branch1x1", 320, 1)
     b3 = basic_conv(net, x, f"{name}.branch3x3_1", 384, 1)
-    b3 = _split_3x3(net, b3, f"{name}.branch3x3_2")
+    b3 = _split_3x3(net, b3, f"{name}.branch3x3_2", f"{name}.cat")
     bd = basic_conv(net, x, f"{name}.branch3x3dbl_1", 448, 1)
     bd = basic_conv(net, bd, f"{name}.branch3x3dbl_2", 384, 3, 1, 1)
-    bd = _split_3x3(net, bd, f"{name}.branch3x3dbl_3")
+    bd = _split_3x3(net, bd, f"{name}.branch3x3dbl_3", f"{name}.cat_1")
     bp = _pool_branch(net, x, f"{name}.branch_pool", 192)
-    return net.concat(b1, b3, bd, bp, name=f"{name}.cat")
+    return net.concat(b1, b3, bd, bp, name=f"{name}.cat_2")
 
 
 def build(spec: Spec) -> Net:
@@ -131,16 +132,18 @@ def build(spec: Spec) -> Net:
     if spec.option("aux_logits"):
         first = len(net.layers)
         # Never run in eval: pooled to its size at 299 (5x5) so that any resolution builds.
-        a = net.layer("adaptive_avg_pool", x, name="AuxLogits.avg_pool", output_size=5)
+        a = net.layer("adaptive_avg_pool", x, name="AuxLogits.avg_pool2d", output_size=5)
         a = basic_conv(net, a, "AuxLogits.conv0", 128, 1)
         a = basic_conv(net, a, "AuxLogits.conv1", 768, 5)
-        a = net.layer("global_avg_pool", a, name="AuxLogits.adaptive_avg_pool")
+        a = net.layer("adaptive_avg_pool", a, name="AuxLogits.adaptive_avg_pool2d", output_size=1)
+        a = net.layer("flatten", a, name="AuxLogits.flatten")
         net.dense(a, classes, name="AuxLogits.fc")
         net.idle(first)
     x = inception_d(net, x, "Mixed_7a")
     x = inception_e(net, x, "Mixed_7b")
     x = inception_e(net, x, "Mixed_7c")
-    x = net.layer("global_avg_pool", x, name="avgpool")
+    x = net.layer("adaptive_avg_pool", x, name="avgpool", output_size=1)
     x = net.layer("dropout", x, name="dropout", rate=0.5)
+    x = net.layer("flatten", x, name="flatten")
     net.dense(x, classes, name="fc")
     return net

@@ -82,7 +82,7 @@ def _inverted_residual(
     y = _conv_bn(net, y, 3, prefix, mid_ch, kernel, stride, groups=mid_ch)
     y = _conv_bn(net, y, 6, prefix, out_ch, 1, relu=False)
     if in_ch == out_ch and stride == 1:
-        return net.add(y, x, name=name)
+        return net.add(y, x, name=f"{name}.add")
     return y
 
 

@@ -100,7 +100,7 @@ def squeeze_excitation(
     """torchvision's SqueezeExcitation: avgpool, fc1 and fc2 (1x1 convs with bias), scale.
 
     The fc convs act on a 1x1 map, so their MACs are Cin * Cout each; the
-    product with the input is the module's output and carries its name.
+    product with the input (``scale * input``) is named ``name.mul``.
     """
     channels = net.channels(x)
     s = net.layer("adaptive_avg_pool", x, name=f"{name}.avgpool", output_size=1)
@@ -108,7 +108,7 @@ def squeeze_excitation(
     s = net.act(s, activation, name=f"{name}.activation")
     s = net.conv(s, channels, 1, name=f"{name}.fc2")
     s = net.act(s, scale_activation, name=f"{name}.scale_activation")
-    return net.multiply(s, x, name=name)
+    return net.multiply(s, x, name=f"{name}.mul")
 
 
 def build(spec: Spec) -> Net:
@@ -136,12 +136,17 @@ def build(spec: Spec) -> Net:
             y = net.conv(y, output_channel, 1, bias=False, name=f"{block}.conv.{j + 1}")
             y = net.bn(y, name=f"{block}.conv.{j + 2}")
             # The residual joins only where the shape is kept (stride 1, same channels).
-            x = net.add(x, y, name=block) if stride == 1 and input_channel == output_channel else y
+            x = (
+                net.add(x, y, name=f"{block}.add")
+                if stride == 1 and input_channel == output_channel
+                else y
+            )
             input_channel = output_channel
             index += 1
     x = conv_norm_act(net, x, f"features.{index}", last_channel, 1, activation="relu6")
     # forward: adaptive_avg_pool2d(x, (1, 1)) and flatten, functional (no modules).
-    x = net.layer("global_avg_pool", x, name="avgpool")
+    x = net.layer("adaptive_avg_pool", x, name="adaptive_avg_pool2d", output_size=1)
+    x = net.layer("flatten", x, name="flatten")
     x = net.layer("dropout", x, name="classifier.0", rate=0.2)
     net.dense(x, spec.option("num_classes"), name="classifier.1")
     return net

@@ -155,7 +155,7 @@ def _inverted_residual(net: Net, x: str, name: str, cnf: InvertedResidualConfig)
         j += 1
     y = conv_norm_act(net, y, f"{name}.block.{j}", cnf.out_channels, 1, activation=None)
     if cnf.stride == 1 and cnf.input_channels == cnf.out_channels:
-        return net.add(y, x, name=name)
+        return net.add(y, x, name=f"{name}.add")
     return y
 
 

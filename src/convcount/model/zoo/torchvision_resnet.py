@@ -160,7 +160,7 @@ def build(spec: Spec) -> Net:
                     y, width, 3, s, d, dilation=d, groups=groups, bias=False, name=f"{name}.conv2"
                 )
                 y = net.bn(y, name=f"{name}.bn2")
-                y = net.act(y, "relu", name=f"{name}.relu_1")
+                y = net.act(y, "relu", name=f"{name}.relu#2")
                 y = net.conv(y, planes * expansion, 1, bias=False, name=f"{name}.conv3")
                 y = net.bn(y, name=f"{name}.bn3")
             if first and (stride != 1 or inplanes != planes * expansion):
@@ -169,8 +169,9 @@ def build(spec: Spec) -> Net:
                 )
                 shortcut = net.bn(shortcut, name=f"{name}.downsample.1")
             x = net.add(y, shortcut, name=f"{name}.add")
-            x = net.act(x, "relu", name=f"{name}.relu_out")
+            x = net.act(x, "relu", name=f"{name}.relu#{2 if block == 'basic' else 3}")
             inplanes = planes * expansion
-    x = net.layer("global_avg_pool", x, name="avgpool")
+    x = net.layer("adaptive_avg_pool", x, name="avgpool", output_size=1)
+    x = net.layer("flatten", x, name="flatten")
     net.dense(x, spec.option("num_classes"), name="fc")
     return net

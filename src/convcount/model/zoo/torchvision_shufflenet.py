@@ -75,7 +75,7 @@ def inverted_residual(net: Net, x: str, name: str, oup: int, stride: int) -> str
     b2 = _conv_bn(net, b2, f"{name}.branch2", 5, branch)
     b2 = net.act(b2, "relu", name=f"{name}.branch2.7")
     out = net.concat(left, b2, name=f"{name}.cat")
-    return net.layer("channel_shuffle", out, name=f"{name}.shuffle", groups=2)
+    return net.layer("channel_shuffle", out, name=f"{name}.channel_shuffle", groups=2)
 
 
 def build(spec: Spec) -> Net:

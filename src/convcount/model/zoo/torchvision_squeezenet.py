@@ -74,5 +74,6 @@ def build(spec: Spec) -> Net:
     x = net.layer("dropout", x, name="classifier.0", rate=0.5)
     x = net.conv(x, spec.option("num_classes"), 1, name="classifier.1")
     x = net.act(x, "relu", name="classifier.2")
-    net.layer("global_avg_pool", x, name="classifier.3")
+    x = net.layer("adaptive_avg_pool", x, name="classifier.3", output_size=1)
+    net.layer("flatten", x, name="flatten")
     return net
