@@ -203,3 +203,10 @@ def test_count_as_is_for_one_model() -> None:
     from tests.conftest import assert_usage_error, run
 
     assert_usage_error(run("model", "--list", "--count-as", "all"), "--count-as", "--list")
+
+
+def test_count_as_refuses_a_network_with_unknown_macs() -> None:
+    from tests.conftest import assert_usage_error, run
+
+    custom = str(HERE.parent / "files" / "keras" / "custom.json")
+    assert_usage_error(run("model", custom, "--count-as", "fvcore"), "--count-as", "MACs unknown")
