@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from timing import report, run_rounds
 
 import convcount
 
@@ -53,28 +52,13 @@ def main() -> int:
     for name in args.models:
         commands[f"{name} --json"] = [script, "model", name, "--json"]
         commands[f"{name} table"] = [script, "model", name]
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for command in commands.values():  # warm the file cache, and check each runs
-        subprocess.run(command, stdout=subprocess.DEVNULL, env=env, check=True)
-    for _ in range(args.rounds):
-        for label, command in commands.items():
-            start = time.perf_counter()
-            subprocess.run(command, stdout=subprocess.DEVNULL, env=env, check=True)
-            times[label].append(time.perf_counter() - start)
-    base = statistics.median(times["import typer"])
-    print(f"python -c 'import typer': {base * 1000:.1f} ms (median of {args.rounds})")
-    missed = 0
-    for label, samples in times.items():
-        if label == "import typer":
-            continue
-        target = targets["--json" if label.endswith("--json") else "table"]
-        ratio = statistics.median(samples) / base
-        verdict = "ok" if ratio <= target else "over target"
-        missed += verdict != "ok"
-        print(
-            f"convcount model {label:<36} {statistics.median(samples) * 1000:7.1f} ms = "
-            f"{ratio:4.2f}x  (target <= {target:.1f}x: {verdict})"
-        )
+    times = run_rounds(commands, args.rounds, env)
+    missed = report(
+        times,
+        lambda label: targets["--json" if label.endswith("--json") else "table"],
+        prefix="convcount model ",
+        width=36,
+    )
     return 1 if missed else 0
 
 

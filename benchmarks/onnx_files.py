@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
-import statistics
 import struct
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import report, run_rounds
 
 import convcount
 
@@ -128,28 +127,9 @@ def main() -> int:
         if args.compare_onnx:  # needs the onnx package
             load = f"import onnx; onnx.load({str(path)!r})"
             commands["import onnx; onnx.load (info)"] = [sys.executable, "-c", load]
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for command in commands.values():  # warm the file cache, and check each runs
-            subprocess.run(command, stdout=subprocess.DEVNULL, env=env, check=True)
-        for _ in range(args.rounds):
-            for label, command in commands.items():
-                start = time.perf_counter()
-                subprocess.run(command, stdout=subprocess.DEVNULL, env=env, check=True)
-                times[label].append(time.perf_counter() - start)
-    base = statistics.median(times["import typer"])
+        times = run_rounds(commands, args.rounds, env)
     print(f"ONNX file of {size / 1e6:.1f} MB (weights inside)")
-    print(f"python -c 'import typer': {base * 1000:.1f} ms (median of {args.rounds})")
-    missed = 0
-    for label, samples in times.items():
-        if label == "import typer":
-            continue
-        ratio = statistics.median(samples) / base
-        line = f"{label:<36} {statistics.median(samples) * 1000:7.1f} ms = {ratio:5.2f}x"
-        if label.startswith("convcount"):
-            verdict = "ok" if ratio <= args.target else "over target"
-            missed += verdict != "ok"
-            line += f"  (target <= {args.target:.1f}x: {verdict})"
-        print(line)
+    missed = report(times, lambda label: args.target if label.startswith("convcount") else None)
     return 1 if missed else 0
 
 
