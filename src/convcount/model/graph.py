@@ -73,6 +73,13 @@ class ModelLayer(NamedTuple):
     runs: bool = True
     """False for a layer that holds parameters but does not run in inference (an
     auxiliary head in eval mode): no MACs, and no tool sees it run."""
+    call: str = ""
+    """How PyTorch code runs this layer, for the counters that hook module classes
+    (thop, ptflops's pytorch backend): empty for a call of its kind's own module
+    class (nn.Conv2d, nn.ReLU, nn.AdaptiveAvgPool2d, ...; operators for add and
+    multiply), else the function called (``F.relu``, ``F.avg_pool2d``,
+    ``F.adaptive_avg_pool2d``) or the name of another module class
+    (``LayerNorm2d``). See :func:`convcount.model.tools.torch_call`."""
 
     @property
     def params(self) -> int:
@@ -242,6 +249,7 @@ class Net:
         /,
         name: str | None = None,
         where: str | None = None,
+        call: str = "",
         **fields: Any,
     ) -> str:
         """Add a layer of ``kind`` fed by ``x`` (default: the last layer); return its name.
@@ -252,6 +260,8 @@ class Net:
         field that names a layer (``like``) takes its name. Without ``name``,
         the layer is named after its kind (``conv``, ``conv_1``, ...). Errors
         start with ``where`` when given, else with the source and layer name.
+        ``call`` says how PyTorch code runs the layer when it is not a call of its
+        kind's own module class (:attr:`ModelLayer.call`).
         """
         spec = _kinds().get(kind)
         if spec is None:
@@ -293,6 +303,7 @@ class Net:
                 out.macs,
                 out.buffers,
                 out.config,
+                call=call,
             )
         )
         self.tensors[name] = out.output
@@ -411,9 +422,11 @@ class Net:
         """Batch normalisation."""
         return self.layer("batchnorm", x, name=name, center=center, scale=scale)
 
-    def act(self, x: str | None, function: str, *, name: str | None = None) -> str:
+    def act(
+        self, x: str | None, function: str, *, name: str | None = None, call: str = ""
+    ) -> str:
         """An activation (no parameters)."""
-        return self.layer("activation", x, name=name, function=function)
+        return self.layer("activation", x, name=name, call=call, function=function)
 
     def add(self, *xs: str, name: str | None = None) -> str:
         """Elementwise sum of equal shapes."""

@@ -90,6 +90,7 @@ class _Row(NamedTuple):
     macs: int
     config: dict[str, Any]
     runs: bool
+    call: str = ""
 
 
 def _rows(report: Any) -> list[_Row]:
@@ -100,8 +101,11 @@ def _rows(report: Any) -> list[_Row]:
         ins = tuple(tensors[name] for name in layer.inputs if name in tensors)
         macs = layer.macs if layer.macs is not None else 0
         runs = bool(getattr(layer, "runs", True))
+        call = str(getattr(layer, "call", "") or "")
         rows.append(
-            _Row(layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config), runs)
+            _Row(
+                layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config), runs, call
+            )
         )
         tensors[layer.name] = layer.output
     return rows
@@ -348,6 +352,335 @@ def ptflops_aten(report: Any, batch_size: int = 1) -> ToolCount:
 
 
 # ---------------------------------------------------------------------------
+# How PyTorch code runs each layer: the module class hooked, or the function called
+
+#: The module class of each activation function (torch convention).
+_ACTIVATION_CLASSES = {
+    "relu": "ReLU",
+    "relu6": "ReLU6",
+    "leaky_relu": "LeakyReLU",
+    "elu": "ELU",
+    "selu": "SELU",
+    "gelu": "GELU",
+    "swish": "SiLU",
+    "silu": "SiLU",
+    "sigmoid": "Sigmoid",
+    "hard_sigmoid": "Hardsigmoid",
+    "hard_swish": "Hardswish",
+    "tanh": "Tanh",
+    "softmax": "Softmax",
+    "mish": "Mish",
+    "linear": "Identity",
+}
+
+#: The module class (``nn.`` + name, ``{d}`` the spatial dimensions) or the call
+#: (an operator, ``torch.``/``Tensor.`` function) each kind stands for by default.
+_KIND_CALLS = {
+    "conv": "nn.Conv{d}d",
+    "pointwise": "nn.Conv{d}d",
+    "depthwise": "nn.Conv{d}d",
+    "separable": "nn.Conv{d}d",  # two of them: depthwise, then 1x1
+    "transpose": "nn.ConvTranspose{d}d",
+    "dense": "nn.Linear",
+    "batchnorm": "nn.BatchNorm{d}d",
+    "layer_norm": "nn.LayerNorm",
+    "dropout": "nn.Dropout",
+    "identity": "nn.Identity",
+    "max_pool": "nn.MaxPool{d}d",
+    "avg_pool": "nn.AvgPool{d}d",
+    "adaptive_avg_pool": "nn.AdaptiveAvgPool{d}d",
+    "adaptive_max_pool": "nn.AdaptiveMaxPool{d}d",
+    "global_avg_pool": "nn.AdaptiveAvgPool{d}d",
+    "global_max_pool": "nn.AdaptiveMaxPool{d}d",
+    "flatten": "nn.Flatten",
+    "zero_padding": "nn.ZeroPad{d}d",
+    "upsampling": "nn.Upsample",
+    "stochastic_depth": "StochasticDepth",
+    "channel_shuffle": "nn.ChannelShuffle",
+    "add": "+",
+    "multiply": "*",
+    "concat": "torch.cat",
+    "split": "Tensor.chunk",
+    "permute": "Tensor.permute",
+    "reshape": "Tensor.reshape",
+    # a parameter its parent block multiplies in (ConvNeXt's CNBlock): `*`
+    "layer_scale": "*",
+}
+
+
+def torch_call(layer: Any) -> str:
+    """How PyTorch code runs ``layer`` (a ModelLayer or a row of it).
+
+    The layer's own ``call`` when it has one: a function (``F.relu``,
+    ``F.avg_pool2d``, ...) or a module class other than its kind's
+    (``LayerNorm2d``); else the default: a call of its kind's module class
+    (``nn.Conv2d``, ``nn.ReLU``, ``nn.AdaptiveAvgPool2d``: the class's name with
+    ``nn.``), an operator for add and multiply (``+``, ``*``), ``Tensor.mean`` for a
+    global average pool whose ``method`` is mean. A model file in the torch
+    convention is read this way: every layer a module call of its kind's class.
+    """
+    call = str(getattr(layer, "call", "") or "")
+    if call:
+        return call
+    kind = layer.kind
+    config = getattr(layer, "config", None) or {}
+    if kind == "activation":
+        return "nn." + _ACTIVATION_CLASSES.get(str(config.get("function", "relu")), "Identity")
+    if kind == "global_avg_pool" and config.get("method") == "mean":
+        return "Tensor.mean"
+    pattern = _KIND_CALLS.get(kind)
+    if pattern is None:
+        return ""
+    inputs = getattr(layer, "inputs", ())
+    first = inputs[0] if inputs and not isinstance(inputs[0], str) else None
+    tensor = first if first is not None else layer.output
+    dims = max(len(tensor.spatial), 1)
+    return pattern.replace("{d}", str(dims))
+
+
+def _base(call: str) -> str:
+    """A module class without ``nn.`` and its dimensions: ``nn.MaxPool2d`` -> ``MaxPool``."""
+    name = call.removeprefix("nn.")
+    return name[:-2] if name[-2:] in ("1d", "2d", "3d") else name
+
+
+def _module_of(name: str) -> str:
+    """The module path of a layer: a second call ``relu#2`` is module ``relu``."""
+    return name.split("#", 1)[0]
+
+
+def _refuse_unknown(row: _Row, tool: str, call: str) -> None:
+    if not call:
+        raise ConvcountError(
+            "count_as",
+            f"--count-as {tool}: layer '{row.name}' is of kind {row.kind}, whose PyTorch "
+            f"module {tool} hooks is not reproduced",
+        )
+
+
+def _input_elements(row: _Row) -> int:
+    return _elements(row.inputs[0]) if row.inputs else _elements(row.output)
+
+
+# ---------------------------------------------------------------------------
+# thop
+
+#: Module classes thop 0.1.1 registers (``register_hooks``), without dimensions;
+#: it counts 0 for the ones not in :data:`_THOP_RULES`.
+_THOP_REGISTERED = frozenset(
+    {
+        "Conv",
+        "ConvTranspose",
+        "BatchNorm",
+        "LayerNorm",
+        "InstanceNorm",
+        "PReLU",
+        "Softmax",
+        "ReLU",
+        "ReLU6",
+        "LeakyReLU",
+        "MaxPool",
+        "AdaptiveMaxPool",
+        "AvgPool",
+        "AdaptiveAvgPool",
+        "Linear",
+        "Dropout",
+        "Upsample",
+        "ZeroPad2d",
+        "PixelShuffle",
+    }
+)
+
+
+def _thop_layer(row: _Row, batch_size: int) -> tuple[int, bool, str]:
+    """(thop's count, whether it keeps the parameters, why) for one layer."""
+    call = torch_call(row)
+    _refuse_unknown(row, "thop", call)
+    if not call.startswith("nn."):
+        if row.params:
+            return 0, False, f"{call}: not a registered module, parameters dropped"
+        return 0, False, "" if row.macs == 0 else f"{call}: a function, not counted"
+    base = _base(call)
+    if base == "ZeroPad":
+        base = call.removeprefix("nn.")
+    if base not in _THOP_REGISTERED:
+        if row.params:
+            return 0, False, f"{call}: not registered, parameters dropped"
+        return 0, False, ""
+    if not row.runs:
+        return 0, False, "never runs: no parameters"
+    out = _elements(row.output) * batch_size
+    if base in ("Conv", "ConvTranspose"):
+        if row.kind == "separable":
+            return row.macs * batch_size, True, ""
+        if row.kind == "transpose":
+            # counted at the output positions: Cin/groups x kernel per output element
+            per_in = _positions(row.inputs[0])
+            count = row.macs * _positions(row.output) // per_in if per_in else 0
+            return count * batch_size, True, "output elements x Cin/groups x kernel"
+        return row.macs * batch_size, True, ""
+    if base == "Linear":
+        return row.macs * batch_size, True, ""
+    if base in ("BatchNorm", "LayerNorm", "InstanceNorm"):
+        per = 4 if row.params else 2
+        return _input_elements(row) * batch_size * per, True, f"{per} per input element"
+    if base == "AvgPool":
+        return out, True, "1 per output element"
+    if base == "AdaptiveAvgPool":
+        sizes = row.inputs[0].spatial if row.inputs else ()
+        outs = row.output.spatial or (1,) * len(sizes)
+        kernel = 1.0
+        for size, out_size in zip(sizes, outs, strict=False):
+            kernel *= float(size) / float(out_size)
+        return int((kernel + 1) * out), True, "(in/out size + 1) per output element"
+    if base == "Upsample":
+        dims = len(row.output.spatial)
+        if row.config.get("interpolation") == "bilinear":
+            per = {1: 5, 2: 11}.get(dims, 0)  # trilinear: thop warns and counts 0
+        else:
+            per = 1
+        return out * per, True, f"{per} per output element"
+    if base == "Softmax":
+        channels = int(row.output.channels)
+        return out // channels * (3 * channels - 1), True, "3C - 1 per position"
+    return 0, True, ""
+
+
+def thop(report: Any, batch_size: int = 1) -> ToolCount:
+    """thop 0.1.1's ``profile()`` MACs and parameters (see the module docstring)."""
+    _torch_only(report, "thop")
+    layers = []
+    params: dict[str, int] = {}
+    for row in _rows(report):
+        count, keeps, note = _thop_layer(row, batch_size)
+        if keeps:
+            # a module called twice counts its parameters once
+            params[_module_of(row.name)] = max(params.get(_module_of(row.name), 0), row.params)
+        layers.append(ToolLayer(row.name, count, note))
+    total = sum(layer.figure for layer in layers)
+    kept = sum(params.values())
+    return ToolCount(
+        "thop",
+        total,
+        "MACs",
+        tuple(layers),
+        kept,
+        None,
+        {"MACs": repr(float(total)), "params": repr(float(kept))},
+        "per call of a module whose exact class it registers: convolutions without bias "
+        "(transposed ones at the output positions), BatchNorm and LayerNorm 2 per element "
+        "(4 with affine), average pooling, Linear, upsampling (nearest 1, bilinear 11); "
+        "functions and other modules count 0 and their parameters are dropped",
+    )
+
+
+# ---------------------------------------------------------------------------
+# ptflops, pytorch backend
+
+#: Functions ptflops 0.7.5 patches to count their input's elements (interpolate:
+#: the output's), and the module classes whose forward calls one of them.
+_PTFLOPS_FUNCTIONS = frozenset(
+    {
+        "F.relu",
+        "F.prelu",
+        "F.elu",
+        "F.relu6",
+        "F.gelu",
+        "F.silu",
+        "F.softmax",
+        "F.interpolate",
+        "F.upsample",
+        *(f"F.{p}{d}d" for p in ("avg_pool", "max_pool") for d in (1, 2, 3)),
+        *(f"F.adaptive_{p}{d}d" for p in ("avg_pool", "max_pool") for d in (1, 2, 3)),
+    }
+)
+_PTFLOPS_FORWARD = {
+    "ReLU": "F.relu",
+    "PReLU": "F.prelu",
+    "ELU": "F.elu",
+    "GELU": "F.gelu",
+    "SiLU": "F.silu",
+    "Softmax": "F.softmax",
+    "Upsample": "F.interpolate",
+    "MaxPool": "F.max_pool",
+    "AvgPool": "F.avg_pool",
+    "AdaptiveMaxPool": "F.adaptive_max_pool",
+    "AdaptiveAvgPool": "F.adaptive_avg_pool",
+}
+#: Module classes ptflops hooks that count their output's (activations) or input's
+#: (pooling, normalisation) elements.
+_PTFLOPS_ELEMENTS = frozenset(
+    {"ReLU", "PReLU", "ELU", "LeakyReLU", "ReLU6", "GELU"}
+    | {"MaxPool", "AvgPool", "AdaptiveMaxPool", "AdaptiveAvgPool"}
+)
+
+
+def _ptflops_pytorch_layer(row: _Row) -> tuple[int, int, str]:
+    """(module hook's count, patched functions' count, why) for one example."""
+    call = torch_call(row)
+    _refuse_unknown(row, "ptflops-pytorch", call)
+    if not row.runs:
+        return 0, 0, "never runs"
+    into = _input_elements(row)
+    function = call
+    module = 0
+    note = ""
+    if call.startswith("nn."):
+        base = _base(call)
+        function = _PTFLOPS_FORWARD.get(base, "")
+        if function and base not in ("SiLU", "Softmax", "Upsample"):
+            function += call[-2:] if "Pool" in base else ""
+        if base in ("Conv", "ConvTranspose", "Linear"):
+            module, _ = _ptflops_aten_layer(row, 1)
+            note = "bias added per output element" if module != row.macs else ""
+        elif base in _PTFLOPS_ELEMENTS:
+            module = into
+            note = "1 per element"
+        elif base in ("BatchNorm", "InstanceNorm", "GroupNorm"):
+            module = into * (2 if row.params else 1)
+            note = f"{2 if row.params else 1} per element"
+        elif base == "LayerNorm":
+            module = into  # its hook asks for `affine`, which LayerNorm does not have
+            note = "1 per element"
+        elif base == "Upsample":
+            module = _elements(row.output)
+            note = "1 per output element"
+    functional = 0
+    if function in _PTFLOPS_FUNCTIONS:
+        if function in ("F.interpolate", "F.upsample"):
+            functional = _elements(row.output)
+        else:
+            functional = into
+        note = f"{note} + {function}: 1 per element" if note else f"{function}: 1 per element"
+    return module, functional, note
+
+
+def ptflops_pytorch(report: Any, batch_size: int = 1) -> ToolCount:
+    """ptflops 0.7.5's ``get_model_complexity_info(..., backend="pytorch")`` MACs."""
+    _torch_only(report, "ptflops")
+    layers = []
+    for row in _rows(report):
+        module, functional, note = _ptflops_pytorch_layer(row)
+        # module hooks are averaged over the batch; the patched functions are not
+        layers.append(ToolLayer(row.name, module + functional * batch_size, note))
+    total = sum(layer.figure for layer in layers)
+    return ToolCount(
+        "ptflops-pytorch",
+        total,
+        "MACs",
+        tuple(layers),
+        report.total_params,
+        None,
+        {"MACs": f"{total:,}", "params": f"{report.total_params:,}"},
+        "module hooks: convolutions and Linear with their bias, BatchNorm 2 per element, "
+        "LayerNorm 1, ReLU/ReLU6/GELU and pooling 1 per element, upsampling 1 per output "
+        "element; plus patched functions (F.relu, F.gelu, F.silu, pooling, interpolate) "
+        "1 per element, so nn.ReLU, nn.GELU and pooling modules count twice; adds, "
+        "multiplies, Hardswish and sigmoid count 0",
+    )
+
+
+# ---------------------------------------------------------------------------
 # FlopCounterMode (convcount's own figure)
 
 
@@ -373,6 +706,8 @@ TOOLS: dict[str, Callable[[Any, int], ToolCount]] = {
     "torchinfo": torchinfo,
     "fvcore": fvcore,
     "ptflops": ptflops_aten,
+    "ptflops-pytorch": ptflops_pytorch,
+    "thop": thop,
 }
 
 #: The version of each tool whose rules are reproduced (the figures depend on it).
@@ -381,10 +716,18 @@ TOOL_VERSIONS = {
     "torchinfo": "1.8.0",
     "fvcore": "0.1.5",
     "ptflops": "0.7.5 aten",
+    "ptflops-pytorch": "0.7.5 pytorch",
+    "thop": "0.1.1.post2209072238",
 }
 
 #: Names people type for the same tools.
-TOOL_ALIASES = {"flopcounter": "flop_counter", "ptflops-aten": "ptflops", "default": "flop_counter"}
+TOOL_ALIASES = {
+    "flopcounter": "flop_counter",
+    "ptflops-aten": "ptflops",
+    "ptflops_aten": "ptflops",
+    "ptflops_pytorch": "ptflops-pytorch",
+    "default": "flop_counter",
+}
 
 
 def tool_names(given: str) -> list[str]:
@@ -400,7 +743,7 @@ def tool_names(given: str) -> list[str]:
             "count_as",
             f"--count-as: no counter {given!r}"
             + did_you_mean(given, (*TOOLS, "all"), as_field=False)
-            + f"; one of {known} (thop and ptflops's pytorch backend are not reproduced yet)",
+            + f"; one of {known}",
         )
     return [name]
 
