@@ -422,9 +422,7 @@ class Net:
         """Batch normalisation."""
         return self.layer("batchnorm", x, name=name, center=center, scale=scale)
 
-    def act(
-        self, x: str | None, function: str, *, name: str | None = None, call: str = ""
-    ) -> str:
+    def act(self, x: str | None, function: str, *, name: str | None = None, call: str = "") -> str:
         """An activation (no parameters)."""
         return self.layer("activation", x, name=name, call=call, function=function)
 

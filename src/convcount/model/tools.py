@@ -89,7 +89,7 @@ class _Row(NamedTuple):
     params: int
     macs: int
     config: dict[str, Any]
-    runs: bool
+    runs: bool = True
     call: str = ""
 
 
@@ -102,11 +102,8 @@ def _rows(report: Any) -> list[_Row]:
         macs = layer.macs if layer.macs is not None else 0
         runs = bool(getattr(layer, "runs", True))
         call = str(getattr(layer, "call", "") or "")
-        rows.append(
-            _Row(
-                layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config), runs, call
-            )
-        )
+        row = _Row(layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config))
+        rows.append(row._replace(runs=runs, call=call))
         tensors[layer.name] = layer.output
     return rows
 
@@ -535,10 +532,9 @@ def _thop_layer(row: _Row, batch_size: int) -> tuple[int, bool, str]:
         return int((kernel + 1) * out), True, "(in/out size + 1) per output element"
     if base == "Upsample":
         dims = len(row.output.spatial)
-        if row.config.get("interpolation") == "bilinear":
-            per = {1: 5, 2: 11}.get(dims, 0)  # trilinear: thop warns and counts 0
-        else:
-            per = 1
+        # linear 5, bilinear 11; trilinear: thop warns and counts 0
+        bilinear = row.config.get("interpolation") == "bilinear"
+        per = {1: 5, 2: 11}.get(dims, 0) if bilinear else 1
         return out * per, True, f"{per} per output element"
     if base == "Softmax":
         channels = int(row.output.channels)
@@ -647,10 +643,8 @@ def _ptflops_pytorch_layer(row: _Row) -> tuple[int, int, str]:
             note = "1 per output element"
     functional = 0
     if function in _PTFLOPS_FUNCTIONS:
-        if function in ("F.interpolate", "F.upsample"):
-            functional = _elements(row.output)
-        else:
-            functional = into
+        resizes = function in ("F.interpolate", "F.upsample")
+        functional = _elements(row.output) if resizes else into
         note = f"{note} + {function}: 1 per element" if note else f"{function}: 1 per element"
     return module, functional, note
 
