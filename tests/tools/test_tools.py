@@ -73,6 +73,26 @@ def test_captured(case: str, tmp_path: Path) -> None:
     assert pt.total == truth["ptflops_aten"]["macs"]
     assert pt.params == truth["ptflops_aten"]["params"]
 
+    pt = count_as(report, "ptflops-pytorch")
+    assert pt.total == truth["ptflops_pytorch"]["macs"]
+    assert pt.params == truth["ptflops_pytorch"]["params"]
+
+    th = count_as(report, "thop")
+    assert th.total == truth["thop"]["macs"]
+    assert th.params == truth["thop"]["params"]
+    assert th.printed == {
+        "MACs": repr(truth["thop"]["macs"]),
+        "params": repr(truth["thop"]["params"]),
+    }
+    # per module: a module called twice (relu#2) sums its calls, as thop's buffer does;
+    # thop's tree lists the modules with a non-zero count
+    by_module: dict[str, int] = {}
+    for layer in th.layers:
+        if layer.figure:
+            module = layer.name.split("#")[0]
+            by_module[module] = by_module.get(module, 0) + layer.figure
+    assert by_module == truth["thop"]["by_leaf_module"]
+
 
 def test_every_tool_disagrees_somewhere() -> None:
     """The captured set is worth having: each tool differs from FlopCounterMode."""
@@ -80,6 +100,8 @@ def test_every_tool_disagrees_somewhere() -> None:
         ("torchinfo", lambda t: t["torchinfo"]["total_mult_adds"]),
         ("fvcore", lambda t: t["fvcore"]["total"]),
         ("ptflops_aten", lambda t: t["ptflops_aten"]["macs"]),
+        ("ptflops_pytorch", lambda t: t["ptflops_pytorch"]["macs"]),
+        ("thop", lambda t: t["thop"]["macs"]),
     ):
         assert any(figure(t) != t["flop_counter"]["macs"] for t in CASES.values()), tool
 
@@ -184,6 +206,8 @@ def test_count_as_in_every_format() -> None:
         truth["torchinfo"]["total_mult_adds"],
         truth["fvcore"]["total"],
         truth["ptflops_aten"]["macs"],
+        truth["ptflops_pytorch"]["macs"],
+        truth["thop"]["macs"],
     ]
     quiet = run("model", "torchvision/resnet18", "--count-as", "all", "-q").stdout
     assert quiet.split() == [str(t["total"]) for t in every["tools"]]
@@ -193,7 +217,13 @@ def test_count_as_in_every_format() -> None:
         assert f"{t['total']:,}" in table.stdout
 
     assert_usage_error(run("model", "keras/mobilenet", "--count-as", "all"), "keras convention")
-    assert_usage_error(run("model", "torchvision/resnet18", "--count-as", "thop"), "--count-as")
+    assert_usage_error(run("model", "torchvision/resnet18", "--count-as", "flopth"), "--count-as")
+    assert (
+        json.loads(
+            run("model", "torchvision/resnet18", "--count-as", "ptflops_pytorch", "--json").stdout
+        )["tool"]
+        == "ptflops-pytorch"
+    )
     assert_usage_error(
         run("model", "torchvision/resnet18", "--count-as", "fvcore", "--depth", "1"), "--depth"
     )
@@ -203,3 +233,20 @@ def test_count_as_is_for_one_model() -> None:
     from tests.conftest import assert_usage_error, run
 
     assert_usage_error(run("model", "--list", "--count-as", "all"), "--count-as", "--list")
+
+
+def test_count_as_all_leaves_out_a_tool_that_cannot_count_the_network() -> None:
+    """thop and ptflops-pytorch do not reproduce attention: refused alone, left out of all."""
+    from tests.conftest import assert_usage_error, run
+
+    every = json.loads(run("model", "torchvision/vit_b_16", "--count-as", "all", "--json").stdout)
+    assert [t["tool"] for t in every["tools"]] == ["flop_counter", "torchinfo", "fvcore", "ptflops"]
+    assert [e["tool"] for e in every["left_out"]] == ["ptflops-pytorch", "thop"]
+    assert all("class_token" in e["reason"] for e in every["left_out"])
+    quiet = run("model", "torchvision/vit_b_16", "--count-as", "all", "-q").stdout
+    assert quiet.split() == [str(t["total"]) for t in every["tools"]]
+    table = run("model", "torchvision/vit_b_16", "--count-as", "all").stdout
+    assert table.count("left out: --count-as") == 2
+    assert_usage_error(run("model", "torchvision/vit_b_16", "--count-as", "thop"), "class_token")
+    resnet = json.loads(run("model", "torchvision/resnet18", "--count-as", "all", "--json").stdout)
+    assert resnet["left_out"] == []

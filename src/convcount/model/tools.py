@@ -29,9 +29,37 @@ are checked against the tools themselves (``tests/tools/``):
   additions of convolutions and linear layers (``addmm``, also on the rows of a
   flattened 4-D input) once per output element; everything else 0.
 
-``thop`` and ptflops's ``pytorch`` backend count per module class (a functional
-call counts nothing, an unknown module's parameters are dropped), which a
-counted network does not record yet; they are not reproduced here.
+* ``ptflops`` 0.7.5 with ``backend="pytorch"`` (``ptflops-pytorch``): forward
+  hooks on modules of the exact classes it maps (convolutions and Linear with
+  their bias; BatchNorm 1 per input element, 2 with affine; LayerNorm 1, its hook
+  asking for an ``affine`` it does not have; ReLU, ReLU6, ELU, LeakyReLU, GELU and
+  pooling 1 per element; Upsample 1 per output element), averaged over the batch,
+  plus functions it patches while the network runs (``F.relu``, ``F.gelu``,
+  ``F.silu``, ``F.softmax``, the pooling functions: 1 per input element;
+  ``F.interpolate``: 1 per output element), not averaged. A module whose forward
+  calls a patched function counts twice (nn.ReLU, nn.GELU, every pooling module,
+  nn.Upsample); operators (``+``, ``*``), ``torch.cat``, Hardswish, Sigmoid and
+  the norms of other classes (torchvision's LayerNorm2d) count 0. Its parameters
+  are all the network's.
+* ``thop`` 0.1.1.post2209072238, ``profile()``: per call of a module whose exact
+  class it registers: convolutions (transposed ones too) output elements ×
+  Cin/groups × kernel, no bias; BatchNorm, LayerNorm and InstanceNorm 2 per input
+  element, 4 with affine; AvgPool 1 per output element; AdaptiveAvgPool
+  ``int((in/out sizes' product + 1) × output elements)`` in floating point;
+  Linear in_features × output elements; Upsample nearest 1, linear 5, bilinear
+  11 per output element; Softmax 3C - 1 per position; ReLU, ReLU6, LeakyReLU,
+  max pooling and Dropout 0. A function counts nothing, and a module of a class
+  it does not register counts nothing and loses its own parameters from the
+  parameter total (LayerNorm2d's, ConvNeXt's layer_scale), as does a module that
+  never runs. It prints floats (``1824033792.0``).
+
+How the PyTorch code runs each layer (which module class, or which function) is
+:func:`torch_call`'s answer: a layer's ``call`` when the network says it (the
+zoo marks torchvision's functional layers: ``F.relu`` in GoogLeNet's and
+Inception's BasicConv2d, ``F.avg_pool2d``, ``F.adaptive_avg_pool2d``, ...), else
+its kind's module class. Kinds whose PyTorch module these two tools would see
+in ways not reproduced (attention and the other transformer kinds) are refused
+by them, naming the layer.
 """
 
 from __future__ import annotations
@@ -450,8 +478,8 @@ def _refuse_unknown(row: _Row, tool: str, call: str) -> None:
     if not call:
         raise ConvcountError(
             "count_as",
-            f"--count-as {tool}: layer '{row.name}' is of kind {row.kind}, whose PyTorch "
-            f"module {tool} hooks is not reproduced",
+            f"--count-as {tool}: {tool}'s figure for layer '{row.name}' (kind {row.kind}) "
+            "is not reproduced",
         )
 
 
@@ -710,7 +738,7 @@ TOOL_VERSIONS = {
     "torchinfo": "1.8.0",
     "fvcore": "0.1.5",
     "ptflops": "0.7.5 aten",
-    "ptflops-pytorch": "0.7.5 pytorch",
+    "ptflops-pytorch": "0.7.5",
     "thop": "0.1.1.post2209072238",
 }
 
