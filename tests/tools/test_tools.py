@@ -265,3 +265,18 @@ def test_count_as_all_leaves_out_a_tool_that_cannot_count_the_network() -> None:
     assert_usage_error(run("model", "torchvision/swin_t", "--count-as", "thop"), "window_attention")
     resnet = json.loads(run("model", "torchvision/resnet18", "--count-as", "all", "--json").stdout)
     assert resnet["left_out"] == []
+
+
+def test_module_hook_counters_refuse_a_fused_activation(tmp_path: Path) -> None:
+    """PyTorch runs an activation as a layer of its own: which one thop would see is unknown."""
+    from convcount.errors import ConvcountError
+
+    path = tmp_path / "fused.toml"
+    path.write_text(
+        '[model]\ninput = { size = 8, channels = 3 }\nconvention = "torch"\n'
+        '[[layer]]\nkind = "conv"\nkernel_size = 3\nout_channels = 4\nactivation = "relu"\n'
+    )
+    report = load_model(str(path))
+    for tool in ("thop", "ptflops-pytorch"):
+        with pytest.raises(ConvcountError, match="activation 'relu'"):
+            count_as(report, tool)

@@ -57,9 +57,10 @@ How the PyTorch code runs each layer (which module class, or which function) is
 :func:`torch_call`'s answer: a layer's ``call`` when the network says it (the
 zoo marks torchvision's functional layers: ``F.relu`` in GoogLeNet's and
 Inception's BasicConv2d, ``F.avg_pool2d``, ``F.adaptive_avg_pool2d``, ...), else
-its kind's module class. Kinds whose PyTorch module these two tools would see
-in ways not reproduced (attention and the other transformer kinds) are refused
-by them, naming the layer.
+its kind's module class. ViT's kinds are reproduced (``attention`` as
+nn.MultiheadAttention, which ptflops counts by its own formula and thop not at
+all); Swin's and MaxViT's attention kinds are refused by these two, naming the
+layer.
 """
 
 from __future__ import annotations
@@ -484,6 +485,14 @@ def _module_of(name: str) -> str:
 
 
 def _refuse_unknown(row: _Row, tool: str, call: str) -> None:
+    activation = row.config.get("activation")
+    if activation not in (None, "linear") and row.kind != "activation":
+        # PyTorch has no fused activation: which module or function runs it is unknown
+        raise ConvcountError(
+            "count_as",
+            f"--count-as {tool}: layer '{row.name}' carries activation {activation!r}, "
+            "which a PyTorch network runs as a layer of its own (write it as one)",
+        )
     if not call:
         raise ConvcountError(
             "count_as",
