@@ -71,3 +71,30 @@ def test_live(name: str, tmp_path: Path, torch: ModuleType) -> None:
     # second call of relu in the network, so thop's relu holds both: 0 either way)
     ours = {layer.name: layer.figure for layer in th.layers if layer.figure}
     assert ours == {name: ops for name, (ops, _params, _children) in tree.items() if ops}
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_module_hook_counters_at_batch_3(name: str, tmp_path: Path, torch: ModuleType) -> None:
+    """At a batch of 3: thop counts the batch; ptflops-pytorch averages its module hooks
+    over it but not its patched functions, and its Upsample hook reads one example."""
+    ptflops = _framework("ptflops")
+    thop = _framework("thop")
+    model, one = NETS[name].build()
+    model.eval()
+    x = torch.cat([one, one, one])
+    path = tmp_path / f"{name}.toml"
+    path.write_text(NETS[name].toml)
+    report = load_model(str(path))
+    with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        pt_macs, _ = ptflops.get_model_complexity_info(
+            model,
+            tuple(x.shape[1:]),
+            as_strings=False,
+            print_per_layer_stat=False,
+            backend="pytorch",
+            input_constructor=lambda _shape: x,
+        )
+        th_macs, _ = thop.profile(model, inputs=(x,), verbose=False)
+    assert count_as(report, "ptflops-pytorch", 3).total == pt_macs
+    assert count_as(report, "thop", 3).total == th_macs
