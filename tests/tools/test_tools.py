@@ -280,3 +280,14 @@ def test_module_hook_counters_refuse_a_fused_activation(tmp_path: Path) -> None:
     for tool in ("thop", "ptflops-pytorch"):
         with pytest.raises(ConvcountError, match="activation 'relu'"):
             count_as(report, tool)
+
+
+def test_a_layers_call_must_name_a_function_or_class(tmp_path: Path) -> None:
+    from tests.conftest import assert_usage_error, run
+
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[model]\ninput = { size = 8, channels = 3 }\nconvention = "torch"\n'
+        '[[layer]]\nkind = "activation"\ncall = "F.relu; import os"\n'
+    )
+    assert_usage_error(run("model", str(path)), "call")
