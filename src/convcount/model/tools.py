@@ -165,7 +165,7 @@ def _torch_only(report: Any, tool: str) -> None:
     if report.convention != "torch":
         raise ConvcountError(
             "count_as",
-            f"--count-as: torchinfo, fvcore and ptflops count PyTorch modules, and "
+            f"--count-as: torchinfo, fvcore, ptflops and thop count PyTorch modules, and "
             f"{report.name} follows the keras convention (a model file can be counted with "
             "--convention torch)",
         )
