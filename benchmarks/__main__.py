@@ -1,7 +1,7 @@
 """Every benchmark in one command: `python benchmarks` (from the repository root).
 
-Runs startup.py, throughput.py and models.py with their defaults; each prints its
-figures as ratios measured side by side in the same run, and `ok`, `below
+Runs startup.py, throughput.py, models.py, files.py and onnx_files.py with their
+defaults; each prints its figures as ratios measured side by side in the same run, and `ok`, `below
 target` or `over target` for each target. All always run; the exit code is 1 when any
 missed a target (or failed), and a last line says which.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 
-SCRIPTS = ("startup.py", "throughput.py", "models.py")
+SCRIPTS = ("startup.py", "throughput.py", "models.py", "files.py", "onnx_files.py")
 
 
 def run_all(scripts: tuple[str, ...] = SCRIPTS, extra: dict[str, list[str]] | None = None) -> int:

@@ -103,6 +103,8 @@ def test_every_kind_is_reachable_through_layer(kind: str) -> None:
         fields["scale_factor"] = 2
     if kind == "cropping":
         fields["cropping"] = 1
+    if kind == "input":  # another input of the network: every size given
+        fields["shape"] = [4, 4]
     refusals = []
     for size in INPUTS:
         net = Net("all", size, 4, convention="torch")

@@ -16,6 +16,13 @@ QUICK = {
     "startup.py": ["--rounds", "1", "--warmup", "0"],
     "throughput.py": ["--rows", "300", "--small", "100", "--repeat", "1", "--torch-sample", "0"],
     "models.py": ["--rounds", "1", "--models", "keras/mobilenet"],
+    "onnx_files.py": ["--rounds", "1", "--megabytes", "1"],
+    "files.py": [
+        "--rounds",
+        "1",
+        "--files",
+        str(Path(__file__).parent / "files" / "keras" / "shared.keras"),
+    ],
 }
 OUT_OF_REACH = {
     "startup.py": [*QUICK["startup.py"], "--slowdown", "1000"],
@@ -60,3 +67,23 @@ def test_the_model_benchmark_says_ok_or_over_target(capfd: pytest.CaptureFixture
     assert run_all({"models.py": near}) == 0
     out = capfd.readouterr().out
     assert out.count("(target <= 1000.0x: ok)") == 2
+
+
+def test_the_model_file_benchmark_says_ok_or_over_target(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    far = [*QUICK["files.py"], "--json-target", "0.001", "--table-target", "0.001"]
+    assert run_all({"files.py": far}) == 1
+    out = capfd.readouterr().out
+    assert out.count("over target") == 2 and " ok" not in out
+    near = [*QUICK["files.py"], "--json-target", "1000", "--table-target", "1000"]
+    assert run_all({"files.py": near}) == 0
+
+
+def test_the_onnx_file_benchmark_says_ok_or_over_target(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """One run (each costs seconds): a target out of reach is said and fails."""
+    assert run_all({"onnx_files.py": [*QUICK["onnx_files.py"], "--target", "0.001"]}) == 1
+    out = capfd.readouterr().out
+    assert out.count("(target <= 0.0x: over target)") == 1 and " ok" not in out

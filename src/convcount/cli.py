@@ -485,8 +485,9 @@ def model(
         str | None,
         typer.Argument(
             metavar="FILE|NAME",
-            help="A TOML model file, or a shipped model such as keras/efficientnetb0 or "
-            "torchvision/resnet50 (--list shows them all).",
+            help="A model file (the TOML model language, or a framework's own file such as "
+            "a .keras, read by its content), or a shipped model such as keras/efficientnetb0 "
+            "or torchvision/resnet50 (--list shows them all).",
             autocompletion=_complete_models,
         ),
     ] = None,
@@ -602,6 +603,14 @@ def model(
             "[default: convcount's summary]",
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 2 when some layers' MACs are unknown (custom layers of a model file), "
+            "instead of reporting the MACs as at least.",
+        ),
+    ] = False,
     convention: ConventionOpt = None,
     dtype: Dtype = None,
     format_: ModelFormat = None,
@@ -666,6 +675,7 @@ def model(
         batch_size,
         view,
         count_as,
+        strict=strict,
     )
 
 

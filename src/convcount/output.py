@@ -171,6 +171,8 @@ def emit_model(
     batch_size: str | None = None,
     view: dict[str, Any] | None = None,
     count_as: str | None = None,
+    *,
+    strict: bool = False,
 ) -> None:
     """Count a model file (or a shipped model) and write it in ``fmt``.
 
@@ -178,6 +180,8 @@ def emit_model(
     (:func:`convcount.view.parse_selection`); the rows change, never the totals.
     ``count_as`` names another counter whose figures to print instead of the
     summary (:mod:`convcount.model.tools`), or ``all``.
+    ``strict`` refuses a model with layers whose MACs are unknown instead of
+    reporting its MACs as a lower bound.
     """
     from convcount.layers import parse_int
     from convcount.model import load_model, resolve_source
@@ -218,6 +222,15 @@ def emit_model(
         dtype=dtype,
         options=options,
     )
+    uncounted = report.uncounted
+    if strict and uncounted:
+        from convcount.summary import uncounted_text
+
+        raise ConvcountError(
+            "strict",
+            f"{source}: MACs unknown for {uncounted_text(uncounted)}; "
+            "without --strict the totals are reported as at least",
+        )
     if tools is not None:
         _write_tools(report, tools, fmt, batch, all_tools=count_as.lower() == "all")  # type: ignore[union-attr]  # tools is set only with count_as
         return
@@ -234,6 +247,8 @@ def _write_model(
     report: Any, record: dict[str, Any], fmt: str, batch: int, selection: Any = None
 ) -> None:
     if fmt == "plain":
+        if not record["params_exact"]:
+            say("the parameters of some layers are unknown: this is a lower bound")
         sys.stdout.write(f"{report.total_params}\n")
     elif fmt == "json":
         write_json(record)

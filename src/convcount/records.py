@@ -128,12 +128,17 @@ def csv_cell(value: object) -> str:
     """A value as CSV text: lists of numbers as ``3x5``, None as empty, bools as true/false.
 
     A list of names (a model layer's ``inputs``) is written as a JSON array,
-    since a name may hold any character: ``["conv1", "skip"]``.
+    since a name may hold any character: ``["conv1", "skip"]``; a mapping (a
+    model's ``uncounted`` layers) as a JSON object.
     """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, (list, tuple)):
         if any(isinstance(v, str) for v in value):
             import json
@@ -202,7 +207,10 @@ CELL_TYPES: dict[str, str] = {
         ),
         "int",
     ),
-    **dict.fromkeys(("bias", "depthwise_bias", "pointwise_bias"), "bool"),
+    **dict.fromkeys(
+        ("bias", "depthwise_bias", "pointwise_bias", "macs_exact", "params_exact"),
+        "bool",
+    ),
     **dict.fromkeys(
         (
             "kernel_size",
@@ -222,6 +230,7 @@ CELL_TYPES: dict[str, str] = {
     ),
     "padding": _PADDING,
     "inputs": "json",
+    "uncounted": "json",
 }
 
 

@@ -698,13 +698,39 @@ def comparison_view(rows: Sequence[ComparisonRow], width: int | None = None) -> 
 # A model
 
 
+#: A layer's MACs that convcount cannot count.
+UNKNOWN = "unknown"
+
+
+def known(layer: object) -> bool:
+    """Whether a layer's parameters are known (a file's custom layer without weights: not)."""
+    return bool(getattr(layer, "params_known", True))
+
+
+def unknown_params(layers: Sequence[Any]) -> dict[str, int]:
+    """Layers of unknown parameters, by class (or kind)."""
+    counts: dict[str, int] = {}
+    for layer in layers:
+        if not known(layer):
+            key = getattr(layer, "op", "") or layer.kind
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def model_view(
     report: ModelLike, width: int | None = None, batch_size: int = 1, selection: Any = None
 ) -> View:
     """A model summary: one row per layer (or per group, or the layers a
     :class:`convcount.view.Selection` keeps), totals, memory, receptive field, notes."""
     from convcount.model.kinds import compact
-    from convcount.summary import buffers, connected_to, has_batchnorm, memory
+    from convcount.summary import (
+        buffers,
+        connected_to,
+        has_batchnorm,
+        memory,
+        uncounted,
+        uncounted_text,
+    )
     from convcount.view import Selection, rows
 
     layers = list(report.layers)
@@ -720,7 +746,8 @@ def model_view(
             for r, prev in zip(shown, above, strict=True)
         ]
     total_macs = report.macs or 1
-    largest = max((r.macs for r in shown), default=0) or 1
+    counted = [r.macs or 0 for r in shown]  # unknown MACs are shown as such
+    largest = max(counted, default=0) or 1
     numbers = [f"{r.number}–{r.last}" if r.last != r.number else str(r.number) for r in shown]
     # Names, kinds and configurations come from a file: shown escaped (``\x1b[2J``),
     # never as terminal controls (_shorten escapes names); JSON and CSV keep them.
@@ -733,12 +760,19 @@ def model_view(
         for r in shown
     ]
     shapes = [_size(report.output_shape(r.output)) for r in shown]
-    params = [_n(r.params) if r.params else "" for r in shown]
+    params = [
+        (_n(r.params) if r.params else "")
+        if known(r)
+        else f"at least {_n(r.params)}"
+        if r.params  # a group holding a layer of unknown parameters
+        else UNKNOWN
+        for r in shown
+    ]
     fixed = [_n(r.non_trainable) if r.non_trainable else "" for r in shown]
     state = [_n(r.buffers) if r.buffers else "" for r in shown]
-    macs = [_n(r.macs * batch_size) if r.macs else "" for r in shown]
-    shares = [f"{r.macs / total_macs:5.1%}" if r.macs else "" for r in shown]
-    bars = [_bar(Fraction(r.macs, largest)) for r in shown]
+    macs = [UNKNOWN if r.macs is None else _n(r.macs * batch_size) if r.macs else "" for r in shown]
+    shares = [f"{m / total_macs:5.1%}" if m else "" for m in counted]
+    bars = [_bar(Fraction(m, largest)) for m in counted]
     natural = max(
         (
             _cells(printable(n))
@@ -797,12 +831,16 @@ def model_view(
             figures = [configs[i]] if configs[i] else []
             if r.params:
                 figures.append(f"params {params[i]}")
+            elif not known(r):
+                figures.append(f"params {UNKNOWN}")
             if r.non_trainable:
                 figures.append(f"non-trainable {fixed[i]}")
             if state[i]:
                 figures.append(f"buffers {state[i]}")
             if r.macs:
                 figures.append(f"MACs {macs[i]} ({shares[i].strip()})")
+            elif r.macs is None:
+                figures.append(f"MACs {UNKNOWN}")
             if inputs[i]:
                 figures.append("from " + ", ".join(printable(n) for n in inputs[i]))
             blocks.append((heading, figures))
@@ -825,11 +863,15 @@ def model_view(
 
     mem = memory(report, batch_size)
     all_macs = report.macs * batch_size
+    unknown = uncounted(report)
+    at_least = "at least " if unknown else ""
+    params_exact = all(known(layer) for layer in layers)
+    some = "" if params_exact else "at least "
     element = f"{report.dtype}, batch of {batch_size}"
     pairs = [
-        Pair("parameters", _n(report.total_params), _scaled(report.total_params)),
-        Pair("  trainable", _n(report.trainable_params), _scaled(report.trainable_params)),
-        Pair("  non-trainable", _n(report.non_trainable_params)),
+        Pair("parameters", some + _n(report.total_params), _scaled(report.total_params)),
+        Pair("  trainable", some + _n(report.trainable_params), _scaled(report.trainable_params)),
+        Pair("  non-trainable", some + _n(report.non_trainable_params)),
         *(
             [Pair("buffers", _n(sum(buffers(layer) for layer in layers)))]
             if any(buffers(layer) for layer in layers)
@@ -837,11 +879,11 @@ def model_view(
         ),
         Pair(
             "MACs",
-            _n(all_macs),
+            at_least + _n(all_macs),
             _scaled(all_macs),
             "convolution, dense and attention layers, bias additions not counted",
         ),
-        Pair("FLOPs", _n(2 * all_macs), _scaled(2 * all_macs), "2 × MACs"),
+        Pair("FLOPs", at_least + _n(2 * all_macs), _scaled(2 * all_macs), "2 × MACs"),
         Pair("input", _bytes(mem.input_bytes), _binary(mem.input_bytes), element),
         Pair(
             "activations",
@@ -857,14 +899,18 @@ def model_view(
         ),
         Pair(
             "parameter memory",
-            _bytes(mem.param_bytes),
+            some + _bytes(mem.param_bytes),
             _binary(mem.param_bytes),
             f"{report.dtype}, {DTYPE_BYTES[report.dtype]} B each",
         ),
-        Pair("  trainable", _bytes(mem.trainable_param_bytes), _binary(mem.trainable_param_bytes)),
+        Pair(
+            "  trainable",
+            some + _bytes(mem.trainable_param_bytes),
+            _binary(mem.trainable_param_bytes),
+        ),
         Pair(
             "  non-trainable",
-            _bytes(mem.non_trainable_param_bytes),
+            some + _bytes(mem.non_trainable_param_bytes),
             _binary(mem.non_trainable_param_bytes),
         ),
     ]
@@ -881,7 +927,7 @@ def model_view(
     pairs.append(
         Pair(
             "total memory",
-            _bytes(mem.total_bytes),
+            some + _bytes(mem.total_bytes),
             _binary(mem.total_bytes),
             "input + forward/backward + parameters" + (" + buffers" if mem.buffer_bytes else ""),
         )
@@ -891,7 +937,19 @@ def model_view(
         pairs.append(
             Pair("receptive field", _size(size), note=f"input pixels at {printable(name)}")
         )
-    notes = []
+    notes: list[str] = list(getattr(report, "notes", ()))  # a model file's reader notes
+    if unknown:
+        notes.append(
+            f"MACs unknown for {uncounted_text(unknown)} that convcount cannot count; "
+            + (
+                "their parameters are counted."
+                if params_exact
+                else "the parameters of "
+                + uncounted_text(unknown_params(layers))
+                + " are unknown too (the file holds no weights to count them from)."
+            )
+            + " --strict refuses such a model."
+        )
     if has_batchnorm(report):
         if report.convention == "keras":
             notes.append(

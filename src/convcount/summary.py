@@ -27,7 +27,12 @@ Memory, for a batch of ``N`` at the model's dtype (``b`` bytes per element):
   runs at that moment: the figure that decides whether a network fits a device's
   working memory (:func:`convcount.model.tools.peak_activation`).
 
-MACs scale with the batch; parameters do not.
+MACs scale with the batch; parameters do not. A layer whose MACs convcount
+cannot count (a model file's custom layer) has ``macs`` null; the model's
+``macs`` then counts the other layers only (a lower bound), ``macs_exact`` is
+false and ``uncounted`` says how many layers of each class went uncounted.
+When such a layer's parameters are unknown too (a file without weights), its
+parameter figures are null and ``params_exact`` is false.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ class LayerLike(Protocol):
     @property
     def non_trainable(self) -> int: ...
     @property
-    def macs(self) -> int: ...
+    def macs(self) -> int | None: ...
     @property
     def params(self) -> int: ...
 
@@ -162,6 +167,18 @@ def connected_to(report: ModelLike) -> list[tuple[str, ...]]:
     return out
 
 
+def uncounted(report: Any) -> dict[str, int]:
+    """Layers whose MACs the front end could not count, by class (none when it has no such)."""
+    return dict(getattr(report, "uncounted", None) or {})
+
+
+def uncounted_text(uncounted: dict[str, int]) -> str:
+    """Layers of unknown MACs in words: ``37 layers (LayerScale ×36, Custom ×1)``."""
+    total = sum(uncounted.values())
+    listed = ", ".join(f"{what} ×{count:,}" for what, count in uncounted.items())
+    return f"{total:,} layer{'' if total == 1 else 's'} ({listed})"
+
+
 def has_batchnorm(report: ModelLike) -> bool:
     """Whether any layer is a batch normalisation (the notes about it apply)."""
     return any("batchnorm" in layer.kind.replace("_", "") for layer in report.layers)
@@ -192,6 +209,9 @@ MODEL_TOTAL_COLUMNS: tuple[str, ...] = (
     "input_shape",
     "dtype",
     "flops",
+    "macs_exact",
+    "params_exact",
+    "uncounted",
     *Memory._fields[1:],
     "receptive_field",
     "receptive_field_layer",
@@ -206,18 +226,20 @@ def layer_record(report: ModelLike, index: int, batch_size: int = 1) -> dict[str
 
 def row_record(report: ModelLike, layer: Any, number: int, batch_size: int = 1) -> dict[str, Any]:
     """The JSON object of one row: a layer, or a group of a rolled-up view
-    (:class:`convcount.view.Row`, whose ``kind`` is ``group``)."""
+    (:class:`convcount.view.Row`, whose ``kind`` is ``group``). Unknown figures (a
+    model file's custom layer) are null."""
+    known = getattr(layer, "params_known", True)
     record = {
         "index": number,
         "name": layer.name,
         "kind": layer.kind,
         "inputs": list(layer.inputs),
         "output_shape": list(report.output_shape(layer.output)),
-        "params": layer.params,
-        "trainable_params": layer.trainable,
-        "non_trainable_params": layer.non_trainable,
-        "buffers": buffers(layer),
-        "macs": layer.macs * batch_size,
+        "params": layer.params if known else None,
+        "trainable_params": layer.trainable if known else None,
+        "non_trainable_params": layer.non_trainable if known else None,
+        "buffers": buffers(layer) if known else None,
+        "macs": None if layer.macs is None else layer.macs * batch_size,
         "config": config_record(getattr(layer, "config", None)),
     }
     if layer.kind == "group":
@@ -250,6 +272,7 @@ def model_record(report: ModelLike, batch_size: int = 1, selection: Any = None) 
     """
     rf = report.receptive_field
     macs = report.macs * batch_size
+    unknown = uncounted(report)
     if selection is None:
         layers = [layer_record(report, i, batch_size) for i in range(len(report.layers))]
     else:
@@ -270,6 +293,9 @@ def model_record(report: ModelLike, batch_size: int = 1, selection: Any = None) 
         "buffers": sum(buffers(layer) for layer in report.layers),
         "macs": macs,
         "flops": 2 * macs,
+        "macs_exact": not unknown,
+        "params_exact": bool(getattr(report, "params_exact", True)),
+        "uncounted": unknown,
         **memory(report, batch_size)._asdict(),
         "receptive_field": None if rf is None else {"size": list(rf[0]), "layer": rf[1]},
     }
@@ -403,6 +429,9 @@ def model_from_csv(rows: Sequence[dict[str, str]]) -> dict[str, Any]:
         buffers=totals["buffers"],
         macs=totals["macs"],
         flops=totals["flops"],
+        macs_exact=totals["macs_exact"],
+        params_exact=totals["params_exact"],
+        uncounted=totals["uncounted"] or {},
     )
     record.update({name: totals[name] for name in Memory._fields[1:]})
     record["receptive_field"] = None if size is None else {"size": size, "layer": where}

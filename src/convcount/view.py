@@ -78,11 +78,14 @@ class Row(NamedTuple):
     output: Any
     trainable: int
     non_trainable: int
-    macs: int
+    macs: int | None
+    """None: unknown (a layer convcount cannot count, or a group holding one)."""
     buffers: int
     config: dict[str, Any] | None
     layers: int
     """Layers in the row (1 for a layer)."""
+    params_known: bool = True
+    """False: the parameters of the layer (or of a layer of the group) are unknown."""
 
     @property
     def params(self) -> int:
@@ -139,6 +142,7 @@ def _single(layer: Any, index: int) -> Row:
         int(getattr(layer, "buffers", 0) or 0),
         getattr(layer, "config", None),
         1,
+        bool(getattr(layer, "params_known", True)),
     )
 
 
@@ -155,10 +159,11 @@ def _rolled(layers: Sequence[Any], run: Sequence[int], key: str) -> Row:
         members[-1].output,
         sum(m.trainable for m in members),
         sum(m.non_trainable for m in members),
-        sum(m.macs for m in members),
+        None if any(m.macs is None for m in members) else sum(m.macs for m in members),
         sum(int(getattr(m, "buffers", 0) or 0) for m in members),
         None,
         len(members),
+        all(getattr(m, "params_known", True) for m in members),
     )
 
 

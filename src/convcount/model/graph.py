@@ -44,8 +44,12 @@ class Out(NamedTuple):
     output: Tensor
     trainable: int = 0
     non_trainable: int = 0
-    macs: int = 0
+    macs: int | None = 0
+    """None: unknown (a layer convcount cannot count, such as a model file's custom layer)."""
     buffers: int = 0
+    params_known: bool = True
+    """False: the parameters are unknown (a custom layer of a file without weights); the
+    figures above are then 0."""
     config: dict[str, Any] | None = None
     """The layer's own field values, resolved (filled in by the registry)."""
 
@@ -63,10 +67,15 @@ class ModelLayer(NamedTuple):
     """Parameters the framework trains."""
     non_trainable: int
     """Parameters the framework keeps but does not train (Keras's BatchNorm statistics)."""
-    macs: int
-    """Multiply-accumulates for one input (bias additions excluded)."""
+    macs: int | None
+    """Multiply-accumulates for one input (bias additions excluded); None when unknown."""
     buffers: int = 0
     """PyTorch buffers (BatchNorm's running statistics): state that is not a parameter."""
+    op: str = ""
+    """What the layer is in its model file (a Keras class, an ONNX op); empty otherwise.
+    A layer of unknown MACs is listed under it in :attr:`ModelReport.uncounted`."""
+    params_known: bool = True
+    """False: its parameters are unknown (counted as 0; the totals are lower bounds)."""
     config: dict[str, Any] | None = None
     """The layer's own fields as its kind resolved them (kernel_size, stride, padding,
     units, function, ...): defaults filled in, sizes one per spatial dimension."""
@@ -99,6 +108,8 @@ class ModelReport(NamedTuple):
     layers: tuple[ModelLayer, ...]
     receptive_field: tuple[tuple[int, ...], str] | None
     """Receptive field of the last spatial layer before any global pooling, and its name."""
+    notes: tuple[str, ...] = ()
+    """What a model file's reader wants said under the summary (e.g. folded BatchNorm)."""
 
     @property
     def trainable_params(self) -> int:
@@ -122,8 +133,32 @@ class ModelReport(NamedTuple):
 
     @property
     def macs(self) -> int:
-        """Multiply-accumulates of the convolution and matrix-product layers."""
-        return sum(layer.macs for layer in self.layers)
+        """Multiply-accumulates of the convolution and matrix-product layers.
+
+        Layers whose MACs are unknown count nothing here: the figure is then a
+        lower bound, and :attr:`macs_exact` is False.
+        """
+        return sum(layer.macs for layer in self.layers if layer.macs is not None)
+
+    @property
+    def macs_exact(self) -> bool:
+        """Whether every layer's MACs are known (:attr:`macs` is then exact)."""
+        return all(layer.macs is not None for layer in self.layers)
+
+    @property
+    def params_exact(self) -> bool:
+        """Whether every layer's parameters are known (the totals are then exact)."""
+        return all(layer.params_known for layer in self.layers)
+
+    @property
+    def uncounted(self) -> dict[str, int]:
+        """Layers whose MACs are unknown, by what they are (class or op, else kind)."""
+        counts: dict[str, int] = {}
+        for layer in self.layers:
+            if layer.macs is None:
+                key = layer.op or layer.kind
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
     @property
     def param_bytes(self) -> int:
@@ -250,6 +285,7 @@ class Net:
         name: str | None = None,
         where: str | None = None,
         call: str = "",
+        op: str = "",
         **fields: Any,
     ) -> str:
         """Add a layer of ``kind`` fed by ``x`` (default: the last layer); return its name.
@@ -262,6 +298,7 @@ class Net:
         start with ``where`` when given, else with the source and layer name.
         ``call`` says how PyTorch code runs the layer when it is not a call of its
         kind's own module class (:attr:`ModelLayer.call`).
+        ``op`` is what the layer is in a model file (see :attr:`ModelLayer.op`).
         """
         spec = _kinds().get(kind)
         if spec is None:
@@ -302,6 +339,8 @@ class Net:
                 out.non_trainable,
                 out.macs,
                 out.buffers,
+                op,
+                out.params_known,
                 out.config,
                 call=call,
             )
@@ -322,6 +361,18 @@ class Net:
         torchvision's auxiliary classifiers: FlopCounterMode never sees them.
         """
         self.layers[first:] = [layer._replace(macs=0, runs=False) for layer in self.layers[first:]]
+
+    def weights(self, *, shared: bool = False, frozen: bool = False) -> None:
+        """Recount the last layer's weights: ``shared`` with an earlier layer (a layer
+        or model called again: its parameters are counted once, at the first call, its
+        MACs at every call) or ``frozen`` (all non-trainable, as Keras counts a layer
+        with ``trainable=False``)."""
+        layer = self.layers[-1]
+        if shared:
+            layer = layer._replace(trainable=0, non_trainable=0, buffers=0)
+        elif frozen:
+            layer = layer._replace(trainable=0, non_trainable=layer.params)
+        self.layers[-1] = layer
 
     def shape(self, x: str | None = None) -> Tensor:
         """The output of layer ``x`` (default: the last layer)."""

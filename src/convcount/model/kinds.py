@@ -72,12 +72,17 @@ class Kind(NamedTuple):
     """The Keras layer it counts as."""
     torch: str = ""
     """The PyTorch module it counts as."""
+    any_inputs: bool = False
+    """Whether it takes one input or several alike (an opaque layer)."""
 
     def apply(self, net: Net, tensors: Sequence[Tensor], given: Mapping[str, Any]) -> Out:
         """Check the inputs and fields, fill defaults, and compute."""
-        if self.joins and len(tensors) < 2:
+        if self.any_inputs:
+            if not tensors:
+                raise ConvcountError("inputs", f"inputs: {self.name} needs an input")
+        elif self.joins and len(tensors) < 2:
             raise ConvcountError("inputs", f"inputs: {self.name} needs at least two inputs")
-        if not self.joins and len(tensors) != 1:
+        elif not self.joins and len(tensors) != 1:
             raise ConvcountError(
                 "inputs", f"inputs: {self.name} takes one input; only joins take several"
             )
@@ -588,6 +593,42 @@ def _normalization(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     if v["constant"]:
         return Out(x)
     return Out(x, 0, 2 * x.channels + 1)  # mean, variance, count
+
+
+def _opaque(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """A layer convcount cannot count: its parameters and shape as given, MACs unknown."""
+    x = xs[0]
+    out = x
+    if v["shape"] is not None:
+        shape: tuple[int, ...] = v["shape"]
+        if -1 in shape:
+            raise ConvcountError("shape", "shape: every size must be given (no -1)")
+        if len(shape) == 1:
+            out = Tensor((), shape[0], (), ())
+        else:
+            keras = net.convention == "keras"
+            spatial, channels = (shape[:-1], shape[-1]) if keras else (shape[1:], shape[0])
+            if len(spatial) == len(x.spatial):
+                out = Tensor(spatial, channels, x.rf, x.jump)
+            else:
+                whole = max(_whole(x), default=1) if x.spatial else 1
+                out = Tensor(spatial, channels, (whole,) * len(spatial), (1,) * len(spatial))
+    if not v["params_known"]:
+        return Out(out, macs=v["macs"], params_known=False)
+    return Out(out, v["trainable"], v["non_trainable"], macs=v["macs"], buffers=v["buffers"])
+
+
+def _input(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
+    """Another input of the network: its shape as given, whatever feeds it nominally."""
+    shape: tuple[int, ...] = v["shape"]
+    if -1 in shape:
+        raise ConvcountError("shape", "shape: every size must be given (no -1)")
+    keras = net.convention == "keras"
+    if len(shape) == 1:
+        return Out(Tensor((), shape[0], (), ()))
+    spatial, channels = (shape[:-1], shape[-1]) if keras else (shape[1:], shape[0])
+    dims = len(spatial)
+    return Out(Tensor(spatial, channels, (1,) * dims, (1,) * dims))
 
 
 def _same(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
@@ -1582,6 +1623,36 @@ KINDS: dict[str, Kind] = _kinds(
         ),
         _split,
         torch="chunk",
+    ),
+    Kind(
+        "input",
+        "another input of the network (a model with several inputs): its shape as given, "
+        "no parameters; its values count as activations in the memory figures",
+        (Field("shape", "shape", REQUIRED, "its shape without the batch"),),
+        _input,
+        keras="Input / InputLayer",
+        any_inputs=True,
+    ),
+    Kind(
+        "opaque",
+        "a layer convcount cannot count (a model file's custom layer): its parameters and "
+        "output shape as given; its MACs unknown unless given, the model's total then a "
+        "lower bound",
+        (
+            Field("trainable", "int", 0, "trainable parameters", minimum=0),
+            Field("non_trainable", "int", 0, "non-trainable parameters", minimum=0),
+            Field("buffers", "int", 0, "buffers (state that is not a parameter)", minimum=0),
+            Field(
+                "params_known",
+                "bool",
+                True,
+                "false: the parameters are unknown too (the totals are then lower bounds)",
+            ),
+            Field("shape", "shape", None, "output shape without the batch; default: the input's"),
+            Field("macs", "int", None, "its MACs, when known; default unknown", minimum=0),
+        ),
+        _opaque,
+        any_inputs=True,
     ),
     Kind(
         "attention",

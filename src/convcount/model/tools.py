@@ -120,6 +120,8 @@ class _Row(NamedTuple):
     config: dict[str, Any]
     runs: bool = True
     call: str = ""
+    op: str = ""
+    """What the layer is in a model file (empty for the zoo and the model language)."""
 
 
 def _rows(report: Any) -> list[_Row]:
@@ -132,7 +134,8 @@ def _rows(report: Any) -> list[_Row]:
         runs = bool(getattr(layer, "runs", True))
         call = str(getattr(layer, "call", "") or "")
         row = _Row(layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config))
-        rows.append(row._replace(runs=runs, call=call))
+        op = str(getattr(layer, "op", "") or "")
+        rows.append(row._replace(runs=runs, call=call, op=op))
         tensors[layer.name] = layer.output
     return rows
 
@@ -492,6 +495,12 @@ def _refuse_unknown(row: _Row, tool: str, call: str) -> None:
             "count_as",
             f"--count-as {tool}: layer '{row.name}' carries activation {activation!r}, "
             "which a PyTorch network runs as a layer of its own (write it as one)",
+        )
+    if row.op and not row.call:
+        raise ConvcountError(
+            "count_as",
+            f"--count-as {tool}: layer '{row.name}' comes from a model file ({row.op}), "
+            f"which does not record the PyTorch module or function {tool} would hook",
         )
     if not call:
         raise ConvcountError(

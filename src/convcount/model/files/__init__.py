@@ -36,6 +36,7 @@ READERS: dict[str, str] = {
 }
 
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
+_KERAS_SUFFIXES = frozenset({".keras", ".h5", ".hdf5", ".json"})
 _HDF5 = b"\x89HDF\r\n\x1a\n"
 # torch.save's legacy (non-zip) format starts with a pickled magic number.
 _TORCH_LEGACY = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
@@ -76,6 +77,8 @@ def detect(path: Path, head: bytes) -> str | None:
         return "keras"  # a JSON object: Keras's model.to_json()
     if path.suffix.lower() == ".onnx" or _looks_like_onnx(head):
         return "onnx"
+    if path.suffix.lower() in _KERAS_SUFFIXES:
+        return "keras"  # its reader says what is wrong with it
     return None
 
 
