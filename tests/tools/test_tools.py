@@ -291,3 +291,13 @@ def test_a_layers_call_must_name_a_function_or_class(tmp_path: Path) -> None:
         '[[layer]]\nkind = "activation"\ncall = "F.relu; import os"\n'
     )
     assert_usage_error(run("model", str(path)), "call")
+
+
+def test_module_hook_counters_refuse_a_model_file() -> None:
+    """An exported file keeps no module structure: which module ran a layer is unknown."""
+    from tests.conftest import assert_usage_error, run
+
+    onnx = str(HERE.parent / "files" / "torch" / "alexnet.dynamo.onnx")
+    assert_usage_error(run("model", onnx, "--count-as", "thop"), "model file")
+    every = json.loads(run("model", onnx, "--count-as", "all", "--json").stdout)
+    assert [e["tool"] for e in every["left_out"]] == ["ptflops-pytorch", "thop"]
