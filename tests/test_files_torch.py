@@ -10,7 +10,9 @@ figure and each layer is compared here.
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 import json
 import re
 import struct
@@ -27,6 +29,7 @@ from convcount.model import load_file
 from convcount.model.files.onnx import Engine
 from convcount.model.files.onnx_proto import decode_model
 from convcount.model.graph import ModelReport
+from convcount.summary import model_from_csv
 from tests.conftest import run
 
 FILES = Path(__file__).parent / "files"
@@ -194,7 +197,20 @@ def test_state_dicts_saved_by_torch(path: Path) -> None:
     assert report.buffers == case["buffers"]  # BatchNorm's running statistics and counter
     assert not report.macs_exact
     owners = {row[0]: row[3] + row[4] for row in case["layers"] if row[3] or row[4]}
-    assert {layer.name: layer.params + layer.buffers for layer in report.layers} == owners
+    # one row per tensor, named by its key; rolled up by module prefix they are the modules
+    by_module: dict[str, int] = {}
+    for layer in report.layers:
+        module = layer.name.rpartition(".")[0]
+        by_module[module] = by_module.get(module, 0) + layer.params + layer.buffers
+        assert layer.config is not None and prod(layer.config["shape"]) == (
+            layer.params + layer.buffers
+        )
+    assert by_module == owners
+    record = json.loads(run("model", str(path), "--json").stdout)
+    rows = list(csv.DictReader(io.StringIO(run("model", str(path), "--format", "csv").stdout)))
+    assert model_from_csv(rows) == record
+    rolled = json.loads(run("model", str(path), "--depth", "1", "--json").stdout)
+    assert sum(row["params"] + row["buffers"] for row in rolled["layers"]) == sum(owners.values())
 
 
 def test_safetensors_counts_its_header(tmp_path: Path) -> None:
@@ -210,7 +226,16 @@ def test_safetensors_counts_its_header(tmp_path: Path) -> None:
     report = load_file(path)
     assert report.total_params == 8 * 27 + 8
     assert report.buffers == 8
-    assert [layer.name for layer in report.layers] == ["conv", "bn"]
+    assert [layer.name for layer in report.layers] == [
+        "conv.weight",
+        "conv.bias",
+        "bn.running_mean",
+    ]
+    assert [layer.config for layer in report.layers] == [
+        {"shape": (8, 3, 3, 3)},
+        {"shape": (8,)},
+        {"shape": (8,)},
+    ]
     assert not report.macs_exact
 
 

@@ -232,6 +232,14 @@ def emit_model(
             "without --strict the totals are reported as at least",
         )
     if tools is not None:
+        if uncounted:
+            from convcount.summary import uncounted_text
+
+            raise ConvcountError(
+                "count_as",
+                f"--count-as: {source}: MACs unknown for {uncounted_text(uncounted)}, "
+                "so no other counter's figure can be reproduced",
+            )
         _write_tools(report, tools, fmt, batch, all_tools=count_as.lower() == "all")  # type: ignore[union-attr]  # tools is set only with count_as
         return
     record = model_record(report, batch, selection)

@@ -759,7 +759,8 @@ def model_view(
         "" if r.group or not r.config else printable(compact(r.kind, r.config, report.convention))
         for r in shown
     ]
-    shapes = [_size(report.output_shape(r.output)) for r in shown]
+    # a weight file's rows (and an op a file leaves unshaped) have no known output
+    shapes = [_size(report.output_shape(r.output)) if r.output.channels else "—" for r in shown]
     params = [
         (_n(r.params) if r.params else "")
         if known(r)
@@ -847,7 +848,7 @@ def model_view(
         return _blocks(blocks, width)
 
     shape = _size(report.output_shape(report.input))
-    title = [printable(report.name), f"input {shape}"]
+    title = [printable(report.name), f"input {shape}" if report.input.channels else "no input"]
     if batch_size != 1:
         title.append(f"batch {batch_size}")
     title.append(f"{report.convention} convention")

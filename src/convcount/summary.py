@@ -234,7 +234,9 @@ def row_record(report: ModelLike, layer: Any, number: int, batch_size: int = 1) 
         "name": layer.name,
         "kind": layer.kind,
         "inputs": list(layer.inputs),
-        "output_shape": list(report.output_shape(layer.output)),
+        "output_shape": (
+            list(report.output_shape(layer.output)) if layer.output.channels else None
+        ),
         "params": layer.params if known else None,
         "trainable_params": layer.trainable if known else None,
         "non_trainable_params": layer.non_trainable if known else None,
@@ -284,7 +286,7 @@ def model_record(report: ModelLike, batch_size: int = 1, selection: Any = None) 
         "convention": report.convention,
         "width_multiplier": getattr(report, "width_multiplier", None),
         "batch_size": batch_size,
-        "input_shape": list(report.output_shape(report.input)),
+        "input_shape": (list(report.output_shape(report.input)) if report.input.channels else None),
         "dtype": report.dtype,
         "layers": layers,
         "total_params": report.total_params,
@@ -385,6 +387,8 @@ def _config_cell(value: Any) -> str:
     """A configuration value as CSV text: sizes as ``3x3``, pads per side as JSON."""
     from convcount.records import csv_cell
 
+    if value == []:  # a scalar tensor's shape: written so that it reads back
+        return "[]"
     if isinstance(value, list) and any(isinstance(v, list) for v in value):
         import json
 
@@ -416,8 +420,8 @@ def model_from_csv(rows: Sequence[dict[str, str]]) -> dict[str, Any]:
             for f in fields
             if row[f] != ""
         }
+        layer["inputs"] = layer["inputs"] or []  # none (a group's, a weight's): written empty
         if row.get("layers"):
-            layer["inputs"] = layer["inputs"] or []  # a group's: none, written empty
             layer["last_index"] = int(row["last_index"])
             layer["layers"] = int(row["layers"])
         layers.append(layer)
@@ -455,12 +459,13 @@ def parse_config_cell(kind: str, field: str, text: str) -> Any:
     from convcount.model.kinds import KINDS
 
     spec = KINDS.get(kind)
-    types = {f.name: f.type for f in spec.fields} if spec is not None else {}
+    # a model file's own rows (a weight tensor) carry only their shape
+    types = {f.name: f.type for f in spec.fields} if spec is not None else {"shape": "shape"}
     kind_of = types.get(field)
     if kind_of == "int":
         return int(text)
     if kind_of in ("ints", "shape"):
-        return [int(v) for v in text.split("x")]
+        return [] if text == "[]" else [int(v) for v in text.split("x")]
     if kind_of == "bool":
         return text == "true"
     if kind_of == "number":

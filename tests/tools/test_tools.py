@@ -301,3 +301,10 @@ def test_module_hook_counters_refuse_a_model_file() -> None:
     assert_usage_error(run("model", onnx, "--count-as", "thop"), "model file")
     every = json.loads(run("model", onnx, "--count-as", "all", "--json").stdout)
     assert [e["tool"] for e in every["left_out"]] == ["ptflops-pytorch", "thop"]
+
+
+def test_count_as_refuses_a_network_with_unknown_macs() -> None:
+    from tests.conftest import assert_usage_error, run
+
+    custom = str(HERE.parent / "files" / "keras" / "custom.json")
+    assert_usage_error(run("model", custom, "--count-as", "fvcore"), "--count-as", "MACs unknown")

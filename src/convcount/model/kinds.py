@@ -118,8 +118,11 @@ def compact(kind: str, config: Mapping[str, Any], convention: str) -> str:
     """A layer's configuration in a few characters (``3×3 /2 same g32``), as each
     field's :attr:`Field.short` says; empty for a kind this registry does not hold."""
     spec = KINDS.get(kind)
-    if spec is None:
-        return ""
+    if spec is None:  # a model file's own row: a weight tensor says its shape
+        shape = config.get("shape")
+        if not isinstance(shape, tuple):
+            return ""
+        return "×".join(str(v) for v in shape) if shape else "scalar"
     words = []
     for field in spec.fields:
         if not field.short or field.name not in config:

@@ -34,6 +34,8 @@ class Row(NamedTuple):
     non_trainable: int = 0
     op: str = ""
     """What the layer is in the file (an ONNX op, an aten op), for the uncounted list."""
+    config: dict[str, Any] | None = None
+    """What the file says of the layer beyond its figures (a weight tensor's shape)."""
 
 
 def tensor(shape: Sequence[int] | None) -> Tensor:
@@ -80,6 +82,7 @@ def build_report(
             non_trainable=row.non_trainable,
             macs=row.macs,
             buffers=row.buffers,
+            config=row.config,
             op=row.op,
         )
         for number, row in enumerate(rows, 1)

@@ -1,9 +1,10 @@
 """Weight files (safetensors, ``torch.save`` state dicts): parameters, no graph.
 
 A weight file holds tensors by name and nothing about how they are wired, so
-convcount counts their values, rolled up by module prefix (``layer1.0.conv1``
-for ``layer1.0.conv1.weight`` and ``.bias``), and reports MACs as unknown:
-they need a graph (export the model with ``torch.export`` or to ONNX).
+convcount lists every tensor with its shape and values (``--depth`` rolls them
+up by module prefix: ``layer1.0.conv1`` for ``layer1.0.conv1.weight`` and
+``.bias``), and reports MACs as unknown: they need a graph (export the model
+with ``torch.export`` or to ONNX).
 
 * **safetensors**: an 8-byte little-endian header length, then a JSON header
   naming each tensor's dtype, shape and byte range; the ranges are checked
@@ -69,19 +70,25 @@ def read(path: Path, head: bytes, *, label: str, **options: Any) -> ModelReport:
 
 
 def _rows(tensors: dict[str, tuple[tuple[int, ...], bool]]) -> list[Row]:
-    """One row per module prefix, in the file's order."""
-    rows: dict[str, Row] = {}
+    """One row per tensor, in the file's order, named by its key (``layer1.0.conv1.weight``):
+    ``--depth`` rolls them up by module prefix."""
+    rows = []
     for name, (shape, is_buffer) in tensors.items():
-        module, _, _leaf = name.rpartition(".")
-        module = module or name
-        row = rows.get(module) or Row(module, "weights", (), None, macs=None, op="weights")
         size = prod(shape)
-        if is_buffer:
-            row = row._replace(buffers=row.buffers + size)
-        else:
-            row = row._replace(trainable=row.trainable + size)
-        rows[module] = row
-    return list(rows.values())
+        rows.append(
+            Row(
+                name,
+                "buffer" if is_buffer else "parameter",
+                (),
+                None,
+                trainable=0 if is_buffer else size,
+                buffers=size if is_buffer else 0,
+                macs=None,
+                op="weights",
+                config={"shape": tuple(shape)},
+            )
+        )
+    return rows
 
 
 def _is_buffer(name: str, dtype_is_float: bool) -> bool:
