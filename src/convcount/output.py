@@ -272,13 +272,22 @@ def _write_model(
 
 def _write_tools(report: Any, tools: list[str], fmt: str, batch: int, *, all_tools: bool) -> None:
     """Other counters' figures for a model (``--count-as``): one tool, or all side by side."""
-    from convcount.model.tools import count_as, tool_record, tools_csv
+    from convcount.model.tools import TOOL_VERSIONS, count_as, tool_record, tools_csv
 
     if all_tools and report.convention != "torch":
         from convcount.model.tools import torchinfo
 
         torchinfo(report)  # refuses with the reason, naming the convention
-    results = [count_as(report, tool, batch) for tool in tools]
+    results = []
+    left_out: list[dict[str, str]] = []
+    for tool in tools:
+        try:
+            results.append(count_as(report, tool, batch))
+        except ConvcountError as error:
+            # with all, a tool that cannot count this network is left out, saying why
+            if not all_tools:
+                raise
+            left_out.append({"tool": tool, "reason": str(error)})
     head = {
         "model": report.name,
         "convention": report.convention,
@@ -293,18 +302,24 @@ def _write_tools(report: Any, tools: list[str], fmt: str, batch: int, *, all_too
             if fmt == "plain":
                 sys.stdout.write("".join(f"{r.total}\n" for r in results))
             elif fmt == "json":
-                write_json({**head, "tools": records})
+                write_json({**head, "tools": records, "left_out": left_out})
             elif fmt == "csv":
                 from convcount.records import csv_cell
 
                 header, table = tools_csv(records)
+                # a tool left out: its name and why, in the counts column
+                table += [
+                    [e["tool"], TOOL_VERSIONS[e["tool"]], "", "", "", e["reason"]]
+                    + [None] * (len(header) - 6)
+                    for e in left_out
+                ]
                 write_csv(
                     ["model", *header], [[csv_cell(v) for v in (report.name, *r)] for r in table]
                 )
             else:
                 from convcount.render import print_tools
 
-                print_tools(report, results)
+                print_tools(report, results, left_out)
         return
     result = results[0]
     record = {**head, **tool_record(result)}

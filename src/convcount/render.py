@@ -1031,8 +1031,14 @@ def tool_view(
     return _view(parts, width)
 
 
-def tools_view(report: ModelLike, results: Sequence[Any], width: int | None = None) -> View:
-    """Every tool's total for one model side by side, with what each counts."""
+def tools_view(
+    report: ModelLike,
+    results: Sequence[Any],
+    width: int | None = None,
+    left_out: Sequence[dict[str, str]] = (),
+) -> View:
+    """Every tool's total for one model side by side, with what each counts, and the
+    tools that cannot count it with why."""
     from convcount.model.tools import TOOL_VERSIONS
 
     base = results[0].total
@@ -1072,6 +1078,7 @@ def tools_view(report: ModelLike, results: Sequence[Any], width: int | None = No
     parts = [
         _heading(title, width),
         _fit(width, build, ("what it counts", "_tight"), stack=stack),
+        *(_text(f"left out: {e['reason']}.".split(" "), width) for e in left_out),
     ]
     return _view(parts, width)
 
@@ -1081,9 +1088,11 @@ def print_tool(report: ModelLike, result: Any, batch_size: int = 1) -> None:
     print_view(lambda width: tool_view(report, result, width, batch_size))
 
 
-def print_tools(report: ModelLike, results: Sequence[Any]) -> None:
-    """Draw every tool's total for a model on stdout."""
-    print_view(lambda width: tools_view(report, results, width))
+def print_tools(
+    report: ModelLike, results: Sequence[Any], left_out: Sequence[dict[str, str]] = ()
+) -> None:
+    """Draw every tool's total for a model on stdout (and the tools left out, with why)."""
+    print_view(lambda width: tools_view(report, results, width, left_out))
 
 
 # ---------------------------------------------------------------------------

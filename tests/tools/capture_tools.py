@@ -69,6 +69,8 @@ TORCHVISION = {
     "alexnet": 224,
     "convnext_tiny": 224,
     "efficientnet_v2_s": 160,
+    # a transformer: nn.MultiheadAttention, the class token and position embedding
+    "vit_b_32": 224,
 }
 
 

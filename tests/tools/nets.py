@@ -265,8 +265,84 @@ name = "fc"
 units = 5
 """
 
+
+def _functional() -> tuple[Any, Any]:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class Functional(nn.Module):
+        """Layers run as functions, which module-hooking counters see differently."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, padding=1)
+            self.bn = nn.BatchNorm2d(16)
+            self.expand = nn.Conv2d(16, 32, 1)
+            self.fc = nn.Linear(32, 4)
+
+        def forward(self, x: Any) -> Any:
+            y = F.relu(self.bn(self.conv(x)))
+            y = F.avg_pool2d(F.max_pool2d(y, 2), 3, stride=1, padding=1)
+            y = F.relu(self.expand(y))
+            return self.fc(y.mean((2, 3)))
+
+    return Functional(), torch.rand(1, 3, 24, 24)
+
+
+FUNCTIONAL = """
+[model]
+name = "functional"
+input = { size = 24, channels = 3 }
+convention = "torch"
+
+[[layer]]
+kind = "conv"
+name = "conv"
+kernel_size = 3
+padding = 1
+out_channels = 16
+[[layer]]
+kind = "batchnorm"
+name = "bn"
+[[layer]]
+kind = "activation"
+name = "relu"
+call = "F.relu"
+[[layer]]
+kind = "max_pool"
+name = "max_pool2d"
+pool_size = 2
+call = "F.max_pool2d"
+[[layer]]
+kind = "avg_pool"
+name = "avg_pool2d"
+pool_size = 3
+stride = 1
+padding = 1
+call = "F.avg_pool2d"
+[[layer]]
+kind = "conv"
+name = "expand"
+kernel_size = 1
+out_channels = 32
+[[layer]]
+kind = "activation"
+name = "relu_1"
+call = "F.relu"
+[[layer]]
+kind = "global_avg_pool"
+name = "mean"
+method = "mean"
+[[layer]]
+kind = "dense"
+name = "fc"
+units = 4
+"""
+
 NETS: dict[str, HandNet] = {
     "decoder": HandNet(DECODER, _decoder),
     "grouped1d": HandNet(GROUPED1D, _grouped1d),
     "residual": HandNet(RESIDUAL, _residual),
+    "functional": HandNet(FUNCTIONAL, _functional),
 }

@@ -37,7 +37,14 @@ def report_of(case: str, tmp_path: Path) -> Any:
     return load_model(builder, resolution=size, options=options)
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+#: Cases captured for thop and ptflops-pytorch only: under torch.no_grad() in eval,
+#: nn.MultiheadAttention runs its fused fast path, which FlopCounterMode, torchinfo,
+#: fvcore and ptflops's aten backend see differently from convcount's model of it
+#: (their figures are in tools.json, not reproduced yet).
+MODULE_TOOLS_ONLY = {"torchvision/vit_b_32@224"}
+
+
+@pytest.mark.parametrize("case", sorted(set(CASES) - MODULE_TOOLS_ONLY))
 def test_captured(case: str, tmp_path: Path) -> None:
     truth = CASES[case]
     report = report_of(case, tmp_path)
@@ -74,12 +81,41 @@ def test_captured(case: str, tmp_path: Path) -> None:
     assert pt.params == truth["ptflops_aten"]["params"]
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_captured_module_hooks(case: str, tmp_path: Path) -> None:
+    """thop and ptflops's pytorch backend: totals, parameters, thop per module."""
+    truth = CASES[case]
+    report = report_of(case, tmp_path)
+    assert report.total_params == truth["params"]
+    pt = count_as(report, "ptflops-pytorch")
+    assert pt.total == truth["ptflops_pytorch"]["macs"]
+    assert pt.params == truth["ptflops_pytorch"]["params"]
+
+    th = count_as(report, "thop")
+    assert th.total == truth["thop"]["macs"]
+    assert th.params == truth["thop"]["params"]
+    assert th.printed == {
+        "MACs": repr(truth["thop"]["macs"]),
+        "params": repr(truth["thop"]["params"]),
+    }
+    # per module: a module called twice (relu#2) sums its calls, as thop's buffer does;
+    # thop's tree lists the modules with a non-zero count
+    by_module: dict[str, int] = {}
+    for layer in th.layers:
+        if layer.figure:
+            module = layer.name.split("#")[0]
+            by_module[module] = by_module.get(module, 0) + layer.figure
+    assert by_module == truth["thop"]["by_leaf_module"]
+
+
 def test_every_tool_disagrees_somewhere() -> None:
     """The captured set is worth having: each tool differs from FlopCounterMode."""
     for tool, figure in (
         ("torchinfo", lambda t: t["torchinfo"]["total_mult_adds"]),
         ("fvcore", lambda t: t["fvcore"]["total"]),
         ("ptflops_aten", lambda t: t["ptflops_aten"]["macs"]),
+        ("ptflops_pytorch", lambda t: t["ptflops_pytorch"]["macs"]),
+        ("thop", lambda t: t["thop"]["macs"]),
     ):
         assert any(figure(t) != t["flop_counter"]["macs"] for t in CASES.values()), tool
 
@@ -184,6 +220,8 @@ def test_count_as_in_every_format() -> None:
         truth["torchinfo"]["total_mult_adds"],
         truth["fvcore"]["total"],
         truth["ptflops_aten"]["macs"],
+        truth["ptflops_pytorch"]["macs"],
+        truth["thop"]["macs"],
     ]
     quiet = run("model", "torchvision/resnet18", "--count-as", "all", "-q").stdout
     assert quiet.split() == [str(t["total"]) for t in every["tools"]]
@@ -193,7 +231,13 @@ def test_count_as_in_every_format() -> None:
         assert f"{t['total']:,}" in table.stdout
 
     assert_usage_error(run("model", "keras/mobilenet", "--count-as", "all"), "keras convention")
-    assert_usage_error(run("model", "torchvision/resnet18", "--count-as", "thop"), "--count-as")
+    assert_usage_error(run("model", "torchvision/resnet18", "--count-as", "flopth"), "--count-as")
+    assert (
+        json.loads(
+            run("model", "torchvision/resnet18", "--count-as", "ptflops_pytorch", "--json").stdout
+        )["tool"]
+        == "ptflops-pytorch"
+    )
     assert_usage_error(
         run("model", "torchvision/resnet18", "--count-as", "fvcore", "--depth", "1"), "--depth"
     )
@@ -203,6 +247,60 @@ def test_count_as_is_for_one_model() -> None:
     from tests.conftest import assert_usage_error, run
 
     assert_usage_error(run("model", "--list", "--count-as", "all"), "--count-as", "--list")
+
+
+def test_count_as_all_leaves_out_a_tool_that_cannot_count_the_network() -> None:
+    """thop and ptflops-pytorch do not reproduce Swin's window attention: refused alone,
+    left out of all."""
+    from tests.conftest import assert_usage_error, run
+
+    every = json.loads(run("model", "torchvision/swin_t", "--count-as", "all", "--json").stdout)
+    assert [t["tool"] for t in every["tools"]] == ["flop_counter", "torchinfo", "fvcore", "ptflops"]
+    assert [e["tool"] for e in every["left_out"]] == ["ptflops-pytorch", "thop"]
+    assert all("window_attention" in e["reason"] for e in every["left_out"])
+    quiet = run("model", "torchvision/swin_t", "--count-as", "all", "-q").stdout
+    assert quiet.split() == [str(t["total"]) for t in every["tools"]]
+    table = run("model", "torchvision/swin_t", "--count-as", "all").stdout
+    assert table.count("left out: --count-as") == 2
+    assert_usage_error(run("model", "torchvision/swin_t", "--count-as", "thop"), "window_attention")
+    resnet = json.loads(run("model", "torchvision/resnet18", "--count-as", "all", "--json").stdout)
+    assert resnet["left_out"] == []
+
+
+def test_module_hook_counters_refuse_a_fused_activation(tmp_path: Path) -> None:
+    """PyTorch runs an activation as a layer of its own: which one thop would see is unknown."""
+    from convcount.errors import ConvcountError
+
+    path = tmp_path / "fused.toml"
+    path.write_text(
+        '[model]\ninput = { size = 8, channels = 3 }\nconvention = "torch"\n'
+        '[[layer]]\nkind = "conv"\nkernel_size = 3\nout_channels = 4\nactivation = "relu"\n'
+    )
+    report = load_model(str(path))
+    for tool in ("thop", "ptflops-pytorch"):
+        with pytest.raises(ConvcountError, match="activation 'relu'"):
+            count_as(report, tool)
+
+
+def test_a_layers_call_must_name_a_function_or_class(tmp_path: Path) -> None:
+    from tests.conftest import assert_usage_error, run
+
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[model]\ninput = { size = 8, channels = 3 }\nconvention = "torch"\n'
+        '[[layer]]\nkind = "activation"\ncall = "F.relu; import os"\n'
+    )
+    assert_usage_error(run("model", str(path)), "call")
+
+
+def test_module_hook_counters_refuse_a_model_file() -> None:
+    """An exported file keeps no module structure: which module ran a layer is unknown."""
+    from tests.conftest import assert_usage_error, run
+
+    onnx = str(HERE.parent / "files" / "torch" / "alexnet.dynamo.onnx")
+    assert_usage_error(run("model", onnx, "--count-as", "thop"), "model file")
+    every = json.loads(run("model", onnx, "--count-as", "all", "--json").stdout)
+    assert [e["tool"] for e in every["left_out"]] == ["ptflops-pytorch", "thop"]
 
 
 def test_count_as_refuses_a_network_with_unknown_macs() -> None:

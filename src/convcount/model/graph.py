@@ -82,6 +82,13 @@ class ModelLayer(NamedTuple):
     runs: bool = True
     """False for a layer that holds parameters but does not run in inference (an
     auxiliary head in eval mode): no MACs, and no tool sees it run."""
+    call: str = ""
+    """How PyTorch code runs this layer, for the counters that hook module classes
+    (thop, ptflops's pytorch backend): empty for a call of its kind's own module
+    class (nn.Conv2d, nn.ReLU, nn.AdaptiveAvgPool2d, ...; operators for add and
+    multiply), else the function called (``F.relu``, ``F.avg_pool2d``,
+    ``F.adaptive_avg_pool2d``) or the name of another module class
+    (``LayerNorm2d``). See :func:`convcount.model.tools.torch_call`."""
 
     @property
     def params(self) -> int:
@@ -277,6 +284,7 @@ class Net:
         /,
         name: str | None = None,
         where: str | None = None,
+        call: str = "",
         op: str = "",
         **fields: Any,
     ) -> str:
@@ -288,6 +296,8 @@ class Net:
         field that names a layer (``like``) takes its name. Without ``name``,
         the layer is named after its kind (``conv``, ``conv_1``, ...). Errors
         start with ``where`` when given, else with the source and layer name.
+        ``call`` says how PyTorch code runs the layer when it is not a call of its
+        kind's own module class (:attr:`ModelLayer.call`).
         ``op`` is what the layer is in a model file (see :attr:`ModelLayer.op`).
         """
         spec = _kinds().get(kind)
@@ -332,6 +342,7 @@ class Net:
                 op,
                 out.params_known,
                 out.config,
+                call=call,
             )
         )
         self.tensors[name] = out.output
@@ -462,9 +473,9 @@ class Net:
         """Batch normalisation."""
         return self.layer("batchnorm", x, name=name, center=center, scale=scale)
 
-    def act(self, x: str | None, function: str, *, name: str | None = None) -> str:
+    def act(self, x: str | None, function: str, *, name: str | None = None, call: str = "") -> str:
         """An activation (no parameters)."""
-        return self.layer("activation", x, name=name, function=function)
+        return self.layer("activation", x, name=name, call=call, function=function)
 
     def add(self, *xs: str, name: str | None = None) -> str:
         """Elementwise sum of equal shapes."""

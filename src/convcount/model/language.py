@@ -122,7 +122,9 @@ KIND_ALIASES: dict[str, str] = {
     "hard_sigmoid": "activation",
 }
 
-LAYER_KEYS = ("kind", "name", "input", "inputs", "when")
+LAYER_KEYS = ("kind", "name", "input", "inputs", "when", "call")
+#: A layer's ``call`` (how PyTorch code runs it): a dotted name or an operator.
+CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,3}|[+*]")
 BLOCK_USE_KEYS = ("block", "name", "input", "when", "repeat", "first", "table", "columns")
 
 #: Names the language defines itself: a [params] entry, -O or block parameter of the
@@ -826,7 +828,15 @@ class _Builder:
             while full in self.net.tensors or full in self.net.reserved:
                 full = f"{prefix}{kind}_{number}"
                 number += 1
-        made = self.net.layer(kind, inputs, name=full, where=str(where), **fields)
+        call = raw.get("call", "")
+        if not isinstance(call, str) or (call and not CALL.fullmatch(call)) or len(call) > 100:
+            raise _error(
+                where,
+                "call",
+                f"must be a function or module class PyTorch runs (F.relu, LayerNorm2d), "
+                f"got {_show(call)}",
+            )
+        made = self.net.layer(kind, inputs, name=full, where=str(where), call=call, **fields)
         if isinstance(local, str):
             names[local] = made
             names.soft.discard(local)

@@ -80,7 +80,10 @@ def reference_text(names: list[str] | None = None) -> str:
     lines += [
         "",
         "Every layer also takes `name`, `input` (default: the layer before; joins take "
-        "`inputs`) and `when` (an expression; false skips the layer). A block use takes "
+        "`inputs`), `when` (an expression; false skips the layer) and, in the torch "
+        "convention, `call`: how the PyTorch code runs it when not as a module of its "
+        "kind's class (`F.relu`, `F.avg_pool2d`, or another class's name such as "
+        "`LayerNorm2d`), for `--count-as thop` and `ptflops-pytorch`. A block use takes "
         "`block`, `name`, `input`, `when`, `repeat`, `first` and the block's parameters, "
         "or `table` and `columns` to be used once per row of a stage table.",
         "",

@@ -29,9 +29,38 @@ are checked against the tools themselves (``tests/tools/``):
   additions of convolutions and linear layers (``addmm``, also on the rows of a
   flattened 4-D input) once per output element; everything else 0.
 
-``thop`` and ptflops's ``pytorch`` backend count per module class (a functional
-call counts nothing, an unknown module's parameters are dropped), which a
-counted network does not record yet; they are not reproduced here.
+* ``ptflops`` 0.7.5 with ``backend="pytorch"`` (``ptflops-pytorch``): forward
+  hooks on modules of the exact classes it maps (convolutions and Linear with
+  their bias; BatchNorm 1 per input element, 2 with affine; LayerNorm 1, its hook
+  asking for an ``affine`` it does not have; ReLU, ReLU6, ELU, LeakyReLU, GELU and
+  pooling 1 per element; Upsample 1 per output element), averaged over the batch,
+  plus functions it patches while the network runs (``F.relu``, ``F.gelu``,
+  ``F.silu``, ``F.softmax``, the pooling functions: 1 per input element;
+  ``F.interpolate``: 1 per output element), not averaged. A module whose forward
+  calls a patched function counts twice (nn.ReLU, nn.GELU, every pooling module,
+  nn.Upsample); operators (``+``, ``*``), ``torch.cat``, Hardswish, Sigmoid and
+  the norms of other classes (torchvision's LayerNorm2d) count 0. Its parameters
+  are all the network's.
+* ``thop`` 0.1.1.post2209072238, ``profile()``: per call of a module whose exact
+  class it registers: convolutions (transposed ones too) output elements ×
+  Cin/groups × kernel, no bias; BatchNorm, LayerNorm and InstanceNorm 2 per input
+  element, 4 with affine; AvgPool 1 per output element; AdaptiveAvgPool
+  ``int((in/out sizes' product + 1) × output elements)`` in floating point;
+  Linear in_features × output elements; Upsample nearest 1, linear 5, bilinear
+  11 per output element; Softmax 3C - 1 per position; ReLU, ReLU6, LeakyReLU,
+  max pooling and Dropout 0. A function counts nothing, and a module of a class
+  it does not register counts nothing and loses its own parameters from the
+  parameter total (LayerNorm2d's, ConvNeXt's layer_scale), as does a module that
+  never runs. It prints floats (``1824033792.0``).
+
+How the PyTorch code runs each layer (which module class, or which function) is
+:func:`torch_call`'s answer: a layer's ``call`` when the network says it (the
+zoo marks torchvision's functional layers: ``F.relu`` in GoogLeNet's and
+Inception's BasicConv2d, ``F.avg_pool2d``, ``F.adaptive_avg_pool2d``, ...), else
+its kind's module class. ViT's kinds are reproduced (``attention`` as
+nn.MultiheadAttention, which ptflops counts by its own formula and thop not at
+all); Swin's and MaxViT's attention kinds are refused by these two, naming the
+layer.
 """
 
 from __future__ import annotations
@@ -89,7 +118,10 @@ class _Row(NamedTuple):
     params: int
     macs: int
     config: dict[str, Any]
-    runs: bool
+    runs: bool = True
+    call: str = ""
+    op: str = ""
+    """What the layer is in a model file (empty for the zoo and the model language)."""
 
 
 def _rows(report: Any) -> list[_Row]:
@@ -100,9 +132,10 @@ def _rows(report: Any) -> list[_Row]:
         ins = tuple(tensors[name] for name in layer.inputs if name in tensors)
         macs = layer.macs if layer.macs is not None else 0
         runs = bool(getattr(layer, "runs", True))
-        rows.append(
-            _Row(layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config), runs)
-        )
+        call = str(getattr(layer, "call", "") or "")
+        row = _Row(layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config))
+        op = str(getattr(layer, "op", "") or "")
+        rows.append(row._replace(runs=runs, call=call, op=op))
         tensors[layer.name] = layer.output
     return rows
 
@@ -135,7 +168,7 @@ def _torch_only(report: Any, tool: str) -> None:
     if report.convention != "torch":
         raise ConvcountError(
             "count_as",
-            f"--count-as: torchinfo, fvcore and ptflops count PyTorch modules, and "
+            f"--count-as: torchinfo, fvcore, ptflops and thop count PyTorch modules, and "
             f"{report.name} follows the keras convention (a model file can be counted with "
             "--convention torch)",
         )
@@ -348,6 +381,382 @@ def ptflops_aten(report: Any, batch_size: int = 1) -> ToolCount:
 
 
 # ---------------------------------------------------------------------------
+# How PyTorch code runs each layer: the module class hooked, or the function called
+
+#: The module class of each activation function (torch convention).
+_ACTIVATION_CLASSES = {
+    "relu": "ReLU",
+    "relu6": "ReLU6",
+    "leaky_relu": "LeakyReLU",
+    "elu": "ELU",
+    "selu": "SELU",
+    "gelu": "GELU",
+    "swish": "SiLU",
+    "silu": "SiLU",
+    "sigmoid": "Sigmoid",
+    "hard_sigmoid": "Hardsigmoid",
+    "hard_swish": "Hardswish",
+    "tanh": "Tanh",
+    "softmax": "Softmax",
+    "mish": "Mish",
+    "linear": "Identity",
+}
+
+#: The module class (``nn.`` + name, ``{d}`` the spatial dimensions) or the call
+#: (an operator, ``torch.``/``Tensor.`` function) each kind stands for by default.
+_KIND_CALLS = {
+    "conv": "nn.Conv{d}d",
+    "pointwise": "nn.Conv{d}d",
+    "depthwise": "nn.Conv{d}d",
+    "separable": "nn.Conv{d}d",  # two of them: depthwise, then 1x1
+    "transpose": "nn.ConvTranspose{d}d",
+    "dense": "nn.Linear",
+    "batchnorm": "nn.BatchNorm{d}d",
+    "layer_norm": "nn.LayerNorm",
+    "dropout": "nn.Dropout",
+    "identity": "nn.Identity",
+    "max_pool": "nn.MaxPool{d}d",
+    "avg_pool": "nn.AvgPool{d}d",
+    "adaptive_avg_pool": "nn.AdaptiveAvgPool{d}d",
+    "adaptive_max_pool": "nn.AdaptiveMaxPool{d}d",
+    "global_avg_pool": "nn.AdaptiveAvgPool{d}d",
+    "global_max_pool": "nn.AdaptiveMaxPool{d}d",
+    "flatten": "nn.Flatten",
+    "zero_padding": "nn.ZeroPad{d}d",
+    "upsampling": "nn.Upsample",
+    "stochastic_depth": "StochasticDepth",
+    "channel_shuffle": "nn.ChannelShuffle",
+    "add": "+",
+    "multiply": "*",
+    "concat": "torch.cat",
+    "split": "Tensor.chunk",
+    "permute": "Tensor.permute",
+    "reshape": "Tensor.reshape",
+    # a parameter its parent block multiplies in (ConvNeXt's CNBlock): `*`
+    "layer_scale": "*",
+    # parameters of the parent module, joined by torch.cat and `+` (ViT's class
+    # token and position embedding), and the class token's slice x[:, 0]
+    "class_token": "torch.cat",
+    "position_embedding": "+",
+    "select_token": "Tensor.__getitem__",
+}
+
+
+def torch_call(layer: Any) -> str:
+    """How PyTorch code runs ``layer`` (a ModelLayer or a row of it).
+
+    The layer's own ``call`` when it has one: a function (``F.relu``,
+    ``F.avg_pool2d``, ...) or a module class other than its kind's
+    (``LayerNorm2d``); else the default: a call of its kind's module class
+    (``nn.Conv2d``, ``nn.ReLU``, ``nn.AdaptiveAvgPool2d``: the class's name with
+    ``nn.``), an operator for add and multiply (``+``, ``*``), ``Tensor.mean`` for a
+    global average pool whose ``method`` is mean. A model file in the torch
+    convention is read this way: every layer a module call of its kind's class.
+    """
+    call = str(getattr(layer, "call", "") or "")
+    if call:
+        return call
+    kind = layer.kind
+    config = getattr(layer, "config", None) or {}
+    if kind == "activation":
+        return "nn." + _ACTIVATION_CLASSES.get(str(config.get("function", "relu")), "Identity")
+    if kind == "global_avg_pool" and config.get("method") == "mean":
+        return "Tensor.mean"
+    if kind == "attention":
+        # ViT's nn.MultiheadAttention; other attention modules are not reproduced
+        plain = config.get("projections", True) and config.get("position_bias", "none") == "none"
+        return "nn.MultiheadAttention" if plain else ""
+    pattern = _KIND_CALLS.get(kind)
+    if pattern is None:
+        return ""
+    inputs = getattr(layer, "inputs", ())
+    first = inputs[0] if inputs and not isinstance(inputs[0], str) else None
+    tensor = first if first is not None else layer.output
+    dims = max(len(tensor.spatial), 1)
+    return pattern.replace("{d}", str(dims))
+
+
+def _base(call: str) -> str:
+    """A module class without ``nn.`` and its dimensions: ``nn.MaxPool2d`` -> ``MaxPool``."""
+    name = call.removeprefix("nn.")
+    return name[:-2] if name[-2:] in ("1d", "2d", "3d") else name
+
+
+def _module_of(name: str) -> str:
+    """The module path of a layer: a second call ``relu#2`` is module ``relu``."""
+    return name.split("#", 1)[0]
+
+
+def _refuse_unknown(row: _Row, tool: str, call: str) -> None:
+    activation = row.config.get("activation")
+    if activation not in (None, "linear") and row.kind != "activation":
+        # PyTorch has no fused activation: which module or function runs it is unknown
+        raise ConvcountError(
+            "count_as",
+            f"--count-as {tool}: layer '{row.name}' carries activation {activation!r}, "
+            "which a PyTorch network runs as a layer of its own (write it as one)",
+        )
+    if row.op and not row.call:
+        raise ConvcountError(
+            "count_as",
+            f"--count-as {tool}: layer '{row.name}' comes from a model file ({row.op}), "
+            f"which does not record the PyTorch module or function {tool} would hook",
+        )
+    if not call:
+        raise ConvcountError(
+            "count_as",
+            f"--count-as {tool}: {tool}'s figure for layer '{row.name}' (kind {row.kind}) "
+            "is not reproduced",
+        )
+
+
+def _input_elements(row: _Row) -> int:
+    return _elements(row.inputs[0]) if row.inputs else _elements(row.output)
+
+
+# ---------------------------------------------------------------------------
+# thop
+
+#: Module classes thop 0.1.1 registers (``register_hooks``), without dimensions;
+#: it counts 0 for the ones not in :data:`_THOP_RULES`.
+_THOP_REGISTERED = frozenset(
+    {
+        "Conv",
+        "ConvTranspose",
+        "BatchNorm",
+        "LayerNorm",
+        "InstanceNorm",
+        "PReLU",
+        "Softmax",
+        "ReLU",
+        "ReLU6",
+        "LeakyReLU",
+        "MaxPool",
+        "AdaptiveMaxPool",
+        "AvgPool",
+        "AdaptiveAvgPool",
+        "Linear",
+        "Dropout",
+        "Upsample",
+        "ZeroPad2d",
+        "PixelShuffle",
+    }
+)
+
+
+def _thop_layer(row: _Row, batch_size: int) -> tuple[int, bool, str]:
+    """(thop's count, whether it keeps the parameters, why) for one layer."""
+    call = torch_call(row)
+    _refuse_unknown(row, "thop", call)
+    if not call.startswith("nn."):
+        if row.params:
+            return 0, False, f"{call}: not a registered module, parameters dropped"
+        return 0, False, "" if row.macs == 0 else f"{call}: a function, not counted"
+    base = _base(call)
+    if base == "ZeroPad":
+        base = call.removeprefix("nn.")
+    if base not in _THOP_REGISTERED:
+        if row.params:
+            return 0, False, f"{call}: not registered, parameters dropped"
+        return 0, False, ""
+    if not row.runs:
+        return 0, False, "never runs: no parameters"
+    out = _elements(row.output) * batch_size
+    if base in ("Conv", "ConvTranspose"):
+        if row.kind == "separable":
+            return row.macs * batch_size, True, ""
+        if row.kind == "transpose":
+            # counted at the output positions: Cin/groups x kernel per output element
+            per_in = _positions(row.inputs[0])
+            count = row.macs * _positions(row.output) // per_in if per_in else 0
+            return count * batch_size, True, "output elements x Cin/groups x kernel"
+        return row.macs * batch_size, True, ""
+    if base == "Linear":
+        return row.macs * batch_size, True, ""
+    if base in ("BatchNorm", "LayerNorm", "InstanceNorm"):
+        per = 4 if row.params else 2
+        return _input_elements(row) * batch_size * per, True, f"{per} per input element"
+    if base == "AvgPool":
+        return out, True, "1 per output element"
+    if base == "AdaptiveAvgPool":
+        sizes = row.inputs[0].spatial if row.inputs else ()
+        outs = row.output.spatial or (1,) * len(sizes)
+        kernel = 1.0
+        for size, out_size in zip(sizes, outs, strict=False):
+            kernel *= float(size) / float(out_size)
+        return int((kernel + 1) * out), True, "(in/out size + 1) per output element"
+    if base == "Upsample":
+        dims = len(row.output.spatial)
+        # linear 5, bilinear 11; trilinear: thop warns and counts 0
+        bilinear = row.config.get("interpolation") == "bilinear"
+        per = {1: 5, 2: 11}.get(dims, 0) if bilinear else 1
+        return out * per, True, f"{per} per output element"
+    if base == "Softmax":
+        channels = int(row.output.channels)
+        return out // channels * (3 * channels - 1), True, "3C - 1 per position"
+    return 0, True, ""
+
+
+def thop(report: Any, batch_size: int = 1) -> ToolCount:
+    """thop 0.1.1's ``profile()`` MACs and parameters (see the module docstring)."""
+    _torch_only(report, "thop")
+    layers = []
+    params: dict[str, int] = {}
+    for row in _rows(report):
+        count, keeps, note = _thop_layer(row, batch_size)
+        if keeps:
+            # a module called twice counts its parameters once
+            params[_module_of(row.name)] = max(params.get(_module_of(row.name), 0), row.params)
+        layers.append(ToolLayer(row.name, count, note))
+    total = sum(layer.figure for layer in layers)
+    kept = sum(params.values())
+    return ToolCount(
+        "thop",
+        total,
+        "MACs",
+        tuple(layers),
+        kept,
+        None,
+        {"MACs": repr(float(total)), "params": repr(float(kept))},
+        "per call of a module whose exact class it registers: convolutions without bias "
+        "(transposed ones at the output positions), BatchNorm and LayerNorm 2 per element "
+        "(4 with affine), average pooling, Linear, upsampling (nearest 1, bilinear 11); "
+        "functions and other modules count 0 and their parameters are dropped",
+    )
+
+
+# ---------------------------------------------------------------------------
+# ptflops, pytorch backend
+
+#: Functions ptflops 0.7.5 patches to count their input's elements (interpolate:
+#: the output's), and the module classes whose forward calls one of them.
+_PTFLOPS_FUNCTIONS = frozenset(
+    {
+        "F.relu",
+        "F.prelu",
+        "F.elu",
+        "F.relu6",
+        "F.gelu",
+        "F.silu",
+        "F.softmax",
+        "F.interpolate",
+        "F.upsample",
+        *(f"F.{p}{d}d" for p in ("avg_pool", "max_pool") for d in (1, 2, 3)),
+        *(f"F.adaptive_{p}{d}d" for p in ("avg_pool", "max_pool") for d in (1, 2, 3)),
+    }
+)
+_PTFLOPS_FORWARD = {
+    "ReLU": "F.relu",
+    "PReLU": "F.prelu",
+    "ELU": "F.elu",
+    "GELU": "F.gelu",
+    "SiLU": "F.silu",
+    "Softmax": "F.softmax",
+    "Upsample": "F.interpolate",
+    "MaxPool": "F.max_pool",
+    "AvgPool": "F.avg_pool",
+    "AdaptiveMaxPool": "F.adaptive_max_pool",
+    "AdaptiveAvgPool": "F.adaptive_avg_pool",
+}
+#: Module classes ptflops hooks that count their output's (activations) or input's
+#: (pooling, normalisation) elements.
+_PTFLOPS_ELEMENTS = frozenset(
+    {"ReLU", "PReLU", "ELU", "LeakyReLU", "ReLU6", "GELU"}
+    | {"MaxPool", "AvgPool", "AdaptiveMaxPool", "AdaptiveAvgPool"}
+)
+
+
+def _ptflops_pytorch_layer(row: _Row) -> tuple[int, int, str]:
+    """(module hook's count, patched functions' count, why) for one example."""
+    call = torch_call(row)
+    _refuse_unknown(row, "ptflops-pytorch", call)
+    if not row.runs:
+        return 0, 0, "never runs"
+    into = _input_elements(row)
+    function = call
+    module = 0
+    note = ""
+    if call.startswith("nn."):
+        base = _base(call)
+        function = _PTFLOPS_FORWARD.get(base, "")
+        if function and base not in ("SiLU", "Softmax", "Upsample"):
+            function += call[-2:] if "Pool" in base else ""
+        if base in ("Conv", "ConvTranspose", "Linear"):
+            module, _ = _ptflops_aten_layer(row, 1)
+            note = "bias added per output element" if module != row.macs else ""
+        elif base in _PTFLOPS_ELEMENTS:
+            module = into
+            note = "1 per element"
+        elif base in ("BatchNorm", "InstanceNorm", "GroupNorm"):
+            module = into * (2 if row.params else 1)
+            note = f"{2 if row.params else 1} per element"
+        elif base == "LayerNorm":
+            module = into  # its hook asks for `affine`, which LayerNorm does not have
+            note = "1 per element"
+        elif base == "Upsample":
+            module = _elements(row.output)
+            note = "1 per output element"
+        elif base == "MultiheadAttention":
+            module = _ptflops_attention(row)
+            note = "its attention formula"
+    functional = 0
+    if function in _PTFLOPS_FUNCTIONS:
+        resizes = function in ("F.interpolate", "F.upsample")
+        functional = _elements(row.output) if resizes else into
+        note = f"{note} + {function}: 1 per element" if note else f"{function}: 1 per element"
+    return module, functional, note
+
+
+def _ptflops_attention(row: _Row) -> int:
+    """ptflops's hook for nn.MultiheadAttention (self-attention, batch first), one example."""
+    tokens = _positions(row.inputs[0])
+    dim = int(row.inputs[0].channels)
+    heads = int(row.config["heads"])
+    flops = tokens * dim  # scaling q
+    flops += 3 * tokens * dim * dim  # the q, k, v projections
+    if row.config.get("qkv_bias", True):
+        flops += 3 * tokens * dim
+    flops += heads * (2 * tokens * tokens * (dim // heads) + tokens * tokens)
+    return flops + tokens * dim * (dim + 1)  # the output projection, bias always
+
+
+def ptflops_pytorch(report: Any, batch_size: int = 1) -> ToolCount:
+    """ptflops 0.7.5's ``get_model_complexity_info(..., backend="pytorch")`` MACs."""
+    _torch_only(report, "ptflops")
+    layers = []
+    # Module hooks count the whole batch and ptflops divides their sum by it (in
+    # floating point); the patched functions count the whole batch, undivided.
+    # nn.Upsample's hook reads the first example's output only (``output[0]``), so
+    # it alone does not scale with the batch and its share is divided.
+    modules = 0
+    functions = 0
+    for row in _rows(report):
+        module, functional, note = _ptflops_pytorch_layer(row)
+        upsample = _base(torch_call(row)) == "Upsample" and row.runs
+        modules += module if upsample else module * batch_size
+        functions += functional * batch_size
+        if upsample and batch_size > 1:
+            note += f", the first example's output / {batch_size}"
+        figure = (module // batch_size if upsample else module) + functional * batch_size
+        layers.append(ToolLayer(row.name, figure, note))
+    total = int(modules / batch_size + functions)
+    return ToolCount(
+        "ptflops-pytorch",
+        total,
+        "MACs",
+        tuple(layers),
+        report.total_params,
+        None,
+        {"MACs": f"{total:,}", "params": f"{report.total_params:,}"},
+        "module hooks: convolutions and Linear with their bias, BatchNorm 2 per element, "
+        "LayerNorm 1, ReLU/ReLU6/GELU and pooling 1 per element, upsampling 1 per output "
+        "element; plus patched functions (F.relu, F.gelu, F.silu, pooling, interpolate) "
+        "1 per element, so nn.ReLU, nn.GELU and pooling modules count twice; adds, "
+        "multiplies, Hardswish and sigmoid count 0",
+    )
+
+
+# ---------------------------------------------------------------------------
 # FlopCounterMode (convcount's own figure)
 
 
@@ -373,6 +782,8 @@ TOOLS: dict[str, Callable[[Any, int], ToolCount]] = {
     "torchinfo": torchinfo,
     "fvcore": fvcore,
     "ptflops": ptflops_aten,
+    "ptflops-pytorch": ptflops_pytorch,
+    "thop": thop,
 }
 
 #: The version of each tool whose rules are reproduced (the figures depend on it).
@@ -381,10 +792,18 @@ TOOL_VERSIONS = {
     "torchinfo": "1.8.0",
     "fvcore": "0.1.5",
     "ptflops": "0.7.5 aten",
+    "ptflops-pytorch": "0.7.5",
+    "thop": "0.1.1.post2209072238",
 }
 
 #: Names people type for the same tools.
-TOOL_ALIASES = {"flopcounter": "flop_counter", "ptflops-aten": "ptflops", "default": "flop_counter"}
+TOOL_ALIASES = {
+    "flopcounter": "flop_counter",
+    "ptflops-aten": "ptflops",
+    "ptflops_aten": "ptflops",
+    "ptflops_pytorch": "ptflops-pytorch",
+    "default": "flop_counter",
+}
 
 
 def tool_names(given: str) -> list[str]:
@@ -400,7 +819,7 @@ def tool_names(given: str) -> list[str]:
             "count_as",
             f"--count-as: no counter {given!r}"
             + did_you_mean(given, (*TOOLS, "all"), as_field=False)
-            + f"; one of {known} (thop and ptflops's pytorch backend are not reproduced yet)",
+            + f"; one of {known}",
         )
     return [name]
 

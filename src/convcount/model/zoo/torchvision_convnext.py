@@ -73,6 +73,7 @@ def build(spec: Spec) -> Net:
         4,
         padding=0,
         norm="layer_norm",
+        norm_call="LayerNorm2d",
         activation=None,
         bias=True,
     )
@@ -83,11 +84,11 @@ def build(spec: Spec) -> Net:
         index += 1
         if out_channels is not None:
             # Downsampling: LayerNorm2d, then Conv2d(k 2, stride 2) with bias.
-            x = net.layer("layer_norm", x, name=f"features.{index}.0")
+            x = net.layer("layer_norm", x, name=f"features.{index}.0", call="LayerNorm2d")
             x = net.conv(x, out_channels, 2, 2, 0, name=f"features.{index}.1")
             index += 1
     x = net.layer("adaptive_avg_pool", x, name="avgpool", output_size=1)
-    x = net.layer("layer_norm", x, name="classifier.0")
+    x = net.layer("layer_norm", x, name="classifier.0", call="LayerNorm2d")
     x = net.layer("flatten", x, name="classifier.1")
     net.dense(x, spec.option("num_classes"), name="classifier.2")
     return net

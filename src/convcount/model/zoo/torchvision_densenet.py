@@ -73,8 +73,14 @@ def build(spec: Spec) -> Net:
             x = net.conv(x, features, 1, bias=False, name=f"{name}.conv")
             x = net.layer("avg_pool", x, name=f"{name}.pool", pool_size=2, stride=2)
     x = net.bn(x, name="features.norm5")
-    x = net.act(x, "relu", name="relu")
-    x = net.layer("adaptive_avg_pool", x, name="adaptive_avg_pool2d", output_size=1)
+    x = net.act(x, "relu", name="relu", call="F.relu")
+    x = net.layer(
+        "adaptive_avg_pool",
+        x,
+        name="adaptive_avg_pool2d",
+        call="F.adaptive_avg_pool2d",
+        output_size=1,
+    )
     x = net.layer("flatten", x, name="flatten")
     net.dense(x, spec.option("num_classes"), name="classifier")
     return net

@@ -65,7 +65,7 @@ def basic_conv(
     """BasicConv2d: a bias-free conv, BatchNorm2d and ReLU (eps changes no count)."""
     x = net.conv(x, out_channels, kernel_size, stride, padding, bias=False, name=f"{name}.conv")
     x = net.bn(x, name=f"{name}.bn")
-    return net.act(x, "relu", name=f"{name}.relu")
+    return net.act(x, "relu", name=f"{name}.relu", call="F.relu")
 
 
 def build(spec: Spec) -> Net:
@@ -100,11 +100,17 @@ def build(spec: Spec) -> Net:
         x = net.concat(b1, b2, b3, b4, name=f"{name}.cat")
         if name in AUX and spec.option("aux_logits"):
             aux, first = AUX[name], len(net.layers)
-            a = net.layer("adaptive_avg_pool", x, name=f"{aux}.adaptive_avg_pool2d", output_size=4)
+            a = net.layer(
+                "adaptive_avg_pool",
+                x,
+                name=f"{aux}.adaptive_avg_pool2d",
+                call="F.adaptive_avg_pool2d",
+                output_size=4,
+            )
             a = basic_conv(net, a, f"{aux}.conv", 128, 1)
             a = net.layer("flatten", a, name=f"{aux}.flatten")
             a = net.dense(a, 1024, name=f"{aux}.fc1")
-            a = net.act(a, "relu", name=f"{aux}.relu")
+            a = net.act(a, "relu", name=f"{aux}.relu", call="F.relu")
             a = net.layer("dropout", a, name=f"{aux}.dropout", rate=0.7)
             net.dense(a, classes, name=f"{aux}.fc2")
             net.idle(first)

@@ -40,13 +40,21 @@ OPTIONS = (
 def _pool_branch(net: Net, x: str, name: str, out_channels: int) -> str:
     """F.avg_pool2d(3, stride 1, padding 1), then a 1x1 BasicConv2d."""
     block = name.rsplit(".", 1)[0]
-    p = net.layer("avg_pool", x, name=f"{block}.avg_pool2d", pool_size=3, stride=1, padding=1)
+    p = net.layer(
+        "avg_pool",
+        x,
+        name=f"{block}.avg_pool2d",
+        call="F.avg_pool2d",
+        pool_size=3,
+        stride=1,
+        padding=1,
+    )
     return basic_conv(net, p, name, out_channels, 1)
 
 
 def _max_branch(net: Net, x: str, name: str) -> str:
     """F.max_pool2d(3, stride 2)."""
-    return net.layer("max_pool", x, name=name, pool_size=3, stride=2)
+    return net.layer("max_pool", x, name=name, call="F.max_pool2d", pool_size=3, stride=2)
 
 
 def inception_a(net: Net, x: str, name: str, pool_features: int) -> str:
@@ -132,10 +140,22 @@ def build(spec: Spec) -> Net:
     if spec.option("aux_logits"):
         first = len(net.layers)
         # Never run in eval: pooled to its size at 299 (5x5) so that any resolution builds.
-        a = net.layer("adaptive_avg_pool", x, name="AuxLogits.avg_pool2d", output_size=5)
+        a = net.layer(
+            "adaptive_avg_pool",
+            x,
+            name="AuxLogits.avg_pool2d",
+            call="F.avg_pool2d",
+            output_size=5,
+        )
         a = basic_conv(net, a, "AuxLogits.conv0", 128, 1)
         a = basic_conv(net, a, "AuxLogits.conv1", 768, 5)
-        a = net.layer("adaptive_avg_pool", a, name="AuxLogits.adaptive_avg_pool2d", output_size=1)
+        a = net.layer(
+            "adaptive_avg_pool",
+            a,
+            name="AuxLogits.adaptive_avg_pool2d",
+            call="F.adaptive_avg_pool2d",
+            output_size=1,
+        )
         a = net.layer("flatten", a, name="AuxLogits.flatten")
         net.dense(a, classes, name="AuxLogits.fc")
         net.idle(first)

@@ -57,12 +57,14 @@ def conv_norm_act(
     norm: str | None = "batchnorm",
     activation: str | None = "relu",
     bias: bool | None = None,
+    norm_call: str = "",
 ) -> str:
     """torchvision's Conv2dNormActivation: ``name.0`` conv, ``name.1`` norm, then activation.
 
     The padding defaults to ``(k - 1) // 2 * dilation`` and the conv has a bias
     only when there is no norm layer (unless ``bias`` says otherwise), as in
-    torchvision/ops/misc.py. ``norm`` is a layer kind (batchnorm, layer_norm) or None.
+    torchvision/ops/misc.py. ``norm`` is a layer kind (batchnorm, layer_norm) or None;
+    ``norm_call`` its module class when not the kind's own (``LayerNorm2d``).
     """
     if padding is None:
         padding = (kernel_size - 1) // 2 * dilation
@@ -81,7 +83,7 @@ def conv_norm_act(
     )
     index = 1
     if norm is not None:
-        x = net.layer(norm, x, name=f"{name}.1")
+        x = net.layer(norm, x, name=f"{name}.1", call=norm_call)
         index = 2
     if activation is not None:
         x = net.act(x, activation, name=f"{name}.{index}")
@@ -145,7 +147,13 @@ def build(spec: Spec) -> Net:
             index += 1
     x = conv_norm_act(net, x, f"features.{index}", last_channel, 1, activation="relu6")
     # forward: adaptive_avg_pool2d(x, (1, 1)) and flatten, functional (no modules).
-    x = net.layer("adaptive_avg_pool", x, name="adaptive_avg_pool2d", output_size=1)
+    x = net.layer(
+        "adaptive_avg_pool",
+        x,
+        name="adaptive_avg_pool2d",
+        call="F.adaptive_avg_pool2d",
+        output_size=1,
+    )
     x = net.layer("flatten", x, name="flatten")
     x = net.layer("dropout", x, name="classifier.0", rate=0.2)
     net.dense(x, spec.option("num_classes"), name="classifier.1")
