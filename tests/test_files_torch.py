@@ -16,6 +16,7 @@ import io
 import json
 import re
 import struct
+import sys
 import zipfile
 from collections import defaultdict
 from math import prod
@@ -254,9 +255,10 @@ def test_state_dict_pickles_refuse_any_other_global(tmp_path: Path) -> None:
 
 def _encoder() -> Any:
     """benchmarks/onnx_files.py's protobuf encoder (no onnx package needed)."""
-    spec = importlib.util.spec_from_file_location(
-        "onnx_files", FILES.parent.parent / "benchmarks" / "onnx_files.py"
-    )
+    benchmarks = FILES.parent.parent / "benchmarks"
+    if str(benchmarks) not in sys.path:  # the script imports its neighbour, timing.py
+        sys.path.insert(0, str(benchmarks))
+    spec = importlib.util.spec_from_file_location("onnx_files", benchmarks / "onnx_files.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
