@@ -86,13 +86,18 @@ def _size(values: Sequence[int]) -> str:
     return "×".join(str(v) for v in values)
 
 
+#: The non-ASCII characters convcount itself prints (sizes, empty cells, cut names,
+#: titles): each takes one cell, so a text of only these and ASCII needs no lookup.
+_NARROW = str.maketrans("", "", "×—–…·→−")
+
+
 def _cells(text: str) -> int:
     """Terminal cells of ``text``: wide East Asian characters take two, combining marks none.
 
     Written here rather than taken from rich so that piped tables, which print
     without styles, never import rich (about a third of a large table's time).
     """
-    if text.isascii():
+    if text.isascii() or text.translate(_NARROW).isascii():
         return len(text)
     return sum(
         0 if combining(ch) else 2 if east_asian_width(ch) in ("W", "F") else 1 for ch in text
