@@ -1050,16 +1050,23 @@ def _tuple(value: object, rank: int) -> list[int]:
     raise ValueError(value)
 
 
+def _window(c: dict[str, Any], rank: int) -> dict[str, Any]:
+    """The sliding-window fields every Keras convolution class spells alike."""
+    return {
+        "kernel_size": _tuple(c["kernel_size"], rank),
+        "stride": _tuple(c.get("strides", 1), rank),
+        "padding": c.get("padding", "valid"),
+        "dilation": _tuple(c.get("dilation_rate", 1), rank),
+    }
+
+
 def _conv(rank: int) -> _Mapper:
     def conv(c: dict[str, Any], dims: int, cin: int, n: int) -> tuple[str, dict[str, Any]] | None:
         if dims != rank:
             return None
         return "conv", {
             "out_channels": c["filters"],
-            "kernel_size": _tuple(c["kernel_size"], rank),
-            "stride": _tuple(c.get("strides", 1), rank),
-            "padding": c.get("padding", "valid"),
-            "dilation": _tuple(c.get("dilation_rate", 1), rank),
+            **_window(c, rank),
             "groups": c.get("groups", 1),
             "bias": c.get("use_bias", True),
         }
@@ -1076,10 +1083,7 @@ def _transpose(rank: int) -> _Mapper:
         padding = c.get("output_padding")
         return "transpose", {
             "out_channels": c["filters"],
-            "kernel_size": _tuple(c["kernel_size"], rank),
-            "stride": _tuple(c.get("strides", 1), rank),
-            "padding": c.get("padding", "valid"),
-            "dilation": _tuple(c.get("dilation_rate", 1), rank),
+            **_window(c, rank),
             "bias": c.get("use_bias", True),
             **({} if padding is None else {"output_padding": _tuple(padding, rank)}),
         }
@@ -1095,10 +1099,7 @@ def _separable(rank: int) -> _Mapper:
             return None
         return "separable", {
             "out_channels": c["filters"],
-            "kernel_size": _tuple(c["kernel_size"], rank),
-            "stride": _tuple(c.get("strides", 1), rank),
-            "padding": c.get("padding", "valid"),
-            "dilation": _tuple(c.get("dilation_rate", 1), rank),
+            **_window(c, rank),
             "depth_multiplier": c.get("depth_multiplier", 1),
             "depthwise_bias": False,
             "pointwise_bias": c.get("use_bias", True),
@@ -1114,10 +1115,7 @@ def _depthwise(rank: int) -> _Mapper:
         if dims != rank:
             return None
         return "depthwise", {
-            "kernel_size": _tuple(c["kernel_size"], rank),
-            "stride": _tuple(c.get("strides", 1), rank),
-            "padding": c.get("padding", "valid"),
-            "dilation": _tuple(c.get("dilation_rate", 1), rank),
+            **_window(c, rank),
             "depth_multiplier": c.get("depth_multiplier", 1),
             "bias": c.get("use_bias", True),
         }
