@@ -287,3 +287,30 @@ class KerasNames:
     def max_pool(self, x: str) -> str:
         """An Inception reduction's pooling: MaxPooling2D(3, 2, 'valid')."""
         return self.pool("max_pool", x, 2)
+
+
+def keras_se(net: Net, x: str, name: str, filters: int, input_filters: int, se_ratio: float) -> str:
+    """Keras EfficientNet (v1 and v2)'s squeeze-and-excite over ``filters`` channels,
+    reduced from the block's input: the two 1x1 convs carry their activations."""
+    filters_se = max(1, int(input_filters * se_ratio))
+    se = net.layer("global_avg_pool", x, name=f"{name}se_squeeze")
+    se = net.layer("reshape", se, name=f"{name}se_reshape", shape=(1, 1, filters))
+    se = net.layer(
+        "conv",
+        se,
+        name=f"{name}se_reduce",
+        out_channels=filters_se,
+        kernel_size=1,
+        padding="same",
+        activation="swish",
+    )
+    se = net.layer(
+        "conv",
+        se,
+        name=f"{name}se_expand",
+        out_channels=filters,
+        kernel_size=1,
+        padding="same",
+        activation="sigmoid",
+    )
+    return net.multiply(x, se, name=f"{name}se_excite")

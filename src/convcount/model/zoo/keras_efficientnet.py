@@ -21,7 +21,14 @@ from __future__ import annotations
 from math import ceil
 
 from convcount.model.graph import Net
-from convcount.model.zoo.common import Model, Spec, correct_pad, keras_top, make_divisible
+from convcount.model.zoo.common import (
+    Model,
+    Spec,
+    correct_pad,
+    keras_se,
+    keras_top,
+    make_divisible,
+)
 
 #: Keras's DEFAULT_BLOCKS_ARGS: (kernel, repeats, filters_in, filters_out, expand_ratio,
 #: strides); every stage has id_skip=True and se_ratio=0.25.
@@ -84,28 +91,7 @@ def _block(
     x = net.depthwise(x, kernel, strides, padding, bias=False, name=f"{name}dwconv")
     x = net.bn(x, name=f"{name}bn")
     x = net.act(x, "swish", name=f"{name}activation")
-    filters_se = max(1, int(filters_in * SE_RATIO))
-    se = net.layer("global_avg_pool", x, name=f"{name}se_squeeze")
-    se = net.layer("reshape", se, name=f"{name}se_reshape", shape=(1, 1, filters))
-    se = net.layer(
-        "conv",
-        se,
-        name=f"{name}se_reduce",
-        out_channels=filters_se,
-        kernel_size=1,
-        padding="same",
-        activation="swish",
-    )
-    se = net.layer(
-        "conv",
-        se,
-        name=f"{name}se_expand",
-        out_channels=filters,
-        kernel_size=1,
-        padding="same",
-        activation="sigmoid",
-    )
-    x = net.multiply(x, se, name=f"{name}se_excite")
+    x = keras_se(net, x, name, filters, filters_in, SE_RATIO)
     x = net.conv(x, filters_out, 1, 1, "same", bias=False, name=f"{name}project_conv")
     x = net.bn(x, name=f"{name}project_bn")
     if strides == 1 and filters_in == filters_out:  # id_skip is True in every stage

@@ -22,7 +22,7 @@ from __future__ import annotations
 from math import ceil
 
 from convcount.model.graph import Net
-from convcount.model.zoo.common import Model, Option, Spec, keras_top
+from convcount.model.zoo.common import Model, Option, Spec, keras_se, keras_top
 
 #: A stage: (fused, kernel, repeats, input filters, output filters, expand ratio,
 #: se ratio, strides), as DEFAULT_BLOCKS_ARGS lists them (conv_type 1 = fused).
@@ -100,32 +100,6 @@ def round_filters(filters: int, width: float, divisor: int = 8) -> int:
     return int(max(divisor, int(scaled + divisor / 2) // divisor * divisor))
 
 
-def _se(net: Net, x: str, name: str, filters: int, input_filters: int, se_ratio: float) -> str:
-    """Squeeze-and-excite over ``filters`` channels, reduced from the block's input."""
-    filters_se = max(1, int(input_filters * se_ratio))
-    se = net.layer("global_avg_pool", x, name=f"{name}se_squeeze")
-    se = net.layer("reshape", se, name=f"{name}se_reshape", shape=(1, 1, filters))
-    se = net.layer(
-        "conv",
-        se,
-        name=f"{name}se_reduce",
-        out_channels=filters_se,
-        kernel_size=1,
-        padding="same",
-        activation="swish",
-    )
-    se = net.layer(
-        "conv",
-        se,
-        name=f"{name}se_expand",
-        out_channels=filters,
-        kernel_size=1,
-        padding="same",
-        activation="sigmoid",
-    )
-    return net.multiply(x, se, name=f"{name}se_excite")
-
-
 def _block(
     net: Net,
     inputs: str,
@@ -153,7 +127,7 @@ def _block(
         x = net.bn(x, name=f"{name}bn")
         x = net.act(x, "swish", name=f"{name}activation")
     if 0 < se_ratio <= 1:
-        x = _se(net, x, name, filters, input_filters, se_ratio)
+        x = keras_se(net, x, name, filters, input_filters, se_ratio)
     k, s = (kernel, strides) if fused and expand_ratio == 1 else (1, 1)
     x = net.conv(x, output_filters, k, s, "same", bias=False, name=f"{name}project_conv")
     x = net.bn(x, name=f"{name}project_bn")
