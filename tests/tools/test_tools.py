@@ -308,3 +308,11 @@ def test_count_as_refuses_a_network_with_unknown_macs() -> None:
 
     custom = str(HERE.parent / "files" / "keras" / "custom.json")
     assert_usage_error(run("model", custom, "--count-as", "fvcore"), "--count-as", "MACs unknown")
+
+
+def test_count_as_quotes_a_hostile_name_short_and_escaped() -> None:
+    from tests.conftest import assert_usage_error, run
+
+    result = run("model", "torchvision/resnet18", "--count-as", "\x1b[2J" + "a" * 100_000)
+    assert_usage_error(result, "--count-as", "100,004 characters")
+    assert "\x1b" not in result.stderr and len(result.stderr) < 400

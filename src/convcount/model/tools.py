@@ -812,12 +812,12 @@ def tool_names(given: str) -> list[str]:
     if name == "all":
         return list(TOOLS)
     if name not in TOOLS:
-        from convcount.errors import did_you_mean
+        from convcount.errors import clip, did_you_mean
 
         known = ", ".join([*TOOLS, "all"])
         raise ConvcountError(
             "count_as",
-            f"--count-as: no counter {given!r}"
+            f"--count-as: no counter {clip(given)!r}"
             + did_you_mean(given, (*TOOLS, "all"), as_field=False)
             + f"; one of {known}",
         )
