@@ -13,7 +13,8 @@ Run by hand; never imported by the package or collected by pytest. It writes
   unsupported operators with their counts;
 * ``ptflops`` 0.7.5: ``get_model_complexity_info`` MACs and params under both
   backends (``pytorch`` and ``aten``), and per module for the pytorch backend;
-* ``thop`` 0.1.1: ``profile`` MACs and params (floats), per module.
+* ``thop`` 0.1.1: ``profile`` MACs and params (floats), per module (the ones with
+  MACs, and the ones with parameters).
 
 Every tool runs on the CPU in eval mode at batch 1 (fvcore traces with
 torch.jit and needs real tensors). Setup (torchvision as in
@@ -23,7 +24,10 @@ torch.jit and needs real tensors). Setup (torchvision as in
     .venv/bin/python tests/tools/capture_tools.py --tvsrc /work/tvsrc
 
 ``--only REGEX`` captures only the matching cases (the file is then written only
-with ``--out``).
+with ``--out``, or with ``--merge``: the other cases kept as they are). For the
+windowed transformers (Swin, MaxViT) it also records ptflops's pytorch backend per
+module: each module hook's figure, and apart each patched function's and tensor
+operation's count, given to the innermost module running when it was called.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import io
 import json
 import re
 import sys
+import types
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -44,7 +49,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "zoo"))
 sys.path.insert(0, str(HERE.parents[1]))  # the repository, for tests.tools.nets
 
-from tests.tools.nets import NETS  # noqa: E402  (after the path above)
+from tests.tools.nets import NETS, TORCHVISION_NETS  # noqa: E402  (after the path above)
 
 TORCHVISION = {
     # builder: resolution (small models at their default crop; a few odd sizes)
@@ -72,6 +77,17 @@ TORCHVISION = {
     # a transformer: nn.MultiheadAttention, the class token and position embedding
     "vit_b_32": 224,
 }
+
+#: Windowed transformers, as (builder, resolution): swin_t at 256 pads its windows
+#: (64 = 9 windows of 7 and 1 position), swin_v2_t at 224 pads only its last stage.
+WINDOWED = (
+    ("swin_t", 224),
+    ("swin_t", 256),
+    ("swin_s", 224),
+    ("swin_v2_t", 256),
+    ("swin_v2_t", 224),
+    ("maxvit_t", 224),
+)
 
 
 def tool_torchinfo(model: Any, x: Any) -> dict[str, Any]:
@@ -154,6 +170,85 @@ def tool_ptflops(model: Any, x: Any, backend: str) -> dict[str, Any]:
     return {"macs": macs, "params": params}
 
 
+def tool_ptflops_per_module(model: Any, x: Any) -> dict[str, Any]:
+    """ptflops's pytorch backend per module: its module hooks' figures (what its per-layer
+    table prints, divided by the batch) and, apart, the patched functions' and tensor
+    operations' counts, each given to the innermost module running when it was called."""
+    import torch
+    from ptflops import pytorch_engine
+
+    names = {id(m): n for n, m in model.named_modules()}
+    stack: list[str] = []
+    functional: dict[str, int] = {}
+    hooks: dict[str, int] = {}
+
+    class Recorder(list):  # type: ignore[type-arg]
+        def __init__(self, original: list[Any]) -> None:
+            super().__init__()
+            self.original = original
+
+        def append(self, flops: Any) -> None:
+            self.original.append(flops)
+            where = stack[-1] if stack else ""
+            functional[where] = functional.get(where, 0) + int(flops)
+
+    def reroute(collector: list[Any]) -> None:
+        recorder = Recorder(collector)
+        for owner in (torch.nn.functional, torch, torch.Tensor):
+            for value in list(vars(owner).values()):
+                if isinstance(value, pytorch_engine.torch_function_wrapper):
+                    value.collector = recorder
+                if not isinstance(value, types.FunctionType):
+                    continue
+                for cell in value.__closure__ or ():
+                    inner = cell.cell_contents
+                    if isinstance(inner, pytorch_engine.torch_function_wrapper):
+                        inner.collector = recorder
+
+    original_patch = (pytorch_engine.patch_functional, pytorch_engine.patch_tensor_ops)
+
+    def patch_functional(collector: list[Any]) -> None:
+        original_patch[0](collector)
+        reroute(collector)
+
+    def patch_tensor_ops(collector: list[Any]) -> None:
+        original_patch[1](collector)
+        reroute(collector)
+
+    def record(flops_model: Any, *_args: Any, **_kwargs: Any) -> None:
+        batch = flops_model.__batch_counter__
+        for name, module in flops_model.named_modules():
+            if pytorch_engine.is_supported_instance(module) and module.__flops__:
+                hooks[name] = module.__flops__ / batch
+
+    def pre(module: Any, _args: Any) -> None:
+        stack.append(names.get(id(module), "?"))
+
+    def post(_module: Any, _args: Any, _out: Any) -> None:
+        stack.pop()
+
+    handles = [
+        torch.nn.modules.module.register_module_forward_pre_hook(pre),
+        torch.nn.modules.module.register_module_forward_hook(post),
+    ]
+    saved = (pytorch_engine.print_model_with_flops,)
+    pytorch_engine.patch_functional = patch_functional
+    pytorch_engine.patch_tensor_ops = patch_tensor_ops
+    pytorch_engine.print_model_with_flops = record
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            macs, params = pytorch_engine.get_flops_pytorch(
+                model, tuple(x.shape[1:]), input_constructor=lambda _shape: x
+            )
+    finally:
+        pytorch_engine.patch_functional, pytorch_engine.patch_tensor_ops = original_patch
+        pytorch_engine.print_model_with_flops = saved[0]
+        for handle in handles:
+            handle.remove()
+    # functions the network's own forward calls (outside any submodule) belong to ""
+    return {"macs": macs, "params": params, "by_module": hooks, "functional": functional}
+
+
 def tool_thop(model: Any, x: Any) -> dict[str, Any]:
     import thop
 
@@ -161,17 +256,26 @@ def tool_thop(model: Any, x: Any) -> dict[str, Any]:
         macs, params, tree = thop.profile(model, inputs=(x,), verbose=False, ret_layer_info=True)
 
     per: dict[str, float] = {}
+    params_per: dict[str, float] = {}
 
     def walk(prefix: str, node: dict[str, Any]) -> None:
-        for name, (ops, _params, children) in node.items():
+        for name, (ops, params, children) in node.items():
             path = f"{prefix}.{name}" if prefix else name
             if children:
                 walk(path, children)
-            elif ops:
-                per[path] = ops
+            else:
+                if ops:
+                    per[path] = ops
+                if params:
+                    params_per[path] = params
 
     walk("", tree)
-    return {"macs": macs, "params": params, "by_leaf_module": per}
+    return {
+        "macs": macs,
+        "params": params,
+        "by_leaf_module": per,
+        "params_by_leaf_module": params_per,
+    }
 
 
 def tool_flop_counter(model: Any, x: Any) -> dict[str, Any]:
@@ -182,7 +286,7 @@ def tool_flop_counter(model: Any, x: Any) -> dict[str, Any]:
     return {"macs": counter.get_total_flops() // 2}
 
 
-def measure(model: Any, x: Any) -> dict[str, Any]:
+def measure(model: Any, x: Any, per_module: bool = False) -> dict[str, Any]:
     import torch
 
     model.eval()
@@ -198,6 +302,11 @@ def measure(model: Any, x: Any) -> dict[str, Any]:
         record["ptflops_pytorch"] = tool_ptflops(model, x, "pytorch")
         record["ptflops_aten"] = tool_ptflops(model, x, "aten")
         record["thop"] = tool_thop(model, x)
+        if per_module:
+            detail = tool_ptflops_per_module(model, x)
+            assert detail["macs"] == record["ptflops_pytorch"]["macs"], detail["macs"]
+            record["ptflops_pytorch"]["by_module"] = detail["by_module"]
+            record["ptflops_pytorch"]["functional"] = detail["functional"]
     return record
 
 
@@ -217,6 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tvsrc", type=Path, required=True)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--only")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep tools.json's other cases and replace only the ones captured",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
 
@@ -233,14 +347,26 @@ def main(argv: list[str] | None = None) -> int:
             return model, torch.rand(1, 3, size, size)
 
         cases[f"torchvision/{builder}@{size}"] = build
+    detailed = set()
+    for builder, size in WINDOWED:
+
+        def build_windowed(builder: str = builder, size: int = size) -> tuple[Any, Any]:
+            model = torchvision.models.get_model(builder, weights=None)
+            return model, torch.rand(1, 3, size, size)
+
+        cases[f"torchvision/{builder}@{size}"] = build_windowed
+        detailed.add(f"torchvision/{builder}@{size}")
     for name, net in NETS.items():
         cases[f"net/{name}"] = net.build
+    for name, net in TORCHVISION_NETS.items():
+        cases[f"net/{name}"] = net.build
+        detailed.add(f"net/{name}")
     records = {}
     for name, build in cases.items():
         if args.only and not re.search(args.only, name):
             continue
         model, x = build()
-        records[name] = measure(model, x)
+        records[name] = measure(model, x, per_module=name in detailed)
         print(name, records[name]["flop_counter"]["macs"], file=sys.stderr)
     import fvcore
     import ptflops
@@ -258,7 +384,10 @@ def main(argv: list[str] | None = None) -> int:
         },
         "cases": records,
     }
-    out = args.out or (None if args.only else HERE / "tools.json")
+    if args.merge:
+        kept = json.loads((HERE / "tools.json").read_text())
+        document["cases"] = {**kept["cases"], **records}
+    out = args.out or (None if args.only and not args.merge else HERE / "tools.json")
     if out is not None:
         out.write_text(dump(document))
     return 0

@@ -77,6 +77,9 @@ from convcount.layers import DTYPE_BYTES
 STORAGE_OVERHEAD_BYTES = 64
 
 _CONVS = frozenset({"conv", "pointwise", "depthwise", "transpose"})
+#: Kinds that are parameters their parent module uses itself (ConvNeXt's layer scale,
+#: ViT's class token and position embedding): no module of their own.
+_PARENT_PARAMETERS = frozenset({"layer_scale", "class_token", "position_embedding"})
 
 
 class ToolLayer(NamedTuple):
@@ -122,12 +125,20 @@ class _Row(NamedTuple):
     call: str = ""
     op: str = ""
     """What the layer is in a model file (empty for the zoo and the model language)."""
+    batched: bool = True
+    """False for a layer computed once per forward whatever the batch (Swin V2's bias
+    MLP on its relative coordinates, a buffer without a batch dimension)."""
 
 
 def _rows(report: Any) -> list[_Row]:
     tensors: dict[str, Any] = {"input": report.input}
     rows = []
+    unbatched: set[str] = set()
     for layer in report.layers:
+        if layer.kind == "relative_coords" or (
+            layer.inputs and all(name in unbatched for name in layer.inputs)
+        ):
+            unbatched.add(layer.name)
         config = getattr(layer, "config", None) or {}
         ins = tuple(tensors[name] for name in layer.inputs if name in tensors)
         macs = layer.macs if layer.macs is not None else 0
@@ -135,7 +146,8 @@ def _rows(report: Any) -> list[_Row]:
         call = str(getattr(layer, "call", "") or "")
         row = _Row(layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config))
         op = str(getattr(layer, "op", "") or "")
-        rows.append(row._replace(runs=runs, call=call, op=op))
+        batched = layer.name not in unbatched
+        rows.append(row._replace(runs=runs, call=call, op=op, batched=batched))
         tensors[layer.name] = layer.output
     return rows
 
@@ -180,10 +192,12 @@ def _torch_only(report: Any, tool: str) -> None:
 
 def _torchinfo_modules(row: _Row) -> list[tuple[int, int, bool]]:
     """(parameters, output elements per example, conv-like) of each leaf module call."""
-    if row.params == 0 or row.kind == "layer_scale" or not row.runs:
-        # layer_scale is a parameter of its parent module, not a leaf call
+    if row.params == 0 or row.kind in _PARENT_PARAMETERS or not row.runs:
+        # a parameter of its parent module, not a leaf call
         return []
     out = _elements(row.output)
+    if row.kind in _COMPOSITE_KINDS:
+        return _torchinfo_composite(row)
     if row.kind == "separable":
         config = row.config
         cin = _elements(row.inputs[0]) // max(_positions(row.inputs[0]), 1)
@@ -195,6 +209,33 @@ def _torchinfo_modules(row: _Row) -> list[tuple[int, int, bool]]:
     return [(row.params, out, row.kind in _CONVS or row.kind == "separable")]
 
 
+def _torchinfo_composite(row: _Row) -> list[tuple[int, int, bool]]:
+    """The leaf calls inside a module of several parts: its own parameters (a position
+    table, a logit scale, nn.MultiheadAttention's in_proj) are not a leaf's, and its
+    Linears called through their weights are no calls."""
+    call = _composite_call(row, "torchinfo")
+    if call in ("PatchMerging", "PatchMergingV2"):
+        # norm (LayerNorm) and reduction (Linear) are leaf modules
+        norm = 2 * (
+            4 * int(row.inputs[0].channels) if call == "PatchMerging" else row.output.channels
+        )
+        normed = _patch_merging_normed(row, call)
+        return [(norm, normed, False), (row.params - norm, _elements(row.output), False)]
+    if call == "ShiftedWindowAttentionV2" and row.config.get("bias_mlp"):
+        # cpb_mlp's Linear(2, 512) and Linear(512, heads, no bias), once per forward
+        table, hidden, heads = _bias_table(row), 512, int(row.config["heads"])
+        return [(3 * hidden, table * hidden, False), (hidden * heads, table * heads, False)]
+    return []
+
+
+def _composite_call(row: _Row, tool: str) -> str:
+    """The module a layer of several parts stands for, refused when not known."""
+    call = torch_call(row)
+    if _COMPOSITES.get(call, ("", None))[0] != row.kind or not _COMPOSITES[call][1](row.config):
+        _refuse_unknown(row._replace(config={**row.config, "activation": None}), tool, call)
+    return call
+
+
 def torchinfo(report: Any, batch_size: int = 1) -> ToolCount:
     """torchinfo 1.8.0's ``summary()`` figures (see the module docstring)."""
     _torch_only(report, "torchinfo")
@@ -202,21 +243,24 @@ def torchinfo(report: Any, batch_size: int = 1) -> ToolCount:
     layers = []
     total = 0
     output_bytes = 0
+    leaf_params = 0
     for row in _rows(report):
         count = 0
+        # a module on a buffer (Swin V2's cpb_mlp) runs once, its output's batch 1
+        batch = batch_size if row.batched else 1
         for params, out, conv in _torchinfo_modules(row):
             positions = out // max(row.output.channels, 1) if conv else 1
-            count += params * batch_size * positions
-            output_bytes += 2 * batch_size * out * width
+            count += params * batch * positions
+            output_bytes += 2 * batch * out * width
+            leaf_params += params
         total += count
-        layers.append(ToolLayer(row.name, count, _torchinfo_note(row, count, batch_size)))
+        layers.append(ToolLayer(row.name, count, _torchinfo_note(row, count, batch)))
     input_bytes = batch_size * _elements(report.input) * width + STORAGE_OVERHEAD_BYTES
     # "Params size" sums leaf modules only: a parameter a parent module owns itself
-    # (ConvNeXt's layer_scale) is in the total but not in the bytes.
-    # A module that never runs (an auxiliary head in eval mode) is not in it either.
-    param_bytes = width * sum(
-        row.params for row in _rows(report) if row.kind != "layer_scale" and row.runs
-    )
+    # (ConvNeXt's layer_scale, Swin's position table) is in the total but not in the
+    # bytes. A module that never runs (an auxiliary head in eval mode, the Linears
+    # Swin's attention calls through their weights) is not in it either.
+    param_bytes = width * leaf_params
     memory = {
         "input_bytes": input_bytes,
         "forward_backward_bytes": output_bytes,
@@ -251,6 +295,8 @@ def torchinfo(report: Any, batch_size: int = 1) -> ToolCount:
 def _torchinfo_note(row: _Row, count: int, batch_size: int) -> str:
     if count == row.macs * batch_size:
         return ""
+    if row.kind in _COMPOSITE_KINDS:
+        return "leaf modules inside only" if count else "no leaf module call owns parameters"
     if row.kind in _CONVS:
         return "bias × output positions added"
     if row.kind == "dense":
@@ -307,7 +353,22 @@ def _fvcore_layer(row: _Row, batch_size: int) -> tuple[int, str]:
         return _elements(row.output) * batch_size * per, (
             f"upsample_{'bilinear' if bilinear else 'nearest'}2d: {per} per output element"
         )
+    if kind == "patch_merging" and config.get("reduction", True) and config.get("norm") != "none":
+        # its LayerNorm, affine: 5 per element of the 4C concatenation or of the output
+        call = "PatchMergingV2" if config.get("norm") == "after" else "PatchMerging"
+        normed = _patch_merging_normed(row, call) * batch_size
+        return row.macs * batch_size + 5 * normed, "+ its layer_norm: 5 per element"
+    if kind == "attention" and torch_call(row) == "RelativePositionalMultiHeadAttention":
+        # two torch.einsum products, each counted from numpy's einsum_path: its
+        # "Optimized FLOP count" (2 x MACs + 1) printed to 4 digits, halved, floored
+        half = row.macs * batch_size // 2
+        return 2 * _einsum_path_macs(half), "einsum: numpy's FLOP count to 4 digits / 2"
     return row.macs * batch_size, ""
+
+
+def _einsum_path_macs(macs: int) -> int:
+    """fvcore's einsum count: ``floor(float(f"{2 * macs + 1:.3e}") / 2)``."""
+    return int(float(f"{2 * macs + 1:.3e}") // 2)
 
 
 def fvcore(report: Any, batch_size: int = 1) -> ToolCount:
@@ -356,7 +417,23 @@ def _ptflops_aten_layer(row: _Row, batch_size: int) -> tuple[int, str]:
         # linear runs as addmm over the positions flattened into rows: one bias add
         # per output element, at every position
         return macs + _elements(row.output) * batch_size, "addmm: bias added per output"
+    if row.kind == "window_attention":
+        # F.linear on qkv's and proj's weights and biases: addmm at every padded position
+        config = row.config
+        per = (3 if config.get("qkv_bias", True) else 0) + (
+            1 if config.get("proj_bias", True) else 0
+        )
+        adds = _padded_positions(row) * per * int(row.inputs[0].channels) * batch_size
+        if config.get("bias_mlp") and config.get("position_bias") == "continuous":
+            adds += _bias_table(row) * int(config.get("bias_hidden", 512)) * batch_size
+        return macs + adds, "addmm: qkv and proj biases added per padded position" if adds else ""
     return macs, ""
+
+
+def _padded_positions(row: _Row) -> int:
+    """Positions of a window attention's map padded to whole windows."""
+    windows = (int(n) for n in row.config["window"])
+    return prod(-(-int(n) // w) * w for n, w in zip(row.inputs[0].spatial, windows, strict=True))
 
 
 def ptflops_aten(report: Any, batch_size: int = 1) -> ToolCount:
@@ -439,6 +516,59 @@ _KIND_CALLS = {
     "class_token": "torch.cat",
     "position_embedding": "+",
     "select_token": "Tensor.__getitem__",
+    # Swin V2's relative coordinates: a buffer its attention module reads
+    "relative_coords": "self.relative_coords_table",
+    # MaxViT's modules that only move values (no parameters, nothing counted)
+    "window_partition": "WindowPartition",
+    "window_departition": "WindowDepartition",
+    "swap_axes": "SwapAxes",
+}
+
+#: Modules of several parts (torchvision's, or torch's nn.MultiheadAttention) that
+#: one layer stands for, by the call that names them: the kind, and which
+#: configurations of it that module runs. thop and ptflops's pytorch backend count
+#: them by what runs inside (:func:`_composite`).
+_COMPOSITES: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
+    "nn.MultiheadAttention": (
+        "attention",
+        lambda c: bool(c.get("projections", True)) and c.get("position_bias", "none") == "none",
+    ),
+    # MaxViT: to_qkv and merge are dense layers of their own around this one
+    "RelativePositionalMultiHeadAttention": (
+        "attention",
+        lambda c: (
+            not c.get("projections", True)
+            and c.get("position_bias") == "table"
+            and c.get("value_dim") in (None, c.get("head_dim"))
+        ),
+    ),
+    "ShiftedWindowAttention": ("window_attention", lambda c: c.get("position_bias") == "table"),
+    "ShiftedWindowAttentionV2": (
+        "window_attention",
+        lambda c: c.get("position_bias") == "continuous" and c.get("bias_hidden", 512) == 512,
+    ),
+    "PatchMerging": (
+        "patch_merging",
+        lambda c: bool(c.get("reduction", True)) and c.get("norm") in (None, "before"),
+    ),
+    "PatchMergingV2": (
+        "patch_merging",
+        lambda c: bool(c.get("reduction", True)) and c.get("norm") == "after",
+    ),
+    "_patch_merging_pad": ("patch_merging", lambda c: not c.get("reduction", True)),
+}
+_COMPOSITE_KINDS = frozenset(kind for kind, _fits in _COMPOSITES.values())
+#: What each of them builds, for the message refusing a layer that does not fit.
+_COMPOSITE_FIT = {
+    "nn.MultiheadAttention": "projections = true, position_bias = none",
+    "RelativePositionalMultiHeadAttention": (
+        "projections = false, position_bias = table, value_dim = head_dim"
+    ),
+    "ShiftedWindowAttention": "position_bias = table",
+    "ShiftedWindowAttentionV2": "position_bias = continuous, bias_hidden = 512",
+    "PatchMerging": "reduction = true, norm = before",
+    "PatchMergingV2": "reduction = true, norm = after",
+    "_patch_merging_pad": "reduction = false",
 }
 
 
@@ -462,10 +592,9 @@ def torch_call(layer: Any) -> str:
         return "nn." + _ACTIVATION_CLASSES.get(str(config.get("function", "relu")), "Identity")
     if kind == "global_avg_pool" and config.get("method") == "mean":
         return "Tensor.mean"
-    if kind == "attention":
-        # ViT's nn.MultiheadAttention; other attention modules are not reproduced
-        plain = config.get("projections", True) and config.get("position_bias", "none") == "none"
-        return "nn.MultiheadAttention" if plain else ""
+    if kind in _COMPOSITE_KINDS:
+        # torchvision's module for the configuration, when it has one
+        return next((c for c, (k, fits) in _COMPOSITES.items() if k == kind and fits(config)), "")
     pattern = _KIND_CALLS.get(kind)
     if pattern is None:
         return ""
@@ -501,6 +630,25 @@ def _refuse_unknown(row: _Row, tool: str, call: str) -> None:
             "count_as",
             f"--count-as {tool}: layer '{row.name}' comes from a model file ({row.op}), "
             f"which does not record the PyTorch module or function {tool} would hook",
+        )
+    if row.kind in _COMPOSITE_KINDS and _COMPOSITES.get(call, ("", None))[0] != row.kind:
+        known = "; ".join(
+            f"{c} ({_COMPOSITE_FIT[c]})"
+            for c, (kind, _f) in _COMPOSITES.items()
+            if kind == row.kind
+        )
+        what = f", call {call!r}" if call else ""
+        raise ConvcountError(
+            "count_as",
+            f"--count-as {tool}: layer '{row.name}' (kind {row.kind}{what}): {tool}'s figure "
+            "depends on which of its parts run as modules, known only for these modules "
+            f"(and the fields that build them): {known}",
+        )
+    if call in _COMPOSITES and not _COMPOSITES[call][1](row.config):
+        raise ConvcountError(
+            "count_as",
+            f"--count-as {tool}: layer '{row.name}' says call {call!r}, which does not build "
+            f"this {row.kind} (see the kind's fields: {_COMPOSITE_FIT[call]})",
         )
     if not call:
         raise ConvcountError(
@@ -544,10 +692,20 @@ _THOP_REGISTERED = frozenset(
 )
 
 
-def _thop_layer(row: _Row, batch_size: int) -> tuple[int, bool, str]:
-    """(thop's count, whether it keeps the parameters, why) for one layer."""
+def _thop_layer(row: _Row, batch_size: int) -> tuple[int, int, str]:
+    """(thop's count, the parameters it keeps, why) for one layer."""
     call = torch_call(row)
     _refuse_unknown(row, "thop", call)
+    if not row.batched:
+        batch_size = 1  # computed once per forward: thop's hook sees no batch
+    if call in _COMPOSITES and call != "nn.MultiheadAttention":
+        return _thop_composite(row, call, batch_size)
+    count, keeps, note = _thop_module(row, call, batch_size)
+    return count, row.params if keeps else 0, note
+
+
+def _thop_module(row: _Row, call: str, batch_size: int) -> tuple[int, bool, str]:
+    """(thop's count, whether it keeps the parameters, why) for a layer run as one module."""
     if not call.startswith("nn."):
         if row.params:
             return 0, False, f"{call}: not a registered module, parameters dropped"
@@ -597,16 +755,55 @@ def _thop_layer(row: _Row, batch_size: int) -> tuple[int, bool, str]:
     return 0, True, ""
 
 
+def _thop_composite(row: _Row, call: str, batch_size: int) -> tuple[int, int, str]:
+    """thop on a torchvision module of several parts: only its registered children count,
+    and only those that run as modules keep their parameters."""
+    if not row.runs:
+        return 0, 0, "never runs: no parameters"
+    if call == "_patch_merging_pad":
+        return 0, 0, ""
+    if call in ("PatchMerging", "PatchMergingV2"):
+        # children norm (nn.LayerNorm, affine: 4 per input element) and reduction (nn.Linear)
+        normed = _patch_merging_normed(row, call)
+        count = (4 * normed + row.macs) * batch_size
+        return count, row.params, "LayerNorm 4 per element + Linear"
+    if call == "ShiftedWindowAttentionV2" and row.config.get("bias_mlp"):
+        # its cpb_mlp (nn.Linear(2, 512), nn.ReLU, nn.Linear(512, heads)) runs as
+        # modules once per forward; qkv and proj are called through their weights
+        table, hidden, heads = _bias_table(row), 512, int(row.config["heads"])
+        return (
+            table * hidden * (2 + heads),
+            3 * hidden + hidden * heads,
+            "only its cpb_mlp modules run: their MACs and parameters",
+        )
+    # ShiftedWindowAttention(V2): qkv and proj never run as modules (F.linear on their
+    # weights); RelativePositionalMultiHeadAttention: its products are torch.einsum
+    return 0, 0, f"{call}: not registered, its Linears never called, parameters dropped"
+
+
+def _patch_merging_normed(row: _Row, call: str) -> int:
+    """Elements PatchMerging's LayerNorm reads: the 4C concatenation (V1) or the output (V2)."""
+    if call == "PatchMerging":
+        return _positions(row.output) * 4 * int(row.inputs[0].channels)
+    return _elements(row.output)
+
+
+def _bias_table(row: _Row) -> int:
+    """Relative positions of a window: (2M-1)(2N-1)."""
+    wh, ww = row.config["window"]
+    return (2 * int(wh) - 1) * (2 * int(ww) - 1)
+
+
 def thop(report: Any, batch_size: int = 1) -> ToolCount:
     """thop 0.1.1's ``profile()`` MACs and parameters (see the module docstring)."""
     _torch_only(report, "thop")
     layers = []
     params: dict[str, int] = {}
     for row in _rows(report):
-        count, keeps, note = _thop_layer(row, batch_size)
-        if keeps:
+        count, kept, note = _thop_layer(row, batch_size)
+        if kept:
             # a module called twice counts its parameters once
-            params[_module_of(row.name)] = max(params.get(_module_of(row.name), 0), row.params)
+            params[_module_of(row.name)] = max(params.get(_module_of(row.name), 0), kept)
         layers.append(ToolLayer(row.name, count, note))
     total = sum(layer.figure for layer in layers)
     kept = sum(params.values())
@@ -666,12 +863,43 @@ _PTFLOPS_ELEMENTS = frozenset(
 )
 
 
-def _ptflops_pytorch_layer(row: _Row) -> tuple[int, int, str]:
-    """(module hook's count, patched functions' count, why) for one example."""
+class _PtflopsCount(NamedTuple):
+    """ptflops's pytorch backend on one layer: per example, and per forward."""
+
+    module: int
+    """Its module hooks' count for one example."""
+    functional: int
+    """Its patched functions' and tensor operations' count for one example."""
+    note: str
+    module_once: int = 0
+    """Module hooks that count once per forward whatever the batch."""
+    functional_once: int = 0
+    """Patched functions called once per forward whatever the batch."""
+
+
+def _ptflops_pytorch_layer(row: _Row) -> _PtflopsCount:
+    """What ptflops's pytorch backend counts for one layer."""
     call = torch_call(row)
     _refuse_unknown(row, "ptflops-pytorch", call)
     if not row.runs:
-        return 0, 0, "never runs"
+        return _PtflopsCount(0, 0, "never runs")
+    if call in _COMPOSITES and call != "nn.MultiheadAttention":
+        count = _ptflops_composite(row, call)
+    else:
+        count = _ptflops_module(row, call)
+    if not row.batched:
+        # a buffer's descendant: computed once per forward, not per example
+        return count._replace(
+            module=0,
+            functional=0,
+            module_once=count.module + count.module_once,
+            functional_once=count.functional + count.functional_once,
+        )
+    return count
+
+
+def _ptflops_module(row: _Row, call: str) -> _PtflopsCount:
+    """ptflops's pytorch backend on a layer run as one module or function."""
     into = _input_elements(row)
     function = call
     module = 0
@@ -704,7 +932,54 @@ def _ptflops_pytorch_layer(row: _Row) -> tuple[int, int, str]:
         resizes = function in ("F.interpolate", "F.upsample")
         functional = _elements(row.output) if resizes else into
         note = f"{note} + {function}: 1 per element" if note else f"{function}: 1 per element"
-    return module, functional, note
+    if _base(call) == "Upsample":
+        # its hook reads the first example's output only: once per forward
+        return _PtflopsCount(0, functional, note, module_once=module)
+    return _PtflopsCount(module, functional, note)
+
+
+def _ptflops_composite(row: _Row, call: str) -> _PtflopsCount:
+    """ptflops's pytorch backend on a torchvision module of several parts: the hooks of
+    its children that run as modules, and the functions and tensor operations it patches
+    (``F.softmax``, ``Tensor.matmul``; not ``F.linear``, ``@``, ``torch.einsum``, ``*``)."""
+    if call == "_patch_merging_pad":
+        return _PtflopsCount(0, 0, "")
+    if call in ("PatchMerging", "PatchMergingV2"):
+        # children norm (nn.LayerNorm: 1 per input element) and reduction (nn.Linear)
+        linear = row.macs + (_elements(row.output) if row.config.get("bias") else 0)
+        return _PtflopsCount(
+            _patch_merging_normed(row, call) + linear, 0, "LayerNorm 1 per element + Linear"
+        )
+    heads = int(row.config["heads"])
+    if call == "RelativePositionalMultiHeadAttention":
+        # F.softmax over every head's tokens x tokens; the products are torch.einsum
+        tokens = int(row.output.spatial[-1])
+        groups = _positions(row.output) // tokens
+        return _PtflopsCount(0, groups * heads * tokens * tokens, "F.softmax: 1 per element")
+    # shifted_window_attention: q and k, attention and v multiplied by Tensor.matmul (V2
+    # multiplies q and k with `@`, not patched), then F.softmax over the scores; qkv
+    # and proj run as F.linear, not patched
+    wh, ww = (int(n) for n in row.config["window"])
+    padded = _padded_positions(row)
+    tokens, channels = wh * ww, int(row.inputs[0].channels)
+    products = padded * tokens * channels  # one of the two products
+    softmax = padded * heads * tokens
+    if call == "ShiftedWindowAttention":
+        return _PtflopsCount(0, 2 * products + softmax, "Tensor.matmul x 2 + F.softmax")
+    note = "Tensor.matmul (attention x v) + F.softmax"
+    if not row.config.get("bias_mlp"):
+        return _PtflopsCount(0, products + softmax, note)
+    # its cpb_mlp modules, once per forward: Linear(2, 512) with bias, nn.ReLU (its hook
+    # and F.relu), Linear(512, heads) without
+    table, hidden = _bias_table(row), 512
+    mlp = table * (3 * hidden + hidden * heads)
+    return _PtflopsCount(
+        0,
+        products + softmax,
+        f"{note} + its cpb_mlp",
+        module_once=mlp + table * hidden,
+        functional_once=table * hidden,
+    )
 
 
 def _ptflops_attention(row: _Row) -> int:
@@ -726,18 +1001,25 @@ def ptflops_pytorch(report: Any, batch_size: int = 1) -> ToolCount:
     layers = []
     # Module hooks count the whole batch and ptflops divides their sum by it (in
     # floating point); the patched functions count the whole batch, undivided.
-    # nn.Upsample's hook reads the first example's output only (``output[0]``), so
-    # it alone does not scale with the batch and its share is divided.
+    # A hook that sees one example per forward (nn.Upsample reads ``output[0]``; the
+    # modules on a buffer, Swin V2's cpb_mlp) does not scale with the batch and its
+    # share is divided.
     modules = 0
     functions = 0
     for row in _rows(report):
-        module, functional, note = _ptflops_pytorch_layer(row)
-        upsample = _base(torch_call(row)) == "Upsample" and row.runs
-        modules += module if upsample else module * batch_size
-        functions += functional * batch_size
-        if upsample and batch_size > 1:
-            note += f", the first example's output / {batch_size}"
-        figure = (module // batch_size if upsample else module) + functional * batch_size
+        count = _ptflops_pytorch_layer(row)
+        modules += count.module * batch_size + count.module_once
+        functions += count.functional * batch_size + count.functional_once
+        note = count.note
+        if count.module_once and batch_size > 1:
+            once = "the first example's output" if row.batched else "once per forward"
+            note += f", {once} / {batch_size}"
+        figure = (
+            count.module
+            + count.module_once // batch_size
+            + count.functional * batch_size
+            + count.functional_once
+        )
         layers.append(ToolLayer(row.name, figure, note))
     total = int(modules / batch_size + functions)
     return ToolCount(
