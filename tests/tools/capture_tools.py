@@ -291,6 +291,7 @@ def measure(model: Any, x: Any, per_module: bool = False) -> dict[str, Any]:
 
     model.eval()
     record: dict[str, Any] = {
+        "batch": int(x.shape[0]),
         "input_shape": list(x.shape[1:]),
         "params": sum(p.numel() for p in model.parameters()),
         "buffers": sum(b.numel() for b in model.buffers()),
@@ -361,6 +362,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, net in TORCHVISION_NETS.items():
         cases[f"net/{name}"] = net.build
         detailed.add(f"net/{name}")
+
+        def build_batch(build: Callable[[], tuple[Any, Any]] = net.build) -> tuple[Any, Any]:
+            model, x = build()
+            return model, x.repeat(2, 1, 1, 1)
+
+        # at batch 2: what runs once per forward (Swin V2's cpb_mlp) does not double
+        cases[f"net/{name}@batch2"] = build_batch
+        detailed.add(f"net/{name}@batch2")
     records = {}
     for name, build in cases.items():
         if args.only and not re.search(args.only, name):

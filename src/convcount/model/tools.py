@@ -190,8 +190,9 @@ def _torch_only(report: Any, tool: str) -> None:
 # torchinfo
 
 
-def _torchinfo_modules(row: _Row) -> list[tuple[int, int, bool]]:
-    """(parameters, output elements per example, conv-like) of each leaf module call."""
+def _torchinfo_modules(row: _Row) -> list[tuple[int, int, bool, bool]]:
+    """(parameters, output elements per example, conv-like, batched) of each leaf module
+    call (not batched: a module on a buffer, run once per forward)."""
     if row.params == 0 or row.kind in _PARENT_PARAMETERS or not row.runs:
         # a parameter of its parent module, not a leaf call
         return []
@@ -205,11 +206,11 @@ def _torchinfo_modules(row: _Row) -> list[tuple[int, int, bool]]:
         kernel = prod(config.get("kernel_size", (1,)))
         dw_out = cin * mult * _positions(row.output)
         dw = kernel * cin * mult + (cin * mult if config.get("depthwise_bias", True) else 0)
-        return [(dw, dw_out, True), (row.params - dw, out, True)]
-    return [(row.params, out, row.kind in _CONVS or row.kind == "separable")]
+        return [(dw, dw_out, True, row.batched), (row.params - dw, out, True, row.batched)]
+    return [(row.params, out, row.kind in _CONVS or row.kind == "separable", row.batched)]
 
 
-def _torchinfo_composite(row: _Row) -> list[tuple[int, int, bool]]:
+def _torchinfo_composite(row: _Row) -> list[tuple[int, int, bool, bool]]:
     """The leaf calls inside a module of several parts: its own parameters (a position
     table, a logit scale, nn.MultiheadAttention's in_proj) are not a leaf's, and its
     Linears called through their weights are no calls."""
@@ -220,11 +221,15 @@ def _torchinfo_composite(row: _Row) -> list[tuple[int, int, bool]]:
             4 * int(row.inputs[0].channels) if call == "PatchMerging" else row.output.channels
         )
         normed = _patch_merging_normed(row, call)
-        return [(norm, normed, False), (row.params - norm, _elements(row.output), False)]
+        linear = row.params - norm
+        return [(norm, normed, False, True), (linear, _elements(row.output), False, True)]
     if call == "ShiftedWindowAttentionV2" and row.config.get("bias_mlp"):
         # cpb_mlp's Linear(2, 512) and Linear(512, heads, no bias), once per forward
         table, hidden, heads = _bias_table(row), 512, int(row.config["heads"])
-        return [(3 * hidden, table * hidden, False), (hidden * heads, table * heads, False)]
+        return [
+            (3 * hidden, table * hidden, False, False),
+            (hidden * heads, table * heads, False, False),
+        ]
     return []
 
 
@@ -246,15 +251,16 @@ def torchinfo(report: Any, batch_size: int = 1) -> ToolCount:
     leaf_params = 0
     for row in _rows(report):
         count = 0
-        # a module on a buffer (Swin V2's cpb_mlp) runs once, its output's batch 1
-        batch = batch_size if row.batched else 1
-        for params, out, conv in _torchinfo_modules(row):
+        for params, out, conv, batched in _torchinfo_modules(row):
+            # a module on a buffer (Swin V2's cpb_mlp) runs once, its output's batch 1
+            batch = batch_size if batched else 1
             positions = out // max(row.output.channels, 1) if conv else 1
             count += params * batch * positions
             output_bytes += 2 * batch * out * width
             leaf_params += params
         total += count
-        layers.append(ToolLayer(row.name, count, _torchinfo_note(row, count, batch)))
+        note = _torchinfo_note(row, count, batch_size if row.batched else 1)
+        layers.append(ToolLayer(row.name, count, note))
     input_bytes = batch_size * _elements(report.input) * width + STORAGE_OVERHEAD_BYTES
     # "Params size" sums leaf modules only: a parameter a parent module owns itself
     # (ConvNeXt's layer_scale, Swin's position table) is in the total but not in the
@@ -363,7 +369,7 @@ def _fvcore_layer(row: _Row, batch_size: int) -> tuple[int, str]:
         # "Optimized FLOP count" (2 x MACs + 1) printed to 4 digits, halved, floored
         half = row.macs * batch_size // 2
         return 2 * _einsum_path_macs(half), "einsum: numpy's FLOP count to 4 digits / 2"
-    return row.macs * batch_size, ""
+    return _macs_at(row, batch_size), ""
 
 
 def _einsum_path_macs(macs: int) -> int:
@@ -376,7 +382,7 @@ def fvcore(report: Any, batch_size: int = 1) -> ToolCount:
     _torch_only(report, "fvcore")
     layers = []
     for row in _rows(report):
-        count, note = _fvcore_layer(row, batch_size)
+        count, note = _fvcore_layer(row, batch_size if row.batched else 1)
         layers.append(ToolLayer(row.name, count, note))
     total = sum(layer.figure for layer in layers)
     return ToolCount(
@@ -401,7 +407,7 @@ def fvcore(report: Any, batch_size: int = 1) -> ToolCount:
 def _ptflops_aten_layer(row: _Row, batch_size: int) -> tuple[int, str]:
     if not row.runs:
         return 0, "never runs"
-    macs = row.macs * batch_size
+    macs = _macs_at(row, batch_size)
     if row.kind in _CONVS and _bias(row):
         return macs + _elements(row.output) * batch_size, "bias added per output element"
     if row.kind == "separable":
@@ -425,9 +431,26 @@ def _ptflops_aten_layer(row: _Row, batch_size: int) -> tuple[int, str]:
         )
         adds = _padded_positions(row) * per * int(row.inputs[0].channels) * batch_size
         if config.get("bias_mlp") and config.get("position_bias") == "continuous":
-            adds += _bias_table(row) * int(config.get("bias_hidden", 512)) * batch_size
+            adds += _bias_table(row) * int(config.get("bias_hidden", 512))  # once
         return macs + adds, "addmm: qkv and proj biases added per padded position" if adds else ""
     return macs, ""
+
+
+def _once_macs(row: _Row) -> int:
+    """MACs a batched layer computes once per forward whatever the batch: the bias MLP
+    a Swin V2 window attention runs on its relative coordinates (a buffer)."""
+    config = row.config
+    folded = config.get("position_bias") == "continuous" and config.get("bias_mlp")
+    if row.kind == "window_attention" and folded:
+        hidden, heads = int(config.get("bias_hidden", 512)), int(config["heads"])
+        return _bias_table(row) * hidden * (2 + heads)
+    return 0
+
+
+def _macs_at(row: _Row, batch_size: int) -> int:
+    """A layer's MACs for ``batch_size`` examples (what runs once per forward, once)."""
+    once = _once_macs(row)
+    return (row.macs - once) * batch_size + once
 
 
 def _padded_positions(row: _Row) -> int:
@@ -441,7 +464,7 @@ def ptflops_aten(report: Any, batch_size: int = 1) -> ToolCount:
     _torch_only(report, "ptflops")
     layers = []
     for row in _rows(report):
-        count, note = _ptflops_aten_layer(row, batch_size)
+        count, note = _ptflops_aten_layer(row, batch_size if row.batched else 1)
         layers.append(ToolLayer(row.name, count, note))
     total = sum(layer.figure for layer in layers)
     return ToolCount(
