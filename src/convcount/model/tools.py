@@ -15,8 +15,12 @@ are checked against the tools themselves (``tests/tools/``):
   position; a BatchNorm counts 2 per channel). Its "Forward/backward pass size"
   is 2 × the output bytes of those calls only; "Input size" is the input
   tensor's storage as Python's ``sys.getsizeof`` reports it (its bytes plus the
-  storage object's 64 bytes); "Params size" the parameters' bytes; its
-  "Estimated Total Size" their sum; MB are 10^6 bytes, printed to 2 decimals.
+  storage object's 64 bytes); "Params size" the bytes of those modules'
+  parameters; its "Estimated Total Size" their sum; MB are 10^6 bytes, printed
+  to 2 decimals. A parameter a parent module uses itself (a layer scale, ViT's
+  class token and position embedding, a relative position table,
+  nn.MultiheadAttention's in_proj) and a Linear called through its weight
+  (Swin's qkv and proj) are in no leaf call: neither mult-adds nor bytes.
 * ``fvcore`` 0.1.5, ``FlopCountAnalysis``: per traced operator: convolutions and
   linear layers as FlopCounterMode (no bias), BatchNorm in eval mode 1 per
   input element (2 with its affine weight and bias), LayerNorm and GroupNorm 5
@@ -24,10 +28,13 @@ are checked against the tools themselves (``tests/tools/``):
   2-D upsampling 1 (nearest) or 4 (bilinear) per output element. Every other
   operator (adds, multiplies, pooling, most activations, 1-D and 3-D pooling
   and upsampling) counts 0, and fvcore lists the ones it did not know as
-  "unsupported".
+  "unsupported". ``torch.einsum`` (MaxViT's attention) counts what numpy's
+  ``einsum_path`` prints as its "Optimized FLOP count" (2 × MACs + 1, to 4
+  digits) halved and floored: the figure depends on that rounding.
 * ``ptflops`` 0.7.5 with ``backend="aten"``: FlopCounterMode's MACs plus the bias
   additions of convolutions and linear layers (``addmm``, also on the rows of a
-  flattened 4-D input) once per output element; everything else 0.
+  flattened 4-D input, and Swin's ``F.linear`` at every padded position) once per
+  output element; everything else 0.
 
 * ``ptflops`` 0.7.5 with ``backend="pytorch"`` (``ptflops-pytorch``): forward
   hooks on modules of the exact classes it maps (convolutions and Linear with
@@ -39,8 +46,14 @@ are checked against the tools themselves (``tests/tools/``):
   ``F.interpolate``: 1 per output element), not averaged. A module whose forward
   calls a patched function counts twice (nn.ReLU, nn.GELU, every pooling module,
   nn.Upsample); operators (``+``, ``*``), ``torch.cat``, Hardswish, Sigmoid and
-  the norms of other classes (torchvision's LayerNorm2d) count 0. Its parameters
-  are all the network's.
+  the norms of other classes (torchvision's LayerNorm2d) count 0. It also patches
+  ``torch.matmul``/``Tensor.matmul`` (input elements × the other's last size),
+  ``mm``, ``bmm``, ``addmm``, and ``torch.mul``/``torch.add`` and their Tensor
+  methods, but not ``F.linear``, the ``@``, ``*`` and ``+`` operators or
+  ``torch.einsum``: Swin's attention counts its two ``Tensor.matmul`` (V2 only
+  attention × v: q and k meet through ``@``) and ``F.softmax``, not its qkv and
+  proj (``F.linear`` on their weights); MaxViT's counts only ``F.softmax``. Its
+  parameters are all the network's.
 * ``thop`` 0.1.1.post2209072238, ``profile()``: per call of a module whose exact
   class it registers: convolutions (transposed ones too) output elements ×
   Cin/groups × kernel, no bias; BatchNorm, LayerNorm and InstanceNorm 2 per input
@@ -50,17 +63,31 @@ are checked against the tools themselves (``tests/tools/``):
   11 per output element; Softmax 3C - 1 per position; ReLU, ReLU6, LeakyReLU,
   max pooling and Dropout 0. A function counts nothing, and a module of a class
   it does not register counts nothing and loses its own parameters from the
-  parameter total (LayerNorm2d's, ConvNeXt's layer_scale), as does a module that
-  never runs. It prints floats (``1824033792.0``).
+  parameter total (LayerNorm2d's, ConvNeXt's layer_scale, the position tables of
+  Swin's and MaxViT's attention), as does a module that never runs (Swin's qkv
+  and proj Linears, called through their weights). Swin V2's cpb_mlp runs as
+  modules and counts. It prints floats (``1824033792.0``).
+
+A module that runs on a buffer (Swin V2's cpb_mlp on its relative coordinates)
+runs once per forward whatever the batch: at a batch above 1 every tool here
+counts it once (FlopCounterMode too, though convcount's own MACs, the
+``flop_counter`` entry, scale it with the batch like every other layer).
 
 How the PyTorch code runs each layer (which module class, or which function) is
 :func:`torch_call`'s answer: a layer's ``call`` when the network says it (the
 zoo marks torchvision's functional layers: ``F.relu`` in GoogLeNet's and
 Inception's BasicConv2d, ``F.avg_pool2d``, ``F.adaptive_avg_pool2d``, ...), else
-its kind's module class. ViT's kinds are reproduced (``attention`` as
-nn.MultiheadAttention, which ptflops counts by its own formula and thop not at
-all); Swin's and MaxViT's attention kinds are refused by these two, naming the
-layer.
+its kind's module class. A layer that stands for a module of several parts
+is counted by what runs inside it (:data:`_COMPOSITES`): ``attention`` as
+nn.MultiheadAttention (ptflops's own formula; thop nothing) or as MaxViT's
+RelativePositionalMultiHeadAttention (projections as layers of their own),
+``window_attention`` as torchvision's ShiftedWindowAttention (position table) or
+ShiftedWindowAttentionV2 (continuous bias, its cpb_mlp folded in or as layers of
+their own), ``patch_merging`` as PatchMerging, PatchMergingV2 or
+``_patch_merging_pad``: the kind's default is torchvision's module for its
+fields. Any other configuration (no position bias, another module class named
+by ``call``) is refused by torchinfo, thop and ptflops-pytorch, naming the layer:
+which of its parts run as modules cannot be known.
 """
 
 from __future__ import annotations
@@ -841,7 +868,8 @@ def thop(report: Any, batch_size: int = 1) -> ToolCount:
         "per call of a module whose exact class it registers: convolutions without bias "
         "(transposed ones at the output positions), BatchNorm and LayerNorm 2 per element "
         "(4 with affine), average pooling, Linear, upsampling (nearest 1, bilinear 11); "
-        "functions and other modules count 0 and their parameters are dropped",
+        "functions and other modules count 0 and their parameters are dropped (in "
+        "attention, only Linears called as modules count)",
     )
 
 
@@ -1054,10 +1082,10 @@ def ptflops_pytorch(report: Any, batch_size: int = 1) -> ToolCount:
         None,
         {"MACs": f"{total:,}", "params": f"{report.total_params:,}"},
         "module hooks: convolutions and Linear with their bias, BatchNorm 2 per element, "
-        "LayerNorm 1, ReLU/ReLU6/GELU and pooling 1 per element, upsampling 1 per output "
-        "element; plus patched functions (F.relu, F.gelu, F.silu, pooling, interpolate) "
-        "1 per element, so nn.ReLU, nn.GELU and pooling modules count twice; adds, "
-        "multiplies, Hardswish and sigmoid count 0",
+        "LayerNorm 1, ReLU/GELU and pooling 1 per element, upsampling 1 per output "
+        "element; plus patched functions (F.relu, F.gelu, F.silu, F.softmax, pooling, "
+        "interpolate; nn.ReLU, nn.GELU and pooling modules count twice) and Tensor.matmul; "
+        "adds, multiplies, sigmoid, F.linear and einsum count 0",
     )
 
 
