@@ -1,7 +1,7 @@
 """Capture what other counting tools print for torchvision models and hand-built networks.
 
-Run by hand; never imported by the package or collected by pytest. It writes
-``tests/tools/tools.json``: for each network, the figures of
+Run by hand; never imported by the package or collected by pytest. For each
+network it records the figures of
 
 * ``flop_counter``: ``torch.utils.flop_counter.FlopCounterMode`` total FLOPs // 2
   (convcount's own MACs);
@@ -12,22 +12,27 @@ Run by hand; never imported by the package or collected by pytest. It writes
 * ``fvcore`` 0.1.5: ``FlopCountAnalysis`` total, per module, per operator and the
   unsupported operators with their counts;
 * ``ptflops`` 0.7.5: ``get_model_complexity_info`` MACs and params under both
-  backends (``pytorch`` and ``aten``), and per module for the pytorch backend;
+  backends (``pytorch`` and ``aten``);
 * ``thop`` 0.1.1: ``profile`` MACs and params (floats), per module (the ones with
   MACs, and the ones with parameters).
 
-Every tool runs on the CPU in eval mode at batch 1 (fvcore traces with
-torch.jit and needs real tensors). Setup (torchvision as in
+For the windowed transformers (Swin, MaxViT, and a hand-built network of their
+modules on odd sizes) it also records ptflops's pytorch backend per module: each
+module hook's figure (what its per-layer table prints), and apart each patched
+function's and tensor operation's count, given to the innermost module running
+when it was called. Their larger variants keep only the totals.
+
+Every tool runs on the CPU in eval mode at batch 1 (``net/windowed@batch2``: 2)
+(fvcore traces with torch.jit and needs real tensors). Setup (torchvision as in
 ``tests/zoo/capture_torchvision.py``; the tools from the ``tools`` extra):
 
     .venv/bin/pip install -e ".[test,frameworks,tools]" pillow
     .venv/bin/python tests/tools/capture_tools.py --tvsrc /work/tvsrc
 
-``--only REGEX`` captures only the matching cases (the file is then written only
-with ``--out``, or with ``--merge``: the other cases kept as they are). For the
-windowed transformers (Swin, MaxViT) it also records ptflops's pytorch backend per
-module: each module hook's figure, and apart each patched function's and tensor
-operation's count, given to the innermost module running when it was called.
+It writes ``tests/tools/tools.json``, and ``tests/tools/windowed.json`` for the
+windowed transformers. ``--only REGEX`` captures only the matching cases (the
+files are then written only with ``--out``, one file of what was captured, or
+with ``--merge``: the other cases kept as they are).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+#: Where the windowed transformers' figures go (the others: tools.json).
+WINDOWED_FILE = HERE / "windowed.json"
 
 sys.path.insert(0, str(HERE.parent / "zoo"))
 sys.path.insert(0, str(HERE.parents[1]))  # the repository, for tests.tools.nets
@@ -78,16 +85,36 @@ TORCHVISION = {
     "vit_b_32": 224,
 }
 
-#: Windowed transformers, as (builder, resolution): swin_t at 256 pads its windows
-#: (64 = 9 windows of 7 and 1 position), swin_v2_t at 224 pads only its last stage.
+#: Windowed transformers, as (builder, resolution, per layer): swin_t at 256 pads its
+#: windows (64 = 9 windows of 7 and 1 position), swin_v2_t at 224 pads only its last
+#: stage. The larger variants, deeper and wider stacks of the same modules, keep only
+#: every tool's totals (the file stays small).
 WINDOWED = (
-    ("swin_t", 224),
-    ("swin_t", 256),
-    ("swin_s", 224),
-    ("swin_v2_t", 256),
-    ("swin_v2_t", 224),
-    ("maxvit_t", 224),
+    ("swin_t", 224, True),
+    ("swin_t", 256, True),
+    ("swin_s", 224, False),
+    ("swin_b", 224, False),
+    ("swin_v2_t", 256, True),
+    ("swin_v2_t", 224, True),
+    ("swin_v2_s", 256, False),
+    ("swin_v2_b", 256, False),
+    ("maxvit_t", 224, True),
 )
+#: The per-layer and per-module entries of a record, by tool.
+PER_LAYER = {
+    "torchinfo": ("layers",),
+    "fvcore": ("by_leaf_module",),
+    "thop": ("by_leaf_module", "params_by_leaf_module"),
+    "ptflops_pytorch": ("by_module", "functional"),
+}
+
+
+def totals_only(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without its per-layer and per-module entries."""
+    for tool, keys in PER_LAYER.items():
+        for key in keys:
+            record[tool].pop(key, None)
+    return record
 
 
 def tool_torchinfo(model: Any, x: Any) -> dict[str, Any]:
@@ -330,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--merge",
         action="store_true",
-        help="keep tools.json's other cases and replace only the ones captured",
+        help="keep the files' other cases and replace only the ones captured",
     )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -349,14 +376,15 @@ def main(argv: list[str] | None = None) -> int:
 
         cases[f"torchvision/{builder}@{size}"] = build
     detailed = set()
-    for builder, size in WINDOWED:
+    totals = set()
+    for builder, size, per_layer in WINDOWED:
 
         def build_windowed(builder: str = builder, size: int = size) -> tuple[Any, Any]:
             model = torchvision.models.get_model(builder, weights=None)
             return model, torch.rand(1, 3, size, size)
 
         cases[f"torchvision/{builder}@{size}"] = build_windowed
-        detailed.add(f"torchvision/{builder}@{size}")
+        (detailed if per_layer else totals).add(f"torchvision/{builder}@{size}")
     for name, net in NETS.items():
         cases[f"net/{name}"] = net.build
     for name, net in TORCHVISION_NETS.items():
@@ -376,29 +404,34 @@ def main(argv: list[str] | None = None) -> int:
             continue
         model, x = build()
         records[name] = measure(model, x, per_module=name in detailed)
+        if name in totals:
+            totals_only(records[name])
         print(name, records[name]["flop_counter"]["macs"], file=sys.stderr)
     import fvcore
     import ptflops
     import thop
     import torchinfo
 
-    document = {
-        "versions": {
-            "torch": torch.__version__,
-            "torchvision": torchvision.__version__,
-            "torchinfo": torchinfo.__version__,
-            "fvcore": fvcore.__version__,
-            "ptflops": getattr(ptflops, "__version__", "0.7.5"),
-            "thop": thop.__version__,
-        },
-        "cases": records,
+    versions = {
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "torchinfo": torchinfo.__version__,
+        "fvcore": fvcore.__version__,
+        "ptflops": getattr(ptflops, "__version__", "0.7.5"),
+        "thop": thop.__version__,
     }
-    if args.merge:
-        kept = json.loads((HERE / "tools.json").read_text())
-        document["cases"] = {**kept["cases"], **records}
-    out = args.out or (None if args.only and not args.merge else HERE / "tools.json")
-    if out is not None:
-        out.write_text(dump(document))
+    if args.out is not None:
+        args.out.write_text(dump({"versions": versions, "cases": records}))
+        return 0
+    if args.only and not args.merge:
+        return 0
+    # the windowed transformers (Swin, MaxViT, the hand-built one of their modules)
+    # in a file of their own, so that each stays small
+    windowed = detailed | totals
+    for path, mine in ((HERE / "tools.json", False), (WINDOWED_FILE, True)):
+        captured = {k: v for k, v in records.items() if (k in windowed) == mine}
+        kept = json.loads(path.read_text())["cases"] if args.merge and path.exists() else {}
+        path.write_text(dump({"versions": versions, "cases": {**kept, **captured}}))
     return 0
 
 
