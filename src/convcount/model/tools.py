@@ -1006,7 +1006,8 @@ def _ptflops_composite(row: _Row, call: str) -> _PtflopsCount:
         # F.softmax over every head's tokens x tokens; the products are torch.einsum
         tokens = int(row.output.spatial[-1])
         groups = _positions(row.output) // tokens
-        return _PtflopsCount(0, groups * heads * tokens * tokens, "F.softmax: 1 per element")
+        note = "F.softmax: 1 per element; its products are torch.einsum, not counted"
+        return _PtflopsCount(0, groups * heads * tokens * tokens, note)
     # shifted_window_attention: q and k, attention and v multiplied by Tensor.matmul (V2
     # multiplies q and k with `@`, not patched), then F.softmax over the scores; qkv
     # and proj run as F.linear, not patched
@@ -1016,8 +1017,9 @@ def _ptflops_composite(row: _Row, call: str) -> _PtflopsCount:
     products = padded * tokens * channels  # one of the two products
     softmax = padded * heads * tokens
     if call == "ShiftedWindowAttention":
-        return _PtflopsCount(0, 2 * products + softmax, "Tensor.matmul x 2 + F.softmax")
-    note = "Tensor.matmul (attention x v) + F.softmax"
+        note = "Tensor.matmul x 2 + F.softmax; qkv and proj are F.linear, not counted"
+        return _PtflopsCount(0, 2 * products + softmax, note)
+    note = "Tensor.matmul (attention x v) + F.softmax; q @ k and F.linear not counted"
     if not row.config.get("bias_mlp"):
         return _PtflopsCount(0, products + softmax, note)
     # its cpb_mlp modules, once per forward: Linear(2, 512) with bias, nn.ReLU (its hook
