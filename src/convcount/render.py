@@ -1019,7 +1019,8 @@ def tool_view(
         blocks = [
             (
                 [r.name],
-                [f"MACs {_n(macs.get(r.name, 0))}", f"{header} {_n(r.figure)}"]
+                # the tool's name alone: its unit may be too long for a narrow line
+                [f"MACs {_n(macs.get(r.name, 0))}", f"{result.tool} {_n(r.figure)}"]
                 + ([r.note] if r.note else []),
             )
             for r in rows

@@ -12,7 +12,15 @@ import pytest
 
 from tests.conftest import run
 from tests.frameworks.conftest import _framework
-from tests.tools.layer_cases import LIVE, TOOL_KEYS, arguments, case_name, compare, equivalent, measure
+from tests.tools.layer_cases import (
+    LIVE,
+    TOOL_KEYS,
+    arguments,
+    case_name,
+    compare,
+    equivalent,
+    measure,
+)
 
 
 @pytest.mark.frameworks

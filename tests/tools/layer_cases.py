@@ -77,7 +77,7 @@ def arguments(fields: dict[str, Any]) -> list[str]:
 def equivalent(counted: str) -> Any:
     """The PyTorch module that ``counted`` (``F.pad(x, (...)) + nn.Conv2d(...) + ...``)
     writes: ``body`` holds the modules, ``forward`` pads first where it says so."""
-    import torch.nn.functional as F  # noqa: N812  # PyTorch's own spelling, as printed
+    import torch.nn.functional as F  # PyTorch's own spelling, as printed
     from torch import nn
 
     parts = counted.split(" + ")
@@ -86,7 +86,7 @@ def equivalent(counted: str) -> Any:
         numbers = re.fullmatch(r"F\.pad\(x, \(([\d, ]+)\)\)", parts.pop(0))
         assert numbers, counted
         pad = tuple(int(n) for n in numbers.group(1).split(","))
-    modules = [eval(code, {"nn": nn}) for code in parts]  # noqa: S307  # convcount's own output
+    modules = [eval(code, {"nn": nn}) for code in parts]  # convcount's own output
 
     class Equivalent(nn.Module):
         def __init__(self) -> None:

@@ -346,7 +346,7 @@ def fvcore(report: Any, batch_size: int = 1) -> ToolCount:
         "BatchNorm (2 per element), LayerNorm (5), 2-D adaptive average pooling (1 per "
         "input element) and 2-D upsampling (nearest 1, bilinear 4 per output element) "
         "beside convolutions and matrix products; no bias; adds, multiplies, pooling, "
-        "activations, means and convolutions with padding=\"same\" are unsupported and "
+        'activations, means and convolutions with padding="same" are unsupported and '
         "count 0",
     )
 
