@@ -390,11 +390,11 @@ COUNT_AS_CASES = [
 def count_as_figures(data: Any) -> set[str]:
     """What a --count-as table shows of its --json answer: each tool's total (with
     all), else per layer its figure and MACs, the tool's headline figures as it prints
-    them and FlopCounterMode's MACs."""
+    them, its exact total and FlopCounterMode's MACs."""
     if "tools" in data:
         values: list[object] = [t["total"] for t in data["tools"]]
         return {s for s in map(_show, values) if s is not None}
-    values = [data["macs"], *(layer["figure"] for layer in data["layers"])]
+    values = [data["macs"], data["total"], *(layer["figure"] for layer in data["layers"])]
     shown = {s for s in map(_show, values) if s is not None}
     return shown | {text for text in data["printed"].values() if text != "0"}
 

@@ -214,8 +214,9 @@ LayerCountAs = Annotated[
         "either convention; Keras's same with a stride and causal pad the input with F.pad "
         "first), at batch 1: torchinfo (mult-adds and memory), fvcore, ptflops (aten "
         "backend), ptflops-pytorch, thop, flop_counter, or all of them side by side (-q: "
-        "the tool's total; with all, one total per line). Needs -s/--input-size. Example: convcount separable -k 3 "
-        "-i 10 -o 32 -s 32 --count-as all. [default: convcount's own count]",
+        "the tool's total; with all, one total per line). Needs -s/--input-size. "
+        "Example: convcount separable -k 3 -i 10 -o 32 -s 32 --count-as all. "
+        "[default: convcount's own count]",
     ),
 ]
 

@@ -1033,6 +1033,9 @@ def tool_view(
         f"batch {batch_size}",
     ]
     pairs = [Pair(label, value) for label, value in result.printed.items()]
+    if not {_n(result.total), repr(float(result.total))} & set(result.printed.values()):
+        # torchinfo prints its total in millions, to two places: the exact figure too
+        pairs.append(Pair(f"{result.unit} (exact)", _n(result.total)))
     pairs.append(Pair("FlopCounterMode MACs", _n(report.macs * batch_size)))
     parts = [
         _heading(title, width),
