@@ -5,11 +5,11 @@ Run by hand; never imported by the package or collected by pytest. It draws
 layers at random (seeded: the same file every run) over the four kinds, 1-, 2-
 and 3-D, both conventions, groups, depth multipliers, biases, stride, padding
 (Keras's valid, same and causal; PyTorch's zeros and "same"), dilation,
-output_padding and two dtypes; builds the PyTorch module(s) convcount prints as
+output_padding and four dtypes; builds the PyTorch module(s) convcount prints as
 the layer's equivalent (``tests/tools/layer_cases.py``); runs every tool on it
 and writes ``tests/tools/layer_tools.json``. Setup: the ``frameworks`` extra.
 
-    .venv/bin/python tests/tools/capture_layer_tools.py [--cases 160]
+    .venv/bin/python tests/tools/capture_layer_tools.py [--cases 200]
 """
 
 from __future__ import annotations
@@ -68,14 +68,14 @@ def draw(rng: random.Random) -> tuple[str, dict[str, Any]]:
     for name in ("depthwise_bias", "pointwise_bias") if kind == "separable" else ("bias",):
         if rng.random() < 0.5:
             fields[name] = rng.random() < 0.5
-    if rng.random() < 0.2:
-        fields["dtype"] = "float64"
+    if rng.random() < 0.3:
+        fields["dtype"] = rng.choice(["float64", "float16", "bfloat16"])
     return kind, fields
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=160)
+    parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--out", type=Path, default=HERE / "layer_tools.json")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")

@@ -1,4 +1,4 @@
-"""--count-as on the layer commands, against what the tools printed for 160 layers'
+"""--count-as on the layer commands, against what the tools printed for 200 layers'
 PyTorch equivalents (``layer_tools.json``, written by ``capture_layer_tools.py``), and
 the command line's refusals, formats and widths."""
 
@@ -56,7 +56,8 @@ def test_the_captured_layers_cover_the_options() -> None:
     assert any('padding="same"' in code for code in counted)
     assert any("output_padding" in code for code in counted)
     assert any("groups" in code and "ConvTranspose" in code for code in counted)
-    assert any(entry["fields"].get("dtype") == "float64" for entry in CASES.values())
+    dtypes = {entry["fields"].get("dtype", "float32") for entry in CASES.values()}
+    assert dtypes == {"float32", "float64", "float16", "bfloat16"}
     assert any(entry["fields"].get("padding") == "causal" for entry in CASES.values())
     # and the tools disagree with FlopCounterMode somewhere, each of them
     for key in ("torchinfo", "ptflops_aten", "ptflops_pytorch"):
@@ -210,6 +211,10 @@ def test_hostile_values_are_refused_in_one_line() -> None:
     for output in ([], ["--json"], ["-q"], ["--format", "csv"]):
         done = run(*big, "--count-as", "all", *output)
         assert done.exit_code == 0, done.stderr
+
+
+def test_int8_is_refused() -> None:
+    assert_usage_error(run(*FLAGSHIP, "--dtype", "int8", "--count-as", "all"), "--dtype int8")
 
 
 def test_a_keras_layer_pytorch_cannot_build_is_refused() -> None:

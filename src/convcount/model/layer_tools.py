@@ -96,6 +96,12 @@ def layer_network(report: Report) -> LayerNetwork:
             f"of that size (e.g. {flag('input_size')} 32)",
         )
     _check_extent(report)
+    if layer.dtype == "int8":
+        raise ConvcountError(
+            "dtype",
+            f"--count-as: {flag('dtype')} int8: the counters run PyTorch's nn.Conv modules, "
+            "which take floating-point tensors (float32, float16, bfloat16, float64)",
+        )
     code = construction(layer).torch or ""  # never None: PyTorch has all four kinds
     geometry: dict[str, Any] = {"stride": layer.stride, "dilation": layer.dilation}
     pads = _pads(layer)
