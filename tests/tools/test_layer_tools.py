@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convcount.counting import count
+from convcount.errors import ConvcountError
 from convcount.layers import make_layer
 from convcount.model.layer_tools import layer_network
 from convcount.model.tools import TOOLS, count_as, tool_record
@@ -222,3 +225,26 @@ def test_a_keras_layer_pytorch_cannot_build_is_refused() -> None:
     args = ["transpose", "-k", "2", "-i", "4", "-o", "4", "-s", "5", "--padding", "same"]
     assert run(*args).exit_code == 0
     assert_usage_error(run(*args, "--count-as", "thop"), "no ConvTranspose2d", "--count-as")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.randoms(use_true_random=False))
+def test_every_layer_is_its_pytorch_equivalent_or_refused(rng: Any) -> None:
+    """For any layer convcount accepts with an input size, the network counted has the
+    layer's parameters, output and MACs (layer_network checks them), or --count-as is
+    refused with one of its reasons."""
+    from tests.tools.capture_layer_tools import draw
+
+    kind, fields = draw(rng)
+    try:
+        report = count(make_layer(kind, **fields))
+    except ConvcountError:
+        return
+    try:
+        network = layer_network(report)
+    except ConvcountError as error:
+        assert "no ConvTranspose" in str(error), error
+        return
+    results = [count_as(network.report, tool) for tool in TOOLS]
+    assert results[0].total == report.macs
+    assert all(r.params in (None, report.total) for r in results)
