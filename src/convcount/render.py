@@ -1052,7 +1052,7 @@ def tool_view(
 def _counted_words(report: ModelLike, counted: str) -> list[str]:
     """Which PyTorch modules a layer's --count-as counted, and on what input."""
     shape = _size(report.output_shape(report.input))
-    return f"counted: {counted}, the layer's PyTorch equivalent, on a {shape} input.".split(" ")
+    return f"counted: {counted}, the layer's PyTorch equivalent, on input {shape}.".split(" ")
 
 
 def tools_view(

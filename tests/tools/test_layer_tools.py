@@ -137,7 +137,7 @@ def test_the_table_says_which_modules_were_counted() -> None:
     )
     assert lines[-1] == (
         "counted: F.pad(x, (1, 1, 1, 1)) + nn.Conv2d(6, 8, 3, stride=2), "
-        "the layer's PyTorch equivalent, on a 6×9×9 input."
+        "the layer's PyTorch equivalent, on input 6×9×9."
     )
 
 
