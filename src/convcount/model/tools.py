@@ -887,8 +887,7 @@ def thop(report: Any, batch_size: int = 1) -> ToolCount:
         "per call of a module whose exact class it registers: convolutions without bias "
         "(transposed ones at the output positions), BatchNorm and LayerNorm 2 per element "
         "(4 with affine), average pooling, Linear, upsampling (nearest 1, bilinear 11); "
-        "functions and other modules count 0 and their parameters are dropped (in "
-        "attention, only Linears called as modules count)",
+        "functions and other modules count 0 and their parameters are dropped",
     )
 
 
