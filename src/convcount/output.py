@@ -321,7 +321,7 @@ def _write_tools(
         **(about or {"model": report.name, "convention": report.convention}),
         "input_shape": list(report.output_shape(report.input)),
         "batch_size": batch,
-        "macs": report.macs * batch,
+        "macs": report.macs_at(batch),
     }
     if all_tools:
         records = [tool_record(r, layers=False) for r in results]
@@ -374,12 +374,12 @@ def _write_tools(
             lines = [
                 [
                     csv_cell(v)
-                    for v in (i, r.name, layer.kind, (layer.macs or 0) * batch, r.figure, r.note)
+                    for v in (i, r.name, layer.kind, layer.macs_at(batch) or 0, r.figure, r.note)
                 ]
                 + blank
                 for i, (r, layer) in enumerate(zip(result.layers, report.layers, strict=True), 1)
             ]
-            total = ["", "total", "", report.macs * batch, result.total, ""]
+            total = ["", "total", "", report.macs_at(batch), result.total, ""]
             lines.append([csv_cell(v) for v in (*total, *extra[0])])
             write_csv(header, lines)
         else:

@@ -72,8 +72,8 @@ are checked against the tools themselves (``tests/tools/``):
 
 A module that runs on a buffer (Swin V2's cpb_mlp on its relative coordinates)
 runs once per forward whatever the batch: at a batch above 1 every tool here
-counts it once (FlopCounterMode too, though convcount's own MACs, the
-``flop_counter`` entry, scale it with the batch like every other layer).
+counts it once, FlopCounterMode and convcount's own MACs (the ``flop_counter``
+entry) too: :attr:`convcount.model.graph.ModelLayer.macs_once`.
 
 How the PyTorch code runs each layer (which module class, or which function) is
 :func:`torch_call`'s answer: a layer's ``call`` when the network says it (the
@@ -1115,7 +1115,8 @@ def ptflops_pytorch(report: Any, batch_size: int = 1) -> ToolCount:
 
 def flop_counter(report: Any, batch_size: int = 1) -> ToolCount:
     """``torch.utils.flop_counter.FlopCounterMode``'s total FLOPs // 2: convcount's MACs."""
-    layers = tuple(ToolLayer(row.name, row.macs * batch_size) for row in _rows(report))
+    # what runs once per forward (Swin V2's bias MLP on a buffer) counts once
+    layers = tuple(ToolLayer(layer.name, layer.macs_at(batch_size) or 0) for layer in report.layers)
     total = sum(layer.figure for layer in layers)
     return ToolCount(
         "flop_counter",
