@@ -95,6 +95,10 @@ class ModelLayer(NamedTuple):
     macs_once: int = 0
     """Of ``macs``, those computed once per forward whatever the batch (see
     :attr:`Out.macs_once`): FlopCounterMode counts them once at any batch size."""
+    origin: dict[str, Any] | None = None
+    """What a model file records of the PyTorch code that ran this op (a torch.export
+    archive: the innermost module's path and class, whether it is a leaf, the function
+    called, the module's own parameters): read by :mod:`convcount.model.tools` only."""
 
     def macs_at(self, batch_size: int) -> int | None:
         """MACs for ``batch_size`` examples; None when unknown."""

@@ -157,9 +157,26 @@ class _Row(NamedTuple):
     batched: bool = True
     """False for a layer computed once per forward whatever the batch (Swin V2's bias
     MLP on its relative coordinates, a buffer without a batch dimension)."""
+    module: str = ""
+    """The module path that ran it (a torch.export file), for parameters kept once."""
+    part: str = ""
+    """In a torch.export file: the module whose call this op is a later part of (its
+    first op stands for the whole call); empty otherwise."""
+    origin: dict[str, Any] | None = None
 
 
-def _rows(report: Any) -> list[_Row]:
+def _rows(report: Any, *, calls: bool = True) -> list[_Row]:
+    """The report's layers as the rules read them. A torch.export file's ops are read
+    through the modules that ran them (:func:`_file_rows`); ``calls``: a leaf module's
+    ops as one call of it (for the tools that hook modules), else op by op."""
+    rows = _layer_rows(report)
+    if any(getattr(layer, "origin", None) for layer in report.layers):
+        origins = [getattr(layer, "origin", None) for layer in report.layers]
+        return _file_rows(rows, origins, calls=calls)
+    return rows
+
+
+def _layer_rows(report: Any) -> list[_Row]:
     tensors: dict[str, Any] = {"input": report.input}
     rows = []
     unbatched: set[str] = set()
@@ -179,6 +196,176 @@ def _rows(report: Any) -> list[_Row]:
         rows.append(row._replace(runs=runs, call=call, op=op, batched=batched))
         tensors[layer.name] = layer.output
     return rows
+
+
+#: Functions of torch.nn.functional that are builtins (``torch_fn`` says
+#: ``builtin_function_or_method``, as for ``torch.X``): called as F.X.
+_BUILTIN_FUNCTIONAL = frozenset(
+    {"gelu", "avg_pool2d", "avg_pool3d", "linear", "hardtanh", "upsample", "pad"}
+    | {f"adaptive_{p}_pool{d}d" for p in ("avg", "max") for d in (1, 2, 3)}
+)
+#: Tensor methods that ``torch_fn`` records for their operators too (``x + y`` and
+#: ``x.add(y)`` are both ``method_descriptor.add``): read as the operator, the usual form.
+_OPERATORS = {
+    "add": "+",
+    "add_": "+=",
+    "__add__": "+",
+    "__iadd__": "+=",
+    "mul": "*",
+    "mul_": "*=",
+    "__mul__": "*",
+    "sub": "-",
+    "__sub__": "-",
+    "div": "/",
+    "__truediv__": "/",
+    "matmul": "@",
+    "__matmul__": "@",
+}
+#: Activation ops of a file, by the function the registry's ``activation`` kind names.
+_FILE_ACTIVATIONS = {
+    "relu": "relu",
+    "relu_": "relu",
+    "relu6": "relu6",
+    "hardtanh": "relu6",
+    "hardtanh_": "relu6",
+    "gelu": "gelu",
+    "silu": "silu",
+    "silu_": "silu",
+    "hardswish": "hard_swish",
+    "hardswish_": "hard_swish",
+    "hardsigmoid": "hard_sigmoid",
+    "hardsigmoid_": "hard_sigmoid",
+    "sigmoid": "sigmoid",
+    "sigmoid_": "sigmoid",
+    "softmax": "softmax",
+    "_softmax": "softmax",
+    "tanh": "tanh",
+    "leaky_relu": "leaky_relu",
+    "elu": "elu",
+    "mish": "mish",
+    "selu": "selu",
+}
+
+
+def _file_call(origin: dict[str, Any], op: str) -> str:
+    """The function or operator a file's op was called as, from its ``torch_fn``."""
+    kind, _, name = str(origin.get("fn") or "").rpartition(".")
+    if kind == "function":
+        return f"F.{name}"
+    if kind == "builtin_function_or_method":
+        return f"F.{name}" if name in _BUILTIN_FUNCTIONAL else f"torch.{name}"
+    if kind in ("method_descriptor", "wrapper_descriptor"):
+        return _OPERATORS.get(name, f"Tensor.{name}")
+    return op or "?"
+
+
+def _file_config(row: _Row, origin: dict[str, Any]) -> dict[str, Any]:
+    """A file's op described with the registry's fields the rules read."""
+    config = dict(row.config)
+    op = row.op.removeprefix("aten.").split(".")[0]
+    if row.kind == "activation":
+        config["function"] = _FILE_ACTIVATIONS.get(op, op)
+    if op.startswith("upsample_"):
+        mode = op.removeprefix("upsample_")[:-2]  # nearest, linear, bilinear, bicubic, ...
+        config["interpolation"] = "bilinear" if mode.endswith("linear") else mode
+    if origin.get("padding"):
+        config["padding"] = "same"
+    for key in ("dim_size", "heads"):
+        if key in origin:
+            config[key] = origin[key]
+    return config
+
+
+def _file_rows(
+    rows: list[_Row], origins: Sequence[dict[str, Any] | None], *, calls: bool
+) -> list[_Row]:
+    """A torch.export file's ops as PyTorch ran them.
+
+    An op inside a leaf module of torch.nn (a module with no child module, of a class
+    ``torch.nn.modules.*``) is a call of that module: its first op stands for the
+    whole call (the module's own parameters, the call's MACs, the last op's output),
+    the others are parts of it. Any other op is a function or operator its innermost
+    module's forward called (``F.relu``, ``torch.cat``, ``+``), with the parameters
+    that op first used (a parent module's own, a custom leaf module's).
+    """
+    out: list[_Row] = []
+    index = 0
+    while index < len(rows):
+        row, origin = rows[index], origins[index]
+        if not origin:
+            out.append(row)
+            index += 1
+            continue
+        module, cls = str(origin["module"]), str(origin["class"])
+        short = cls.rpartition(".")[2]
+        row = row._replace(module=module, origin=origin, config=_file_config(row, origin))
+        hooked = origin.get("leaf") or short in _CALLED_WITH_CHILDREN
+        if not (hooked and cls.startswith("torch.nn.modules.")):
+            out.append(row._replace(call=_file_call(origin, row.op)))
+            index += 1
+            continue
+        end = index + 1
+        while end < len(rows) and _same_call(origin, origins[end], short):
+            end += 1
+        call = f"nn.{short}"
+        if not calls:
+            out.extend(
+                r._replace(module=module, origin=o, call=call, config=_file_config(r, o or {}))
+                for r, o in zip(rows[index:end], origins[index:end], strict=True)
+            )
+            index = end
+            continue
+        part = rows[index:end]
+        own = origin.get("params") or {}
+        inputs = row.inputs
+        if short == "MultiheadAttention":
+            inputs = _attention_input(origin, row)
+            heads = next((o["heads"] for o in origins[index:end] if o and "heads" in o), 1)
+            qkv_bias = "in_proj_bias" in own
+            row = row._replace(config={**row.config, "heads": heads, "qkv_bias": qkv_bias})
+        out.append(
+            row._replace(
+                call=call,
+                inputs=inputs,
+                output=part[-1].output,
+                params=sum(int(count) for count, _trainable in own.values()),
+                macs=sum(p.macs for p in part),
+            )
+        )
+        out.extend(p._replace(call=call, part=module, module=module, params=0, macs=0) for p in part[1:])
+        index = end
+    return out
+
+
+#: torch.nn classes with child modules whose forward the tools hook as one call
+#: (nn.MultiheadAttention's out_proj never runs as a module).
+_CALLED_WITH_CHILDREN = frozenset({"MultiheadAttention"})
+
+
+def _same_call(first: dict[str, Any], origin: dict[str, Any] | None, short: str) -> bool:
+    """Whether an op belongs to the same call of a leaf module as ``first``."""
+    if not origin or origin["module"] != first["module"]:
+        return False
+    # every op of nn.MultiheadAttention's forward (F.multi_head_attention_forward and
+    # the transposes around it), or of a custom leaf module's; any other torch.nn
+    # module's call is one function (a second call of it is another function call)
+    torch_nn = str(first["class"]).startswith("torch.nn.modules.")
+    return (
+        short == "MultiheadAttention"
+        or not torch_nn
+        or origin.get("fn_id") == first.get("fn_id")
+    )
+
+
+def _attention_input(origin: dict[str, Any], row: _Row) -> tuple[Any, ...]:
+    """nn.MultiheadAttention's query as (tokens, embedding): batch first, as ViT runs it."""
+    from convcount.model.graph import Tensor
+
+    shapes = origin.get("shapes") or []
+    if not shapes or len(shapes[0]) != 3:
+        return row.inputs
+    tokens, dim = int(shapes[0][1]), int(shapes[0][2])
+    return (Tensor((tokens,), dim, (1,), (1,)),)
 
 
 def _elements(tensor: Any) -> int:
@@ -202,6 +389,11 @@ def _weights(row: _Row) -> int:
 
 def _bias(row: _Row) -> int:
     """Bias values of a convolution or dense layer (0 when it has none)."""
+    if row.origin is not None and row.op:
+        # a file's op: whether it takes a bias (its module's parameters are counted
+        # at its first call only)
+        biased = "bias" in row.origin.get("weights", ()) or row.op.startswith("aten.addmm")
+        return int(row.output.channels) if biased else 0
     return row.params - _weights(row)
 
 
@@ -237,6 +429,50 @@ def _torchinfo_modules(row: _Row) -> list[tuple[int, int, bool, bool]]:
         dw = kernel * cin * mult + (cin * mult if config.get("depthwise_bias", True) else 0)
         return [(dw, dw_out, True, row.batched), (row.params - dw, out, True, row.batched)]
     return [(row.params, out, row.kind in _CONVS or row.kind == "separable", row.batched)]
+
+
+def _torchinfo_file(
+    rows: list[_Row], batch_size: int, width: int
+) -> tuple[list[ToolLayer], int, int, int]:
+    """torchinfo on a torch.export file's ops: per call of a leaf module (any class, no
+    child module) that owns parameters, each parameter named ``weight`` or ``bias`` ×
+    the batch (× the output positions for a class named ``*Conv*``), one named
+    otherwise with ``weight`` or ``bias`` in it × the output's first two sizes; twice
+    its output's bytes. A module called twice counts twice, its parameter bytes once."""
+    layers: list[ToolLayer] = []
+    total = output_bytes = leaf_params = 0
+    seen: set[str] = set()
+    index = 0
+    while index < len(rows):
+        row, origin = rows[index], rows[index].origin
+        own = (origin or {}).get("params") or {}
+        if origin is None or not origin.get("leaf") or not own:
+            note = "a parent module's own parameter: in no leaf call" if row.params else ""
+            layers.append(ToolLayer(row.name, 0, note))
+            index += 1
+            continue
+        short = str(origin["class"]).rpartition(".")[2]
+        end = index + 1
+        while end < len(rows) and _same_call(origin, rows[end].origin, short):
+            end += 1
+        out = rows[end - 1].output
+        count = 0
+        for name, (size, _trainable) in own.items():
+            if name in ("weight", "bias"):
+                count += size * batch_size * (_positions(out) if "Conv" in short else 1)
+            elif "weight" in name or "bias" in name:
+                count += size * batch_size * int(out.channels)
+        total += count
+        output_bytes += 2 * batch_size * _elements(out) * width
+        if row.module not in seen:
+            seen.add(row.module)
+            leaf_params += sum(int(size) for size, _trainable in own.values())
+        conv = "Conv" in short
+        note = "parameters × output positions" if conv else "parameters once per example"
+        layers.append(ToolLayer(row.name, count, f"{short}: {note}"))
+        layers.extend(ToolLayer(r.name, 0, f"part of {row.module}'s call") for r in rows[index + 1 : end])
+        index = end
+    return layers, total, output_bytes, leaf_params
 
 
 def _torchinfo_composite(row: _Row) -> list[tuple[int, int, bool, bool]]:
@@ -278,7 +514,11 @@ def torchinfo(report: Any, batch_size: int = 1) -> ToolCount:
     total = 0
     output_bytes = 0
     leaf_params = 0
-    for row in _rows(report):
+    rows = _rows(report, calls=False)
+    if any(row.origin for row in rows):
+        layers, total, output_bytes, leaf_params = _torchinfo_file(rows, batch_size, width)
+        rows = []
+    for row in rows:
         count = 0
         for params, out, conv, batched in _torchinfo_modules(row):
             # a module on a buffer (Swin V2's cpb_mlp) runs once, its output's batch 1
@@ -384,13 +624,15 @@ def _fvcore_layer(row: _Row, batch_size: int) -> tuple[int, str]:
         return pointwise * batch_size, "aten::_convolution_mode (string padding): unsupported"
     if kind in _CONVS or kind in ("dense", "separable"):
         return row.macs * batch_size, ""
+    if kind in ("aten.group_norm", "aten.instance_norm"):
+        kind = "layer_norm"  # a file's op: 5 per element, 4 without affine
     if kind == "batchnorm":
-        affine = row.params > 0
+        affine = _affine(row)
         return _elements(row.inputs[0]) * batch_size * (2 if affine else 1), (
             "batch_norm: 2 per element" if affine else "batch_norm: 1 per element"
         )
     if kind == "layer_norm":
-        affine = row.params > 0
+        affine = _affine(row)
         return _elements(row.inputs[0]) * batch_size * (5 if affine else 4), (
             "layer_norm: 5 per element" if affine else "layer_norm: 4 per element"
         )
@@ -417,6 +659,13 @@ def _fvcore_layer(row: _Row, batch_size: int) -> tuple[int, str]:
     return _macs_at(row, batch_size), ""
 
 
+def _affine(row: _Row) -> bool:
+    """Whether a norm has its affine weight (a file's op: whether it takes one)."""
+    if row.origin is not None and row.op:
+        return "weight" in row.origin.get("weights", ())
+    return row.params > 0
+
+
 def _einsum_path_macs(macs: int) -> int:
     """fvcore's einsum count: ``floor(float(f"{2 * macs + 1:.3e}") / 2)``."""
     return int(float(f"{2 * macs + 1:.3e}") // 2)
@@ -426,7 +675,7 @@ def fvcore(report: Any, batch_size: int = 1) -> ToolCount:
     """fvcore 0.1.5's ``FlopCountAnalysis(...).total()`` (see the module docstring)."""
     _torch_only(report, "fvcore")
     layers = []
-    for row in _rows(report):
+    for row in _rows(report, calls=False):
         count, note = _fvcore_layer(row, batch_size if row.batched else 1)
         layers.append(ToolLayer(row.name, count, note))
     total = sum(layer.figure for layer in layers)
@@ -455,7 +704,7 @@ def _ptflops_aten_layer(row: _Row, batch_size: int) -> tuple[int, str]:
         return 0, "never runs"
     macs = _macs_at(row, batch_size)
     if row.kind in _CONVS and _bias(row):
-        return macs + _elements(row.output) * batch_size, "bias added per output element"
+        return macs + _out_elements(row) * batch_size, "bias added per output element"
     if row.kind == "separable":
         config = row.config
         adds = 0
@@ -468,7 +717,7 @@ def _ptflops_aten_layer(row: _Row, batch_size: int) -> tuple[int, str]:
     if row.kind == "dense" and _bias(row):
         # linear runs as addmm over the positions flattened into rows: one bias add
         # per output element, at every position
-        return macs + _elements(row.output) * batch_size, "addmm: bias added per output"
+        return macs + _out_elements(row) * batch_size, "addmm: bias added per output"
     if row.kind == "window_attention":
         # F.linear on qkv's and proj's weights and biases: addmm at every padded position
         config = row.config
@@ -480,6 +729,14 @@ def _ptflops_aten_layer(row: _Row, batch_size: int) -> tuple[int, str]:
             adds += _bias_table(row) * int(config.get("bias_hidden", 512))  # once
         return macs + adds, "addmm: qkv and proj biases added per padded position" if adds else ""
     return macs, ""
+
+
+def _out_elements(row: _Row) -> int:
+    """A layer's output elements per example (a file's op: from its full sizes, whose
+    first need not be the batch: nn.MultiheadAttention's tokens)."""
+    if row.origin is not None and row.origin.get("out") is not None:
+        return prod(row.origin["out"]) // int(row.origin.get("batch", 1) or 1)
+    return _elements(row.output)
 
 
 def _once_macs(row: _Row) -> int:
@@ -509,7 +766,7 @@ def ptflops_aten(report: Any, batch_size: int = 1) -> ToolCount:
     """ptflops 0.7.5's ``get_model_complexity_info(..., backend="aten")`` MACs."""
     _torch_only(report, "ptflops")
     layers = []
-    for row in _rows(report):
+    for row in _rows(report, calls=False):
         count, note = _ptflops_aten_layer(row, batch_size if row.batched else 1)
         layers.append(ToolLayer(row.name, count, note))
     total = sum(layer.figure for layer in layers)
@@ -697,8 +954,9 @@ def _refuse_unknown(row: _Row, tool: str, call: str) -> None:
     if row.op and not row.call:
         raise ConvcountError(
             "count_as",
-            f"--count-as {tool}: layer '{row.name}' comes from a model file ({row.op}), "
-            f"which does not record the PyTorch module or function {tool} would hook",
+            f"--count-as {tool}: layer '{row.name}' comes from a model file ({row.op}) "
+            f"that does not record the PyTorch module or function {tool} would hook (an "
+            "ONNX file or a state dict; a torch.export .pt2 file records them)",
         )
     if row.kind in _COMPOSITE_KINDS and _COMPOSITES.get(call, ("", None))[0] != row.kind:
         known = "; ".join(
@@ -819,7 +1077,7 @@ def _thop_module(row: _Row, call: str, batch_size: int) -> tuple[int, bool, str]
         per = {1: 5, 2: 11}.get(dims, 0) if bilinear else 1
         return out * per, True, f"{per} per output element"
     if base == "Softmax":
-        channels = int(row.output.channels)
+        channels = int(row.config.get("dim_size") or row.output.channels)
         return out // channels * (3 * channels - 1), True, "3C - 1 per position"
     return 0, True, ""
 
@@ -869,10 +1127,14 @@ def thop(report: Any, batch_size: int = 1) -> ToolCount:
     layers = []
     params: dict[str, int] = {}
     for row in _rows(report):
+        if row.part:
+            layers.append(ToolLayer(row.name, 0, f"part of {row.part}'s call"))
+            continue
         count, kept, note = _thop_layer(row, batch_size)
         if kept:
             # a module called twice counts its parameters once
-            params[_module_of(row.name)] = max(params.get(_module_of(row.name), 0), kept)
+            module = row.module if row.origin else _module_of(row.name)
+            params[module] = max(params.get(module, 0), kept)
         layers.append(ToolLayer(row.name, count, note))
     total = sum(layer.figure for layer in layers)
     kept = sum(params.values())
@@ -954,6 +1216,8 @@ def _ptflops_pytorch_layer(row: _Row) -> _PtflopsCount:
         return _PtflopsCount(0, 0, "never runs")
     if call in _COMPOSITES and call != "nn.MultiheadAttention":
         count = _ptflops_composite(row, call)
+    elif call in _PTFLOPS_TENSOR_OPS and row.origin:
+        count = _ptflops_tensor_op(row, call)
     else:
         count = _ptflops_module(row, call)
     if not row.batched:
@@ -1005,6 +1269,37 @@ def _ptflops_module(row: _Row, call: str) -> _PtflopsCount:
         # its hook reads the first example's output only: once per forward
         return _PtflopsCount(0, functional, note, module_once=module)
     return _PtflopsCount(module, functional, note)
+
+
+#: Tensor operations ptflops 0.7.5 patches (not their operators ``@``, ``+``, ``*``).
+_PTFLOPS_TENSOR_OPS = frozenset(
+    {"torch.matmul", "torch.mm", "Tensor.mm", "torch.bmm", "Tensor.bmm"}
+    | {"torch.addmm", "Tensor.addmm", "torch.baddbmm", "torch.mul", "torch.add"}
+)
+
+
+def _ptflops_tensor_op(row: _Row, call: str) -> _PtflopsCount:
+    """A patched tensor operation in a file, from its operands' sizes, per example:
+    products as the first operand's elements × the second's last size (plus the
+    added tensor's elements for addmm), ``torch.add``/``torch.mul`` as the
+    operands' sizes matched from the left."""
+    origin = row.origin or {}
+    shapes = [list(map(int, shape)) for shape in origin.get("shapes") or []]
+    batch = int(origin.get("batch", 1)) or 1
+    if call in ("torch.add", "torch.mul"):
+        if len(shapes) < 2:
+            count = prod(shapes[0]) if shapes else 1
+        else:
+            a, b = shapes[0], shapes[1]
+            count = prod(
+                max(a[i] if i < len(a) else 1, b[i] if i < len(b) else 1)
+                for i in range(max(len(a), len(b)))
+            )
+    else:
+        count = row.macs * batch
+        if call.endswith(("addmm", "baddbmm")) and shapes:
+            count += prod(shapes[0])
+    return _PtflopsCount(0, count // batch, f"{call}: patched")
 
 
 def _ptflops_composite(row: _Row, call: str) -> _PtflopsCount:
@@ -1078,6 +1373,9 @@ def ptflops_pytorch(report: Any, batch_size: int = 1) -> ToolCount:
     modules = 0
     functions = 0
     for row in _rows(report):
+        if row.part:
+            layers.append(ToolLayer(row.name, 0, f"part of {row.part}'s call"))
+            continue
         count = _ptflops_pytorch_layer(row)
         modules += count.module * batch_size + count.module_once
         functions += count.functional * batch_size + count.functional_once

@@ -136,6 +136,24 @@ class Program:
         self.names: set[str] = set()
         self.producer: dict[str, str] = {}
         self.symbolic = False  # a size left open at export: its example value is used
+        # the module tree: every module path an op ran in or a weight belongs to, and
+        # each module's own parameters (local name -> [elements, trainable])
+        paths: set[str] = set()
+        for node in self.graph["nodes"]:
+            for entry in _stack(node):
+                paths.add(entry[0])
+        self.own: dict[str, dict[str, list[int]]] = {}
+        for arg, (role, qualified) in self.weights.items():
+            module, _, local = qualified.rpartition(".")
+            paths.add(module)
+            if role == "parameter":
+                trainable = int(self.values[arg].get("requires_grad", True) is not False)
+                self.own.setdefault(module, {})[local] = [prod(self.sizes(arg)), trainable]
+        parents = {""} if paths - {""} else set()
+        for path in paths:
+            parts = path.split(".")
+            parents.update(".".join(parts[:n]) for n in range(1, len(parts)))
+        self.leaves = paths - parents
 
     def sizes(self, name: str) -> tuple[int, ...]:
         """A tensor's sizes (symbolic sizes take the export's example value)."""
@@ -251,6 +269,9 @@ class Program:
             self.producer[out] = name
         sources = tuple(dict.fromkeys(self.producer[t] for t in operands if t in self.producer))
         kind = self._kind(op, operands, shapes, target)
+        origin = self._origin(node, op, operands, shapes, batch)
+        if out_shape is not None and op in _CONV | _TRANSPOSED | _MATMUL | {"linear"}:
+            origin["out"] = list(out_shape)
         return Row(
             name,
             kind,
@@ -261,7 +282,65 @@ class Program:
             macs,
             non_trainable,
             op=target.removeprefix("torch.ops.").removesuffix(".default"),
+            origin=origin,
         )
+
+    def _origin(
+        self,
+        node: dict[str, Any],
+        op: str,
+        operands: list[str],
+        shapes: dict[str, tuple[int, ...]],
+        batch: int,
+    ) -> dict[str, Any]:
+        """The PyTorch code that ran an op, as the exporter recorded it: the innermost
+        module (path, class, whether it has no child module, its own parameters) and the
+        function called (``torch_fn``: ``function.relu`` is F.relu,
+        ``builtin_function_or_method.relu`` torch.relu, ``method_descriptor.add`` a
+        Tensor method or its operator)."""
+        stack = _stack(node)
+        path, cls = stack[-1] if stack else ("", "")
+        fn_id, _, fn = str((node.get("metadata") or {}).get("torch_fn") or "").partition(";")
+        origin: dict[str, Any] = {
+            "module": path,
+            "class": cls,
+            "leaf": path in self.leaves,
+            "fn": fn,
+            "fn_id": fn_id,
+        }
+        if path in self.own:
+            origin["params"] = self.own[path]
+        # which arguments are weights (BatchNorm's and LayerNorm's affine ones, a bias)
+        named = [
+            str(a.get("name"))
+            for a in node["inputs"]
+            if any(t in self.weights for t in _tensors(a.get("arg") or {}))
+        ]
+        if named:
+            origin["weights"] = named
+        if batch != 1:
+            origin["batch"] = batch
+        if node["target"].endswith(".padding"):
+            origin["padding"] = "string"  # conv2d.padding: padding="same" or "valid"
+        data = [shapes[t] for t in operands if t in shapes and t not in self.weights]
+        if data:
+            origin["shapes"] = [list(s) for s in data[:2]]
+        if op in ("softmax", "_softmax", "log_softmax"):
+            dim = next(
+                (
+                    a["arg"]["as_int"]
+                    for a in node["inputs"]
+                    if a.get("name") == "dim" and "as_int" in (a.get("arg") or {})
+                ),
+                1,
+            )
+            if data:
+                origin["dim_size"] = data[0][dim]
+        if op in ("bmm", "baddbmm") and data and batch:
+            origin["heads"] = data[0][0] // batch  # nn.MultiheadAttention: batch x heads
+        if op == "scaled_dot_product_attention" and data and len(data[0]) == 4:
+            origin["heads"] = data[0][1]
+        return origin
 
     def macs(
         self,
@@ -324,6 +403,17 @@ class Program:
         if op in _ACTIVATIONS:
             return "activation"
         return _KINDS.get(op, target.removeprefix("torch.ops.").removesuffix(".default"))
+
+
+def _stack(node: dict[str, Any]) -> list[tuple[str, str]]:
+    """(module path, class) of each module an op runs in, outermost first."""
+    stack = (node.get("metadata") or {}).get("nn_module_stack") or ""
+    entries = []
+    for entry in str(stack).split(";"):
+        parts = entry.split(",")
+        if len(parts) >= 3:
+            entries.append((parts[1], parts[-1]))
+    return entries
 
 
 def _tensors(argument: dict[str, Any]) -> list[str]:

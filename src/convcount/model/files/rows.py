@@ -36,6 +36,8 @@ class Row(NamedTuple):
     """What the layer is in the file (an ONNX op, an aten op), for the uncounted list."""
     config: dict[str, Any] | None = None
     """What the file says of the layer beyond its figures (a weight tensor's shape)."""
+    origin: dict[str, Any] | None = None
+    """The PyTorch module and function that ran it, when the file records them."""
 
 
 def tensor(shape: Sequence[int] | None) -> Tensor:
@@ -84,6 +86,7 @@ def build_report(
             buffers=row.buffers,
             config=row.config,
             op=row.op,
+            origin=row.origin,
         )
         for number, row in enumerate(rows, 1)
     )

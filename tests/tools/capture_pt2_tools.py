@@ -1,0 +1,104 @@
+"""Capture what other counting tools print for networks exported to torch.export ``.pt2``.
+
+Run by hand; never imported by the package or collected by pytest. Each network is
+built on the CPU in eval mode at batch 1, exported with
+``torch.export.export(model, (x,))`` and saved to ``tests/tools/pt2/NAME.pt2``
+without its weights (as ``tests/files/capture_torch.py`` saves its fixtures: only
+``models/model.json`` and the weights' configuration are kept); then
+``capture_tools.measure`` runs FlopCounterMode, torchinfo, fvcore, ptflops (both
+backends) and thop on the same module (nn.MultiheadAttention with its fused fast
+path off: the path the export records). ``tests/tools/pt2.json`` holds the figures;
+``test_pt2_tools.py`` compares ``--count-as`` on each saved file with them.
+
+    .venv/bin/python tests/tools/capture_pt2_tools.py --tvsrc /work/tvsrc
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "pt2"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "files"))
+sys.path.insert(0, str(HERE.parents[1]))
+
+from capture_tools import dump, measure  # noqa: E402  (after the paths above)
+
+from tests.tools.pt2_nets import HAND_NETS  # noqa: E402
+
+#: torchvision builders at small sizes: name -> (builder, keyword arguments, resolution)
+TORCHVISION: dict[str, tuple[str, dict[str, Any], int]] = {
+    "resnet18": ("resnet18", {}, 64),
+    "mobilenet_v3_small": ("mobilenet_v3_small", {}, 64),
+    "efficientnet_b0": ("efficientnet_b0", {}, 64),
+    "densenet121": ("densenet121", {}, 64),
+    "googlenet": ("googlenet", {"aux_logits": False, "init_weights": False}, 64),
+    "convnext_tiny": ("convnext_tiny", {}, 64),
+    "shufflenet_v2_x0_5": ("shufflenet_v2_x0_5", {}, 64),
+    "vit_b_32": ("vit_b_32", {"image_size": 64}, 64),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tvsrc", type=Path, required=True)
+    parser.add_argument("--only")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+
+    import torch
+    from capture_torch import save_pt2  # type: ignore[import-not-found]
+    from capture_torchvision import import_torchvision  # type: ignore[import-not-found]
+
+    torch.manual_seed(0)
+    # torch.export records nn.MultiheadAttention's Python path (its projections, bmm
+    # and softmax); under no_grad in eval the tools would see its fused fast path
+    # instead (a different network to count): run them on the path the file records
+    torch.backends.mha.set_fastpath_enabled(False)
+    torchvision = import_torchvision(args.tvsrc)
+    builds: dict[str, Any] = {}
+    for name, (builder, kwargs, size) in TORCHVISION.items():
+
+        def build(b: str = builder, k: dict[str, Any] = kwargs, s: int = size) -> Any:
+            return torchvision.models.get_model(b, weights=None, **k), torch.rand(1, 3, s, s)
+
+        builds[name] = build
+    for name, make in HAND_NETS.items():
+        builds[name] = make
+    path = HERE / "pt2.json"
+    records = json.loads(path.read_text())["cases"] if path.exists() else {}
+    OUT.mkdir(exist_ok=True)
+    for name, build in builds.items():
+        if args.only and not re.search(args.only, name):
+            continue
+        model, x = build()
+        model.eval()
+        save_pt2(model, x, OUT / f"{name}.pt2")
+        records[name] = measure(model, x)
+        print(name, records[name]["flop_counter"]["macs"], file=sys.stderr)
+    import fvcore
+    import ptflops
+    import thop
+    import torchinfo
+
+    versions = {
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "torchinfo": torchinfo.__version__,
+        "fvcore": fvcore.__version__,
+        "ptflops": getattr(ptflops, "__version__", "0.7.5"),
+        "thop": thop.__version__,
+    }
+    path.write_text(dump({"versions": versions, "cases": records}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
