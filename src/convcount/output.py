@@ -232,6 +232,9 @@ def emit_model(
             "without --strict the totals are reported as at least",
         )
     if tools is not None:
+        from convcount.model.tools import unreproduced
+
+        uncounted = unreproduced(uncounted)
         if uncounted:
             from convcount.summary import uncounted_text
 
