@@ -43,6 +43,9 @@ TORCHVISION: dict[str, tuple[str, dict[str, Any], int]] = {
     "convnext_tiny": ("convnext_tiny", {}, 64),
     "shufflenet_v2_x0_5": ("shufflenet_v2_x0_5", {}, 64),
     "vit_b_32": ("vit_b_32", {"image_size": 64}, 64),
+    "inception_v3": ("inception_v3", {"aux_logits": False, "init_weights": False}, 80),
+    "mobilenet_v2": ("mobilenet_v2", {}, 64),
+    "swin_t": ("swin_t", {}, 64),
 }
 
 

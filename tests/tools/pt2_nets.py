@@ -111,7 +111,9 @@ def attention() -> tuple[Any, Any]:
             self.token = nn.Parameter(torch.zeros(1, 1, 32))
             self.norm = nn.LayerNorm(32)
             self.attn = nn.MultiheadAttention(32, 4, batch_first=True)
-            self.mlp = nn.Sequential(nn.Linear(32, 64), nn.GELU(), nn.Dropout(0.1), nn.Linear(64, 32))
+            self.mlp = nn.Sequential(
+                nn.Linear(32, 64), nn.GELU(), nn.Dropout(0.1), nn.Linear(64, 32)
+            )
             self.head = nn.Linear(32, 10)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -99,3 +99,47 @@ def test_default_figures_unchanged_by_module_reading() -> None:
     assert report.total_params == record["params"]
     assert sum(layer.macs or 0 for layer in report.layers) == record["flop_counter"]["macs"]
     assert [layer.name for layer in report.layers][:4] == ["conv", "relu", "branch", "relu_1"]
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in (HERE.parent / "files" / "torch").glob("*.pt2"))
+)
+def test_every_torch_fixture_is_counted_by_every_tool(name: str) -> None:
+    """The reader's own fixtures (tests/files/torch): no tool refuses a layer, and the
+    default figures stay FlopCounterMode's."""
+    from tests.conftest import run
+
+    path = str(HERE.parent / "files" / "torch" / f"{name}.pt2")
+    result = run("model", path, "--count-as", "all", "--json")
+    assert result.exit_code == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["left_out"] == []
+    tools = {entry["tool"]: entry for entry in printed["tools"]}
+    assert tools["flop_counter"]["total"] == printed["macs"]
+
+
+def test_an_op_without_its_module_is_refused_by_name(tmp_path: Path) -> None:
+    """A file whose ops carry no nn_module_stack or torch_fn (metadata stripped): the
+    tools that need them refuse, naming the layer; fvcore and ptflops-aten count."""
+    import zipfile
+
+    from convcount.errors import ConvcountError
+
+    source = HERE / "pt2" / "hand_nested.pt2"
+    path = tmp_path / "bare.pt2"
+    with zipfile.ZipFile(source) as full, zipfile.ZipFile(path, "w") as out:
+        for info in full.infolist():
+            data = full.read(info)
+            if info.filename.endswith("models/model.json"):
+                document = json.loads(data)
+                for node in document["graph_module"]["graph"]["nodes"]:
+                    node["metadata"] = {}
+                data = json.dumps(document).encode()
+            out.writestr(info.filename, data)
+    report = load_model(str(path))
+    record = TRUTH["cases"]["hand_nested"]
+    assert count_as(report, "fvcore").total == record["fvcore"]["total"]
+    assert count_as(report, "ptflops").total == record["ptflops_aten"]["macs"]
+    for tool in ("torchinfo", "thop", "ptflops-pytorch"):
+        with pytest.raises(ConvcountError, match=r"layer '[^']+'"):
+            count_as(report, tool)

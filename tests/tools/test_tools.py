@@ -452,7 +452,8 @@ def test_a_layers_call_must_name_a_function_or_class(tmp_path: Path) -> None:
 
 
 def test_module_hook_counters_refuse_a_model_file() -> None:
-    """An exported file keeps no module structure: which module ran a layer is unknown."""
+    """An ONNX file keeps no module classes: which module ran a layer is unknown (a .pt2
+    file records them: tests/tools/test_pt2_tools.py)."""
     from tests.conftest import assert_usage_error, run
 
     onnx = str(HERE.parent / "files" / "torch" / "alexnet.dynamo.onnx")

@@ -90,6 +90,16 @@ their own), ``patch_merging`` as PatchMerging, PatchMergingV2 or
 fields. Any other configuration (no position bias, another module class named
 by ``call``) is refused by torchinfo, thop and ptflops-pytorch, naming the layer:
 which of its parts run as modules cannot be known.
+
+A torch.export file's ops carry the modules they ran in and the function called
+(:attr:`convcount.model.graph.ModelLayer.origin`): :func:`_file_rows` reads them
+as PyTorch ran them, an op in a leaf module of a ``torch.nn`` class a call of
+that module (several ops one call, the module's own parameters), any other op a
+function or operator of its innermost module's forward (``F.relu``,
+``torch.cat``, ``+``); torchinfo counts leaf calls of any class
+(:func:`_torchinfo_file`), fvcore and ptflops's aten backend the ops themselves.
+An ONNX file or a state dict records no module classes: thop and
+ptflops-pytorch refuse their layers.
 """
 
 from __future__ import annotations
@@ -256,7 +266,8 @@ def _file_call(origin: dict[str, Any], op: str) -> str:
         return f"F.{name}" if name in _BUILTIN_FUNCTIONAL else f"torch.{name}"
     if kind in ("method_descriptor", "wrapper_descriptor"):
         return _OPERATORS.get(name, f"Tensor.{name}")
-    return op or "?"
+    # no function recorded: refused by the tools that hook modules and functions
+    return ""
 
 
 def _file_config(row: _Row, origin: dict[str, Any]) -> dict[str, Any]:
@@ -332,7 +343,9 @@ def _file_rows(
                 macs=sum(p.macs for p in part),
             )
         )
-        out.extend(p._replace(call=call, part=module, module=module, params=0, macs=0) for p in part[1:])
+        out.extend(
+            p._replace(call=call, part=module, module=module, params=0, macs=0) for p in part[1:]
+        )
         index = end
     return out
 
@@ -351,9 +364,7 @@ def _same_call(first: dict[str, Any], origin: dict[str, Any] | None, short: str)
     # module's call is one function (a second call of it is another function call)
     torch_nn = str(first["class"]).startswith("torch.nn.modules.")
     return (
-        short == "MultiheadAttention"
-        or not torch_nn
-        or origin.get("fn_id") == first.get("fn_id")
+        short == "MultiheadAttention" or not torch_nn or origin.get("fn_id") == first.get("fn_id")
     )
 
 
@@ -446,6 +457,13 @@ def _torchinfo_file(
     while index < len(rows):
         row, origin = rows[index], rows[index].origin
         own = (origin or {}).get("params") or {}
+        if origin is not None and not origin.get("class"):
+            raise ConvcountError(
+                "count_as",
+                f"--count-as torchinfo: layer '{row.name}' ({row.op}): the file does not "
+                "record the module it ran in (no nn_module_stack), so whether it is a "
+                "leaf module's call is unknown",
+            )
         if origin is None or not origin.get("leaf") or not own:
             note = "a parent module's own parameter: in no leaf call" if row.params else ""
             layers.append(ToolLayer(row.name, 0, note))
@@ -470,7 +488,9 @@ def _torchinfo_file(
         conv = "Conv" in short
         note = "parameters × output positions" if conv else "parameters once per example"
         layers.append(ToolLayer(row.name, count, f"{short}: {note}"))
-        layers.extend(ToolLayer(r.name, 0, f"part of {row.module}'s call") for r in rows[index + 1 : end])
+        layers.extend(
+            ToolLayer(r.name, 0, f"part of {row.module}'s call") for r in rows[index + 1 : end]
+        )
         index = end
     return layers, total, output_bytes, leaf_params
 
@@ -510,7 +530,7 @@ def torchinfo(report: Any, batch_size: int = 1) -> ToolCount:
     """torchinfo 1.8.0's ``summary()`` figures (see the module docstring)."""
     _torch_only(report, "torchinfo")
     width = DTYPE_BYTES[report.dtype]
-    layers = []
+    layers: list[ToolLayer] = []
     total = 0
     output_bytes = 0
     leaf_params = 0
@@ -735,7 +755,7 @@ def _out_elements(row: _Row) -> int:
     """A layer's output elements per example (a file's op: from its full sizes, whose
     first need not be the batch: nn.MultiheadAttention's tokens)."""
     if row.origin is not None and row.origin.get("out") is not None:
-        return prod(row.origin["out"]) // int(row.origin.get("batch", 1) or 1)
+        return int(prod(row.origin["out"])) // int(row.origin.get("batch", 1) or 1)
     return _elements(row.output)
 
 

@@ -17,6 +17,11 @@ functional code outside any module.
   op outside ``torch.ops.aten`` (a custom or higher-order op) is uncounted.
   Attention (``scaled_dot_product_attention``) is uncounted: FlopCounterMode
   counts it on some devices and backends and not on others.
+* Each op also carries what ran it (``origin``, for ``--count-as``): its
+  innermost module's path and class from ``nn_module_stack``, whether that
+  module has no child module, the module's own parameters, the function the
+  code called (``torch_fn``) and a few operand sizes. Nothing convcount prints
+  by default reads it.
 """
 
 from __future__ import annotations
