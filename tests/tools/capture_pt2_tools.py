@@ -4,7 +4,9 @@ Run by hand; never imported by the package or collected by pytest. Each network 
 built on the CPU in eval mode at batch 1, exported with
 ``torch.export.export(model, (x,))`` and saved to ``tests/tools/pt2/NAME.pt2``
 without its weights (as ``tests/files/capture_torch.py`` saves its fixtures: only
-``models/model.json`` and the weights' configuration are kept); then
+``models/model.json`` and the weights' configuration are kept, and of the stack
+traces only the source line of the ops a Tensor method or its operator ran:
+``x.matmul(y)`` and ``x @ y`` are the same op otherwise); then
 ``capture_tools.measure`` runs FlopCounterMode, torchinfo, fvcore, ptflops (both
 backends) and thop on the same module (nn.MultiheadAttention with its fused fast
 path off: the path the export records). ``tests/tools/pt2.json`` holds the figures;
@@ -26,7 +28,6 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "pt2"
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "files"))
 sys.path.insert(0, str(HERE.parents[1]))
 
 from capture_tools import dump, measure  # noqa: E402  (after the paths above)
@@ -49,6 +50,39 @@ TORCHVISION: dict[str, tuple[str, dict[str, Any], int]] = {
 }
 
 
+#: Tensor methods whose operators the file records alike: their source line is kept
+#: (the last line of the op's stack trace), which tells ``x.matmul(y)`` from ``x @ y``.
+OPERATOR_METHODS = ("add", "mul", "matmul", "sub", "div")
+
+
+def save_pt2(model: Any, x: Any, path: Path) -> None:
+    """torch.export.save without weights, sample inputs and stack traces, but the source
+    line of the ops that a Tensor method or its operator may have run."""
+    import io
+    import zipfile
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.export.save(torch.export.export(model, (x,)), buffer)
+    keep = ("models/model.json", "data/weights/model_weights_config.json", "archive_format")
+    with zipfile.ZipFile(buffer) as full, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in full.infolist():
+            if not info.filename.endswith(keep):
+                continue
+            data = full.read(info)
+            if info.filename.endswith("models/model.json"):
+                document = json.loads(data)
+                for node in document["graph_module"]["graph"]["nodes"]:
+                    metadata = node.get("metadata", {})
+                    trace = metadata.pop("stack_trace", None)
+                    fn = str(metadata.get("torch_fn", "")).rpartition(".")[2]
+                    if trace and fn in OPERATOR_METHODS:
+                        metadata["stack_trace"] = trace.rstrip().rpartition("\n")[2]
+                data = json.dumps(document).encode()
+            out.writestr(info.filename, data)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tvsrc", type=Path, required=True)
@@ -57,7 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")
 
     import torch
-    from capture_torch import save_pt2  # type: ignore[import-not-found]
     from capture_torchvision import import_torchvision  # type: ignore[import-not-found]
 
     torch.manual_seed(0)

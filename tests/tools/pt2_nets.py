@@ -1,10 +1,11 @@
 """Hand-built PyTorch networks exported to .pt2 for the ``--count-as`` tests.
 
 Each entry builds ``(model, x)``; ``capture_pt2_tools.py`` records what the tools print
-for them, and ``test_pt2_tools.py`` exports a few of them live. They cover functional
-calls beside modules, nested nn.Sequential, a module called twice, a parent module
-owning a parameter, upsampling both ways, 1-D and 3-D, grouped and transposed
-convolutions, the norms and activations tools treat apart, and attention.
+for them, and ``test_pt2_tools_live.py`` exports a few of them live. They cover
+functional calls beside modules, Tensor methods beside their operators, nested
+nn.Sequential, a module called twice, a parent module owning a parameter, upsampling
+both ways, 1-D and 3-D, grouped and transposed convolutions, the norms and
+activations tools treat apart, and attention.
 """
 
 from __future__ import annotations
@@ -127,7 +128,32 @@ def attention() -> tuple[Any, Any]:
     return Tokens(), torch.rand(1, 3, 16, 16)
 
 
+def methods() -> tuple[Any, Any]:
+    """Tensor methods ptflops patches beside the operators it does not: the file tells
+    them apart only by the source line its stack trace keeps."""
+    import torch
+    from torch import nn
+
+    class Methods(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.q = nn.Linear(8, 8)
+            self.k = nn.Linear(8, 8, bias=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            q, k = self.q(x), self.k(x)
+            a = q.matmul(k.transpose(1, 2))  # patched
+            b = q @ k.transpose(1, 2)  # not
+            c = torch.bmm(a, b)  # patched
+            d = a.add(b).mul(c)  # patched
+            e = (a + b) * c  # not
+            return d.softmax(-1).matmul(q) + torch.add(e, 1.0).matmul(k)
+
+    return Methods(), torch.rand(1, 6, 8)
+
+
 HAND_NETS = {
+    "hand_methods": methods,
     "hand_functional": functional,
     "hand_nested": nested,
     "hand_signal": signal,

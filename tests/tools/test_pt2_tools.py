@@ -143,3 +143,33 @@ def test_an_op_without_its_module_is_refused_by_name(tmp_path: Path) -> None:
     for tool in ("torchinfo", "thop", "ptflops-pytorch"):
         with pytest.raises(ConvcountError, match=r"layer '[^']+'"):
             count_as(report, tool)
+
+
+def test_a_product_without_its_source_line_is_refused_by_ptflops_pytorch(
+    tmp_path: Path,
+) -> None:
+    """Without stack traces, x.matmul(y) (ptflops-pytorch counts it) and x @ y (it does
+    not) are one op: ptflops-pytorch refuses, naming the layer; every other tool counts."""
+    import zipfile
+
+    from convcount.errors import ConvcountError
+
+    path = tmp_path / "traceless.pt2"
+    with (
+        zipfile.ZipFile(HERE / "pt2" / "hand_methods.pt2") as full,
+        zipfile.ZipFile(path, "w") as out,
+    ):
+        for info in full.infolist():
+            data = full.read(info)
+            if info.filename.endswith("models/model.json"):
+                document = json.loads(data)
+                for node in document["graph_module"]["graph"]["nodes"]:
+                    node.get("metadata", {}).pop("stack_trace", None)
+                data = json.dumps(document).encode()
+            out.writestr(info.filename, data)
+    report = load_model(str(path))
+    with pytest.raises(ConvcountError, match=r"layer 'matmul'.*x @ y"):
+        count_as(report, "ptflops-pytorch")
+    record = TRUTH["cases"]["hand_methods"]
+    assert count_as(report, "thop").total == record["thop"]["macs"]
+    assert count_as(report, "torchinfo").total == record["torchinfo"]["total_mult_adds"]

@@ -257,6 +257,11 @@ _FILE_ACTIVATIONS = {
 }
 
 
+#: A product the file records as ``method_descriptor.matmul`` without a source line
+#: that tells ``x @ y`` (ptflops-pytorch: 0) from ``x.matmul(y)`` (counted).
+_EITHER_PRODUCT = "@ or Tensor.matmul"
+
+
 def _file_call(origin: dict[str, Any], op: str) -> str:
     """The function or operator a file's op was called as, from its ``torch_fn``."""
     kind, _, name = str(origin.get("fn") or "").rpartition(".")
@@ -265,6 +270,11 @@ def _file_call(origin: dict[str, Any], op: str) -> str:
     if kind == "builtin_function_or_method":
         return f"F.{name}" if name in _BUILTIN_FUNCTIONAL else f"torch.{name}"
     if kind in ("method_descriptor", "wrapper_descriptor"):
+        if origin.get("form") == "method":  # the source line calls x.matmul(...)
+            return f"Tensor.{name}"
+        if name == "matmul" and not origin.get("form"):
+            return _EITHER_PRODUCT  # x @ y or x.matmul(y): the file does not tell
+        # x + y or x.add(y): read as the operator, the usual form
         return _OPERATORS.get(name, f"Tensor.{name}")
     # no function recorded: refused by the tools that hook modules and functions
     return ""
@@ -383,6 +393,11 @@ def _elements(tensor: Any) -> int:
     return int(prod(tensor.spatial)) * int(tensor.channels)
 
 
+def _sizes(tensor: Any) -> list[int]:
+    """A tensor's sizes without the batch, channels first."""
+    return [int(tensor.channels), *map(int, tensor.spatial)]
+
+
 def _positions(tensor: Any) -> int:
     return int(prod(tensor.spatial))
 
@@ -473,15 +488,20 @@ def _torchinfo_file(
         end = index + 1
         while end < len(rows) and _same_call(origin, rows[end].origin, short):
             end += 1
-        out = rows[end - 1].output
+        # the output's full sizes at the export's batch (its first size need not be
+        # the batch: a Linear on Swin's windows), scaled to batch_size
+        last = rows[end - 1]
+        sizes = list((last.origin or {}).get("out") or [1, *_sizes(last.output)])
+        batch = int((last.origin or {}).get("batch", 1) or 1)
         count = 0
         for name, (size, _trainable) in own.items():
             if name in ("weight", "bias"):
-                count += size * batch_size * (_positions(out) if "Conv" in short else 1)
+                count += size * (prod(sizes[:1] + sizes[2:]) if "Conv" in short else sizes[0])
             elif "weight" in name or "bias" in name:
-                count += size * batch_size * int(out.channels)
+                count += size * prod(sizes[:2])
+        count = count * batch_size // batch
         total += count
-        output_bytes += 2 * batch_size * _elements(out) * width
+        output_bytes += 2 * prod(sizes) * batch_size // batch * width
         if row.module not in seen:
             seen.add(row.module)
             leaf_params += sum(int(size) for size, _trainable in own.values())
@@ -1006,6 +1026,11 @@ def _refuse_unknown(row: _Row, tool: str, call: str) -> None:
 
 
 def _input_elements(row: _Row) -> int:
+    """A layer's first input's elements per example (a file's op: from its full sizes,
+    whose first need not be the batch: Swin's windows)."""
+    shapes = (row.origin or {}).get("shapes")
+    if shapes:
+        return int(prod(shapes[0])) // int((row.origin or {}).get("batch", 1) or 1)
     return _elements(row.inputs[0]) if row.inputs else _elements(row.output)
 
 
@@ -1066,7 +1091,7 @@ def _thop_module(row: _Row, call: str, batch_size: int) -> tuple[int, bool, str]
         return 0, False, ""
     if not row.runs:
         return 0, False, "never runs: no parameters"
-    out = _elements(row.output) * batch_size
+    out = _out_elements(row) * batch_size
     if base in ("Conv", "ConvTranspose"):
         if row.kind == "separable":
             return row.macs * batch_size, True, ""
@@ -1232,6 +1257,14 @@ def _ptflops_pytorch_layer(row: _Row) -> _PtflopsCount:
     """What ptflops's pytorch backend counts for one layer."""
     call = torch_call(row)
     _refuse_unknown(row, "ptflops-pytorch", call)
+    if call == _EITHER_PRODUCT:
+        raise ConvcountError(
+            "count_as",
+            f"--count-as ptflops-pytorch: layer '{row.name}' is a product the file records "
+            "without the source line that tells x @ y (which ptflops does not count) from "
+            "x.matmul(y) (which it counts); export keeping stack traces "
+            "(torch.export.save does), with the product in a module's forward",
+        )
     if not row.runs:
         return _PtflopsCount(0, 0, "never runs")
     if call in _COMPOSITES and call != "nn.MultiheadAttention":
@@ -1283,7 +1316,7 @@ def _ptflops_module(row: _Row, call: str) -> _PtflopsCount:
     functional = 0
     if function in _PTFLOPS_FUNCTIONS:
         resizes = function in ("F.interpolate", "F.upsample")
-        functional = _elements(row.output) if resizes else into
+        functional = _out_elements(row) if resizes else into
         note = f"{note} + {function}: 1 per element" if note else f"{function}: 1 per element"
     if _base(call) == "Upsample":
         # its hook reads the first example's output only: once per forward
@@ -1293,8 +1326,9 @@ def _ptflops_module(row: _Row, call: str) -> _PtflopsCount:
 
 #: Tensor operations ptflops 0.7.5 patches (not their operators ``@``, ``+``, ``*``).
 _PTFLOPS_TENSOR_OPS = frozenset(
-    {"torch.matmul", "torch.mm", "Tensor.mm", "torch.bmm", "Tensor.bmm"}
-    | {"torch.addmm", "Tensor.addmm", "torch.baddbmm", "torch.mul", "torch.add"}
+    {"torch.matmul", "Tensor.matmul", "torch.mm", "Tensor.mm", "torch.bmm", "Tensor.bmm"}
+    | {"torch.addmm", "Tensor.addmm", "torch.baddbmm"}
+    | {"torch.mul", "Tensor.mul", "torch.add", "Tensor.add"}
 )
 
 
@@ -1306,7 +1340,7 @@ def _ptflops_tensor_op(row: _Row, call: str) -> _PtflopsCount:
     origin = row.origin or {}
     shapes = [list(map(int, shape)) for shape in origin.get("shapes") or []]
     batch = int(origin.get("batch", 1)) or 1
-    if call in ("torch.add", "torch.mul"):
+    if call in ("torch.add", "torch.mul", "Tensor.add", "Tensor.mul"):
         if len(shapes) < 2:
             count = prod(shapes[0]) if shapes else 1
         else:

@@ -141,6 +141,8 @@ class Program:
         self.names: set[str] = set()
         self.producer: dict[str, str] = {}
         self.symbolic = False  # a size left open at export: its example value is used
+        self.last_module = ""  # the module path of the op before
+        self.products = 0  # Tensor.matmul or @ seen in that module's call
         # the module tree: every module path an op ran in or a weight belongs to, and
         # each module's own parameters (local name -> [elements, trainable])
         paths: set[str] = set()
@@ -275,7 +277,7 @@ class Program:
         sources = tuple(dict.fromkeys(self.producer[t] for t in operands if t in self.producer))
         kind = self._kind(op, operands, shapes, target)
         origin = self._origin(node, op, operands, shapes, batch)
-        if out_shape is not None and op in _CONV | _TRANSPOSED | _MATMUL | {"linear"}:
+        if out_shape is not None:
             origin["out"] = list(out_shape)
         return Row(
             name,
@@ -305,7 +307,8 @@ class Program:
         Tensor method or its operator)."""
         stack = _stack(node)
         path, cls = stack[-1] if stack else ("", "")
-        fn_id, _, fn = str((node.get("metadata") or {}).get("torch_fn") or "").partition(";")
+        metadata = node.get("metadata") or {}
+        fn_id, _, fn = str(metadata.get("torch_fn") or "").partition(";")
         origin: dict[str, Any] = {
             "module": path,
             "class": cls,
@@ -315,6 +318,20 @@ class Program:
         }
         if path in self.own:
             origin["params"] = self.own[path]
+        kind, _, name = fn.rpartition(".")
+        if kind == "method_descriptor" and name in _OPERATOR_METHODS:
+            form = _form(str(metadata.get("stack_trace") or ""), name)
+            # the n-th product of a call of a module whose code is known
+            if path != self.last_module:
+                self.products = 0
+            if name == "matmul":
+                known = _KNOWN_PRODUCTS.get(cls, ())
+                if not form and self.products < len(known):
+                    form = known[self.products]
+                self.products += 1
+            if form:
+                origin["form"] = form
+        self.last_module = path
         # which arguments are weights (BatchNorm's and LayerNorm's affine ones, a bias)
         named = [
             str(a.get("name"))
@@ -408,6 +425,31 @@ class Program:
         if op in _ACTIVATIONS:
             return "activation"
         return _KINDS.get(op, target.removeprefix("torch.ops.").removesuffix(".default"))
+
+
+#: Tensor methods whose operator ``torch_fn`` records alike (``x.add(y)``, ``x + y``).
+_OPERATOR_METHODS = {"add": "+", "mul": "*", "matmul": "@", "sub": "-", "div": "/"}
+
+
+#: The products of a module's call whose code calls them in a helper function (no
+#: stack trace line shows them): torchvision's shifted_window_attention runs
+#: ``q.matmul(k...)`` and ``attn.matmul(v)``, V2 ``normalize(q) @ normalize(k)...``
+#: then ``attn.matmul(v)``.
+_KNOWN_PRODUCTS = {
+    "torchvision.models.swin_transformer.ShiftedWindowAttention": ("method", "method"),
+    "torchvision.models.swin_transformer.ShiftedWindowAttentionV2": ("operator", "method"),
+}
+
+
+def _form(trace: str, name: str) -> str:
+    """Whether the source line a stack trace ends with calls the method (``x.matmul(``)
+    or uses its operator (``@``); empty when it does not tell (no trace, or both)."""
+    line = trace.rstrip().rpartition("\n")[2][-2000:]
+    method = f".{name}(" in line
+    operator = _OPERATOR_METHODS[name] in line.replace("**", "")
+    if method != operator:
+        return "method" if method else "operator"
+    return ""
 
 
 def _stack(node: dict[str, Any]) -> list[tuple[str, str]]:
