@@ -11,6 +11,7 @@ from types import ModuleType
 import pytest
 
 from convcount.model import load_model
+from convcount.model.tools import count_as
 from tests.conftest import run
 from tests.frameworks.conftest import _framework
 from tests.tools.pt2_nets import HAND_NETS
@@ -18,7 +19,7 @@ from tests.tools.test_pt2_tools import check
 
 
 @pytest.mark.frameworks
-@pytest.mark.parametrize("name", ["hand_functional", "hand_nested", "hand_attention"])
+@pytest.mark.parametrize("name", ["hand_functional", "hand_nested", "hand_methods"])
 def test_pt2_live(name: str, tmp_path: Path, torch: ModuleType) -> None:
     for tool in ("torchinfo", "fvcore.nn", "ptflops", "thop"):
         _framework(tool)
@@ -45,3 +46,16 @@ def test_pt2_live(name: str, tmp_path: Path, torch: ModuleType) -> None:
     assert tools["fvcore"]["total"] == record["fvcore"]["total"]
     assert tools["ptflops"]["total"] == record["ptflops_aten"]["macs"]
     assert tools["ptflops-pytorch"]["total"] == record["ptflops_pytorch"]["macs"]
+    # at a batch of 3 (the file exported at 1): thop counts the batch, ptflops-pytorch
+    # averages its module hooks but not its patched functions, torchinfo's memory grows
+    batch = measure(model, x.repeat(3, *([1] * (x.dim() - 1))))
+    report = load_model(str(path))
+    assert count_as(report, "flop_counter", 3).total == batch["flop_counter"]["macs"]
+    info = count_as(report, "torchinfo", 3)
+    assert info.total == batch["torchinfo"]["total_mult_adds"]
+    assert info.memory is not None
+    assert info.memory["forward_backward_bytes"] == batch["torchinfo"]["forward_backward_bytes"]
+    assert count_as(report, "fvcore", 3).total == batch["fvcore"]["total"]
+    assert count_as(report, "ptflops", 3).total == batch["ptflops_aten"]["macs"]
+    assert count_as(report, "ptflops-pytorch", 3).total == batch["ptflops_pytorch"]["macs"]
+    assert count_as(report, "thop", 3).total == batch["thop"]["macs"]

@@ -108,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         builds[name] = build
     for name, make in HAND_NETS.items():
         builds[name] = make
+    # the reader's own hand-written networks (tests/files/capture_torch.py), as "files_*"
+    sys.path.insert(0, str(HERE.parent / "files"))
+    from capture_torch import hand_models  # type: ignore[import-not-found]
+
+    for name, (model, shape) in hand_models().items():
+        builds[f"files_{name}"] = lambda m=model, s=shape: (m, torch.rand(*s))
     path = HERE / "pt2.json"
     records = json.loads(path.read_text())["cases"] if path.exists() else {}
     OUT.mkdir(exist_ok=True)

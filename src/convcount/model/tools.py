@@ -754,6 +754,9 @@ def _ptflops_aten_layer(row: _Row, batch_size: int) -> tuple[int, str]:
             cin = row.inputs[0].channels
             adds += cin * int(config.get("depth_multiplier", 1)) * _positions(row.output)
         return macs + adds * batch_size, "bias added per output element" if adds else ""
+    if row.kind == "dense" and _bias(row) and (row.origin or {}).get("strided"):
+        # a file's linear on a permuted view runs as matmul + add_: no addmm, no bias
+        return macs, "a permuted input: matmul + add, the bias not counted"
     if row.kind == "dense" and _bias(row):
         # linear runs as addmm over the positions flattened into rows: one bias add
         # per output element, at every position
@@ -1296,7 +1299,9 @@ def _ptflops_module(row: _Row, call: str) -> _PtflopsCount:
         if function and base not in ("SiLU", "Softmax", "Upsample"):
             function += call[-2:] if "Pool" in base else ""
         if base in ("Conv", "ConvTranspose", "Linear"):
-            module, _ = _ptflops_aten_layer(row, 1)
+            # its hook adds the bias whatever aten.linear runs as
+            hooked = row._replace(origin={**row.origin, "strided": False}) if row.origin else row
+            module, _ = _ptflops_aten_layer(hooked, 1)
             note = "bias added per output element" if module != row.macs else ""
         elif base in _PTFLOPS_ELEMENTS:
             module = into

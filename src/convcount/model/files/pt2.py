@@ -142,6 +142,7 @@ class Program:
         self.producer: dict[str, str] = {}
         self.symbolic = False  # a size left open at export: its example value is used
         self.last_module = ""  # the module path of the op before
+        self.strides: dict[str, tuple[int, ...]] = {}  # of permuted views only
         self.products = 0  # Tensor.matmul or @ seen in that module's call
         # the module tree: every module path an op ran in or a weight belongs to, and
         # each module's own parameters (local name -> [elements, trainable])
@@ -277,6 +278,9 @@ class Program:
         sources = tuple(dict.fromkeys(self.producer[t] for t in operands if t in self.producer))
         kind = self._kind(op, operands, shapes, target)
         origin = self._origin(node, op, operands, shapes, batch)
+        self._track_strides(node, op, operands, outputs, shapes)
+        if op == "linear" and operands and not self._contiguous(operands[0], shapes):
+            origin["strided"] = True  # aten.linear then runs matmul + add, not addmm
         if out_shape is not None:
             origin["out"] = list(out_shape)
         return Row(
@@ -290,6 +294,48 @@ class Program:
             non_trainable,
             op=target.removeprefix("torch.ops.").removesuffix(".default"),
             origin=origin,
+        )
+
+    def _track_strides(
+        self,
+        node: dict[str, Any],
+        op: str,
+        operands: list[str],
+        outputs: list[str],
+        shapes: dict[str, tuple[int, ...]],
+    ) -> None:
+        """Strides of the views ``permute``, ``transpose`` and ``t`` make (every other
+        op's output taken as contiguous): whether ``aten.linear`` gets a contiguous input."""
+        if op not in ("permute", "transpose", "t") or not operands or not outputs:
+            return
+        source = operands[0]
+        if source not in shapes:
+            return
+        strides = self.strides.get(source) or _row_major(shapes[source])
+        ints = [
+            a["arg"][k]
+            for a in node["inputs"][1:]
+            for k in ("as_int", "as_ints")
+            if k in (a.get("arg") or {})
+        ]
+        rank = len(strides)
+        if op == "permute" and ints and isinstance(ints[0], list):
+            order = [d % rank for d in ints[0]]
+        elif op in ("transpose", "t") and rank >= 2:
+            first, second = (ints[0] % rank, ints[1] % rank) if len(ints) >= 2 else (0, 1)
+            order = list(range(rank))
+            order[first], order[second] = order[second], order[first]
+        else:
+            return
+        self.strides[outputs[0]] = tuple(strides[d] for d in order)
+
+    def _contiguous(self, name: str, shapes: dict[str, tuple[int, ...]]) -> bool:
+        strides = self.strides.get(name)
+        if strides is None or name not in shapes:
+            return True
+        expected = _row_major(shapes[name])
+        return all(
+            size == 1 or s == e for size, s, e in zip(shapes[name], strides, expected, strict=True)
         )
 
     def _origin(
@@ -450,6 +496,15 @@ def _form(trace: str, name: str) -> str:
     if method != operator:
         return "method" if method else "operator"
     return ""
+
+
+def _row_major(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """A contiguous tensor's strides."""
+    strides, step = [], 1
+    for size in reversed(sizes):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
 
 
 def _stack(node: dict[str, Any]) -> list[tuple[str, str]]:
