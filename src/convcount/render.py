@@ -994,16 +994,36 @@ def tool_view(
     from convcount.model.tools import TOOL_VERSIONS
 
     macs = {layer.name: (layer.macs or 0) * batch_size for layer in report.layers}
-    rows = [r for r in result.layers if r.figure or macs.get(r.name)]
+    # a tool with rows of its own (onnx-tool: every ONNX node) lists them all, with
+    # convcount's MACs of the layer each is (— for a node convcount folds away)
+    nodes = any(r.extra for r in result.layers)
+    rows = [r for r in result.layers if nodes or r.figure or macs.get(r.name)]
+
+    def ours(r: Any) -> int | None:
+        if not r.extra:
+            return macs.get(r.name, 0)
+        layer = r.extra.get("layer")
+        return None if layer is None else macs.get(layer, 0)
+
     natural = max((_cells(r.name) for r in rows), default=0)
     header = f"{result.tool} {result.unit}"
+    own = [("op", "op", False), ("Memory", "memory", True), ("Params", "params", True)]
 
     def build(dropped: tuple[str, ...], cut: int | None) -> Grid:
         columns = [
-            Column("layer", [_shorten(r.name, cut) for r in rows]),
-            Column("MACs", [_n(macs.get(r.name, 0)) for r in rows], right=True),
+            Column("node" if nodes else "layer", [_shorten(r.name, cut) for r in rows]),
+        ]
+        if nodes and "op" not in dropped:
+            columns.append(Column("op", [str(r.extra["op"]) for r in rows]))
+        columns += [
+            Column("MACs", [_n(ours(r)) for r in rows], right=True),
             Column(header, [_n(r.figure) for r in rows], right=True),
         ]
+        if nodes:
+            columns += [
+                Column(title, [_n(r.extra[key]) for r in rows], right=True)
+                for title, key, _ in own[1:]
+            ]
         if "note" not in dropped and any(r.note for r in rows):
             columns.append(Column("why it differs", [r.note for r in rows]))
         return Grid(columns, style="tight" if "_tight" in dropped else "plain")
@@ -1012,7 +1032,9 @@ def tool_view(
         blocks = [
             (
                 [r.name],
-                [f"MACs {_n(macs.get(r.name, 0))}", f"{header} {_n(r.figure)}"]
+                ([str(r.extra["op"])] if nodes else [])
+                + [f"MACs {_n(ours(r))}", f"{header} {_n(r.figure)}"]
+                + ([f"{t} {_n(r.extra[k])}" for t, k, _ in own[1:]] if nodes else [])
                 + ([r.note] if r.note else []),
             )
             for r in rows
@@ -1028,7 +1050,7 @@ def tool_view(
     pairs.append(Pair("FlopCounterMode MACs", _n(report.macs * batch_size)))
     parts = [
         _heading(title, width),
-        _fit(width, build, ("note", "_tight"), names=natural, stack=stack, shorten_after=1),
+        _fit(width, build, ("note", "op", "_tight"), names=natural, stack=stack, shorten_after=1),
         Part([Line("")], 0),
         _pairs(pairs, width, right=True),
         _text(f"{result.tool} counts {result.counts}.".split(" "), width),

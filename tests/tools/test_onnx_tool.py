@@ -1,0 +1,101 @@
+"""--count-as onnx-tool against what onnx-tool 1.0.1 printed (tests/tools/onnx_tool.json,
+written by capture_onnx_tool.py): every node's Forward_MACs, Memory and Params, its name,
+type and shapes, and the Total row, for every ONNX fixture and the hand-written graphs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convcount.errors import ConvcountError
+from convcount.model import load_model
+from convcount.model.tools import count_as, tool_names
+
+HERE = Path(__file__).resolve().parent
+FILES = HERE.parent / "files"
+
+
+@cache
+def truth() -> dict[str, Any]:
+    cases: dict[str, Any] = json.loads((HERE / "onnx_tool.json").read_text())["cases"]
+    return cases
+
+
+def _path(case: str) -> Path:
+    kind, name = case.split("/", 1)
+    return FILES / "torch" / name if kind == "file" else FILES / "onnx" / f"{name}.onnx"
+
+
+def _digest(rows: list[list[Any]]) -> str:
+    text = "\n".join("\t".join(map(str, row)) for row in rows)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+CASES = sorted(k for k, v in truth().items() if "error" not in v)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_node_and_the_total(case: str) -> None:
+    want = truth()[case]
+    resolution = "224" if "_dynamic" in case else None
+    report = load_model(str(_path(case)), resolution=resolution)
+    got = count_as(report, "onnx-tool")
+    rows = [
+        [
+            r.name,
+            r.extra["op"],
+            r.figure,
+            r.extra["memory"],
+            r.extra["params"],
+            r.extra["in_shape"],
+            r.extra["out_shape"],
+        ]
+        for r in got.layers
+        if r.extra is not None
+    ]
+    assert len(rows) == want["nodes"]
+    figures = want.get("figures") or [row[2:5] for row in want["rows"]]
+    for index, (row, expected) in enumerate(zip(rows, figures, strict=True)):
+        assert row[2:5] == expected, f"node {index} {row[0]} ({row[1]})"
+    if "rows" in want:
+        assert rows == want["rows"]
+    assert _digest(rows) == want["digest"]  # names, types and shapes of every node
+    assert got.printed == want["printed"]
+    assert (got.total, got.memory, got.params) == (
+        want["macs"],
+        {"memory_bytes": want["memory"]},
+        want["params"],
+    )
+
+
+def test_an_op_onnx_tool_stops_on_is_refused_naming_the_node() -> None:
+    assert "NotImplementedError" in truth()["graph/unregistered"]["error"]
+    report = load_model(str(FILES / "onnx" / "unregistered.onnx"))
+    with pytest.raises(ConvcountError, match=r"node 'gmax' is a GlobalMaxPool.*onnx-tool 1\.0\.1"):
+        count_as(report, "onnx-tool")
+
+
+def test_the_batch_sets_the_input_s_first_axis() -> None:
+    # onnx-tool at another batch is onnx-tool given an input of that shape: every
+    # node's figures scale with it here (no node fixes the batch)
+    report = load_model(str(FILES / "torch" / "resnet18.legacy.onnx"))
+    one, four = count_as(report, "onnx-tool"), count_as(report, "onnx-tool", 4)
+    assert four.total == 4 * one.total
+    assert [r.figure for r in four.layers] == [4 * r.figure for r in one.layers]
+
+
+@pytest.mark.parametrize("source", ["torchvision/resnet18", "keras/mobilenetv2"])
+def test_other_sources_are_refused_with_why(source: str) -> None:
+    report = load_model(source)
+    with pytest.raises(ConvcountError, match="onnx-tool counts an ONNX file"):
+        count_as(report, "onnx-tool")
+
+
+def test_names() -> None:
+    assert tool_names("onnx_tool") == tool_names("ONNXTOOL") == ["onnx-tool"]
+    assert "onnx-tool" in tool_names("all")
