@@ -333,17 +333,31 @@ def _write_tools(report: Any, tools: list[str], fmt: str, batch: int, *, all_too
             from convcount.records import csv_cell
 
             extra_header, extra = tools_csv([tool_record(result, layers=False)])
-            header = ["index", "name", "kind", "macs", "figure", "note", *extra_header]
+            # a tool with rows of its own (onnx-tool: one per ONNX node) adds its columns;
+            # macs is then convcount's of the layer the row is (empty: folded away)
+            own = list(dict.fromkeys(k for r in result.layers for k in (r.extra or {})))
+            header = ["index", "name", "kind", "macs", "figure", "note"]
+            header += [f"node.{k}" for k in own] + extra_header
             blank = [""] * len(extra_header)
-            lines = [
-                [
-                    csv_cell(v)
-                    for v in (i, r.name, layer.kind, (layer.macs or 0) * batch, r.figure, r.note)
-                ]
-                + blank
-                for i, (r, layer) in enumerate(zip(result.layers, report.layers, strict=True), 1)
-            ]
-            total = ["", "total", "", report.macs * batch, result.total, ""]
+            layers = {layer.name: layer for layer in report.layers}
+            lines = []
+            for i, r in enumerate(result.layers, 1):
+                layer = layers.get(r.extra.get("layer") or "" if r.extra else r.name)
+                macs = None if layer is None else (layer.macs or 0) * batch
+                kind = (
+                    layer.kind if layer is not None and not r.extra else (r.extra or {}).get("op")
+                )
+                cells = (
+                    i,
+                    r.name,
+                    kind,
+                    macs,
+                    r.figure,
+                    r.note,
+                    *((r.extra or {}).get(k) for k in own),
+                )
+                lines.append([csv_cell(v) for v in cells] + blank)
+            total = ["", "total", "", report.macs * batch, result.total, "", *[""] * len(own)]
             lines.append([csv_cell(v) for v in (*total, *extra[0])])
             write_csv(header, lines)
         else:

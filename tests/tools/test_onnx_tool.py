@@ -99,3 +99,63 @@ def test_other_sources_are_refused_with_why(source: str) -> None:
 def test_names() -> None:
     assert tool_names("onnx_tool") == tool_names("ONNXTOOL") == ["onnx-tool"]
     assert "onnx-tool" in tool_names("all")
+
+
+# ---------------------------------------------------------------------------
+# The command line
+
+
+def test_every_format_carries_every_node() -> None:
+    import csv
+    import io
+
+    from tests.conftest import assert_usage_error, run
+
+    path = str(FILES / "torch" / "shufflenet_v2_x0_5.legacy.onnx")
+    want = truth()["file/shufflenet_v2_x0_5.legacy.onnx"]
+    record = json.loads(run("model", path, "--count-as", "onnx_tool", "--json").stdout)
+    assert record["tool"] == "onnx-tool" and record["version"] == "1.0.1"
+    assert [[r["figure"], r["memory"], r["params"]] for r in record["layers"]] == want["figures"]
+    assert record["printed"] == want["printed"]
+    # a node convcount folds away (a shape computation) is listed, with no layer
+    assert any(r["layer"] is None and r["op"] == "Shape" for r in record["layers"])
+    rows = list(
+        csv.DictReader(
+            io.StringIO(run("model", path, "--count-as", "onnx-tool", "--format", "csv").stdout)
+        )
+    )
+    *nodes, total = rows
+    assert [
+        (r["name"], int(r["figure"]), int(r["node.memory"]), int(r["node.params"]), r["node.op"])
+        for r in nodes
+    ] == [(r["name"], r["figure"], r["memory"], r["params"], r["op"]) for r in record["layers"]]
+    assert int(total["memory.memory_bytes"]) == want["memory"]
+    assert total["printed.Forward_MACs"] == want["printed"]["Forward_MACs"]
+    assert run("model", path, "--count-as", "onnx-tool", "-q").stdout == f"{want['macs']}\n"
+    every = json.loads(run("model", path, "--count-as", "all", "--json").stdout)
+    assert every["tools"][-1]["total"] == want["macs"]
+    quiet = run("model", path, "--count-as", "all", "-q").stdout.split()
+    assert quiet[-1] == str(want["macs"])
+    assert_usage_error(
+        run("model", "torchvision/resnet18", "--count-as", "onnx-tool"),
+        "--count-as",
+        "counts an ONNX file",
+    )
+
+
+@pytest.mark.parametrize("columns", [40, 50, 60, 80, 120, 200])
+def test_the_table_never_cuts_a_number(columns: int) -> None:
+    from rich.cells import cell_len
+
+    from tests.conftest import run
+
+    path = str(FILES / "torch" / "hand_decoder.legacy.onnx")
+    record = json.loads(run("model", path, "--count-as", "onnx-tool", "--json").stdout)
+    table = run("model", path, "--count-as", "onnx-tool", env={"COLUMNS": str(columns)}).stdout
+    assert all(cell_len(line) <= columns for line in table.splitlines())
+    words = set(table.split())
+    for row in record["layers"]:
+        for figure in (row["figure"], row["memory"], row["params"]):
+            assert f"{figure:,}" in words or f"{figure:,}" in table
+    for value in record["printed"].values():
+        assert value in words

@@ -256,15 +256,16 @@ def test_count_as_all_leaves_out_a_tool_that_cannot_count_the_network() -> None:
 
     every = json.loads(run("model", "torchvision/swin_t", "--count-as", "all", "--json").stdout)
     assert [t["tool"] for t in every["tools"]] == ["flop_counter", "torchinfo", "fvcore", "ptflops"]
-    assert [e["tool"] for e in every["left_out"]] == ["ptflops-pytorch", "thop"]
-    assert all("window_attention" in e["reason"] for e in every["left_out"])
+    assert [e["tool"] for e in every["left_out"]] == ["ptflops-pytorch", "thop", "onnx-tool"]
+    assert all("window_attention" in e["reason"] for e in every["left_out"][:2])
+    assert "counts an ONNX file" in every["left_out"][2]["reason"]
     quiet = run("model", "torchvision/swin_t", "--count-as", "all", "-q").stdout
     assert quiet.split() == [str(t["total"]) for t in every["tools"]]
     table = run("model", "torchvision/swin_t", "--count-as", "all").stdout
-    assert table.count("left out: --count-as") == 2
+    assert table.count("left out: --count-as") == 3
     assert_usage_error(run("model", "torchvision/swin_t", "--count-as", "thop"), "window_attention")
     resnet = json.loads(run("model", "torchvision/resnet18", "--count-as", "all", "--json").stdout)
-    assert resnet["left_out"] == []
+    assert [e["tool"] for e in resnet["left_out"]] == ["onnx-tool"]
 
 
 def test_module_hook_counters_refuse_a_fused_activation(tmp_path: Path) -> None:
@@ -301,6 +302,7 @@ def test_module_hook_counters_refuse_a_model_file() -> None:
     assert_usage_error(run("model", onnx, "--count-as", "thop"), "model file")
     every = json.loads(run("model", onnx, "--count-as", "all", "--json").stdout)
     assert [e["tool"] for e in every["left_out"]] == ["ptflops-pytorch", "thop"]
+    assert every["tools"][-1]["tool"] == "onnx-tool"  # an ONNX file: onnx-tool counts it
 
 
 def test_count_as_refuses_a_network_with_unknown_macs() -> None:

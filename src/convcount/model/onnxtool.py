@@ -815,17 +815,17 @@ def _cell(count: int) -> str:
 
 _NOTES = {
     "Conv": "bias added per output element",
-    "ConvTranspose": "output elements x Cout/groups x kernel, bias per output element",
+    "ConvTranspose": "output × Cout/groups × kernel, + bias",
     "Gemm": "bias added per output element",
     "MatMul": "output elements x inner size",
     "MaxPool": "kernel size per output element",
     "AveragePool": "kernel size per output element",
-    "GlobalAveragePool": "1 per input element + 4 per output element",
+    "GlobalAveragePool": "1 per input + 4 per output element",
     "BatchNormalization": "31 per element",
-    "LayerNormalization": "7 per element + 29 per normalised row",
+    "LayerNormalization": "7 per element + 29 per row",
     "ReduceMean": "1 per input element",
-    "Resize": "per output element: linear 4, cubic 8",
-    "Upsample": "per output element: linear 4, cubic 8",
+    "Resize": "linear 4, cubic 8 per output element",
+    "Upsample": "linear 4, cubic 8 per output element",
 }
 
 
