@@ -282,7 +282,7 @@ def graph_unregistered() -> Any:
 
 def graph_pointwise() -> Any:
     """1-D Conv, ConvTranspose and pooling, more activations and elementwise ops, the
-    comparisons, InstanceNormalization, Slice, Gather, Tile and Squeeze of activations, an
+    comparisons, Sin and Cos (which convcount does not count), InstanceNormalization, Slice, Gather, Tile and Squeeze of activations, an
     equal Split, Resize by sizes, Sum, Min, Max, Where, ReduceSum and ReduceMax."""
     from onnx import TensorProto
     from onnx import helper as h
@@ -293,7 +293,9 @@ def graph_pointwise() -> Any:
         h.make_node("MaxPool", ["t"], ["mp"], "pool1d", kernel_shape=[2], strides=[2]),
         h.make_node("InstanceNormalization", ["mp", "s", "b"], ["n"], "inorm"),
         h.make_node("Exp", ["n"], ["e"], "exp"),
-        h.make_node("Log", ["e"], ["l"], "log"),
+        h.make_node("Sin", ["e"], ["si"], "sin"),
+        h.make_node("Cos", ["si"], ["co"], "cos"),
+        h.make_node("Log", ["co"], ["l"], "log"),
         h.make_node("Neg", ["l"], ["ng"], "neg"),
         h.make_node("Abs", ["ng"], ["ab"], "abs"),
         h.make_node("Reciprocal", ["ab"], ["rc"], "reciprocal"),

@@ -76,7 +76,9 @@ def test_every_node_and_the_total(case: str) -> None:
 def test_an_op_onnx_tool_stops_on_is_refused_naming_the_node() -> None:
     assert "NotImplementedError" in truth()["graph/unregistered"]["error"]
     report = load_model(str(FILES / "onnx" / "unregistered.onnx"))
-    with pytest.raises(ConvcountError, match=r"node 'gmax' is a GlobalMaxPool.*onnx-tool 1\.0\.1"):
+    with pytest.raises(
+        ConvcountError, match=r"node 'gmax' \(GlobalMaxPool\): onnx-tool 1\.0\.1 has no class"
+    ):
         count_as(report, "onnx-tool")
 
 
@@ -159,3 +161,16 @@ def test_the_table_never_cuts_a_number(columns: int) -> None:
             assert f"{figure:,}" in words or f"{figure:,}" in table
     for value in record["printed"].values():
         assert value in words
+
+
+def test_ops_convcount_does_not_count_are_onnx_tool_s_own() -> None:
+    """Sin and Cos have no MACs in convcount (the summary says at least): the other
+    counters refuse such a file, onnx-tool counts them by its own rule."""
+    from tests.conftest import assert_usage_error, run
+
+    path = str(FILES / "onnx" / "pointwise.onnx")
+    assert_usage_error(run("model", path, "--count-as", "fvcore"), "MACs unknown")
+    record = json.loads(run("model", path, "--count-as", "onnx-tool", "--json").stdout)
+    assert record["printed"] == truth()["graph/pointwise"]["printed"]
+    sin = next(r for r in record["layers"] if r["op"] == "Sin")
+    assert sin["note"] == "39 per output element"

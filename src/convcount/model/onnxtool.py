@@ -298,8 +298,8 @@ class Profile:
             if node.op not in REGISTERED:
                 raise ConvcountError(
                     "count_as",
-                    f"--count-as onnx-tool: node {name!r} is a {node.op}, which onnx-tool "
-                    f"{VERSION} registers no class for: its shape inference stops there "
+                    f"--count-as onnx-tool: node {name!r} ({node.op}): onnx-tool {VERSION} "
+                    f"has no class for {node.op}, and its shape inference stops there "
                     "(NotImplementedError)",
                 )
             ins = [self.tensors[i] for i in node.inputs]

@@ -1,0 +1,79 @@
+"""onnx-tool runs live in CI on small PyTorch networks exported by both ONNX exporters:
+convcount's --count-as onnx-tool must print its figures, per node and in total."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import warnings
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from convcount.errors import ConvcountError
+from convcount.model import load_model
+from convcount.model.tools import count_as
+from tests.frameworks.conftest import _framework
+from tests.tools.nets import NETS
+
+CASES = [("decoder", True), ("grouped1d", True), ("residual", True), ("decoder", False)]
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize(("name", "legacy"), CASES)
+def test_live(name: str, legacy: bool, tmp_path: Path, torch: ModuleType) -> None:
+    onnx_tool = _framework("onnx_tool")
+    if not legacy and importlib.util.find_spec("onnxscript") is None:
+        pytest.skip("the dynamo exporter needs onnxscript")
+    model, x = NETS[name].build()
+    model.eval()
+    path = tmp_path / f"{name}.onnx"
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), str(path), dynamo=not legacy)
+        m = onnx_tool.Model(str(path))
+        graph = m.graph
+        graph.shape_infer()
+        graph.profile()
+    report = load_model(str(path))
+    got = count_as(report, "onnx-tool")
+    want = [
+        (key, node.op_type, int(node.macs[0]), int(node.memory), int(node.params))
+        for key, node in graph.nodemap.items()
+    ]
+    assert [
+        (r.name, r.extra["op"], r.figure, r.extra["memory"], r.extra["params"])
+        for r in got.layers
+        if r.extra is not None
+    ] == want
+    assert got.total == round(graph.macs[0])
+    assert got.params == graph.params
+    assert got.memory == {"memory_bytes": graph.memory}
+
+
+@pytest.mark.frameworks
+def test_an_op_it_stops_on(tmp_path: Path, torch: ModuleType) -> None:
+    """torch.asin exports as Asin, which onnx-tool has no class for: it stops, convcount
+    refuses naming the node."""
+    onnx_tool = _framework("onnx_tool")
+
+    class Asin(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+
+        def forward(self, x: object) -> object:
+            return torch.asin(self.conv(x))
+
+    model = Asin()
+    path = tmp_path / "asin.onnx"
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.rand(1, 3, 8, 8),), str(path), dynamo=False)
+        m = onnx_tool.Model(str(path))
+        with pytest.raises(NotImplementedError):
+            m.graph.shape_infer()
+    with pytest.raises(ConvcountError, match=r"\(Asin\): onnx-tool 1\.0\.1 has no class for Asin"):
+        count_as(load_model(str(path)), "onnx-tool")
