@@ -7,7 +7,9 @@ Run by hand; never imported by the package or collected by pytest. It writes
     m.graph.shape_infer(); m.graph.profile(); m.graph.print_node_map()
 
 prints: the Total row (Forward_MACs, Memory, Params as printed) and per node
-its name, type, Forward_MACs, Memory, Params, InShape and OutShape. Graphs of
+its name, type, Forward_MACs, Memory, Params, InShape and OutShape; and the Total
+row of ``onnx_tool.model_profile()``, which leaves the nodes of its ``NoMacsOps``
+out. Graphs of
 more than 40 nodes keep the per-node numbers and a SHA-256 digest of the full
 rows (names, types and shapes too), so that the file stays small.
 
@@ -95,8 +97,26 @@ def profile(model: Any, shape: tuple[int, ...] | None = None) -> dict[str, Any]:
         ]
         for name, node in g.nodemap.items()
     ]
+    # onnx_tool.model_profile(): the same after a topological reordering, with the
+    # nodes of NoMacsOps (Constant, Shape, Reshape, Concat, ...) left out of the
+    # rows and of the totals; its rows come in a set's order, so only the totals
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hidden = onnx_tool.Model(model).graph
+        hidden.graph_reorder_nodes()
+        if shape is None:
+            hidden.shape_infer()
+        else:
+            hidden.shape_infer({hidden.input[0]: np.zeros(shape, np.float32)})
+        hidden.profile(exclude_ops=set(onnx_tool.NoMacsOps))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            hidden.print_node_map(exclude_ops=set(onnx_tool.NoMacsOps))
+    brief = out.getvalue().strip().splitlines()[-1].split()
+    brief = [cell for cell in brief[1:] if cell not in ("_", "100%")]
     record: dict[str, Any] = {
         "printed": {"Forward_MACs": total[0], "Memory": total[1], "Params": total[2]},
+        "model_profile": {"Forward_MACs": brief[0], "Memory": brief[1], "Params": brief[2]},
         "macs": round(g.macs[0]),
         "memory": int(g.memory),
         "params": int(g.params),

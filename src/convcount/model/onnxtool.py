@@ -152,7 +152,10 @@ class Tensor:
 class NodeRow:
     """One row of onnx-tool's table."""
 
-    __slots__ = ("index", "inshape", "layer", "macs", "memory", "name", "op", "outshape", "params")
+    __slots__ = (
+        "index", "inshape", "layer", "macs", "memory", "name", "op", "outputs", "outshape",
+        "params",
+    )  # fmt: skip
 
     def __init__(self, index: int, name: str, op: str) -> None:
         self.index = index
@@ -161,6 +164,8 @@ class NodeRow:
         self.macs = 0
         self.memory = 0
         self.params = 0
+        self.outputs = 0
+        """The bytes of its outputs (in its memory, unless it is a Constant)."""
         self.inshape = ""
         self.outshape = ""
         self.layer: str | None = None
@@ -314,8 +319,9 @@ class Profile:
                         tensor = self.tensors[operand]
                         row.params += _volume(tensor.shape)
                         row.memory += _volume(tensor.shape) * tensor.item()
+                row.outputs = sum(_volume(t.shape) * t.item() for t in outs)
                 if node.op != "Constant":
-                    row.memory += sum(_volume(t.shape) * t.item() for t in outs)
+                    row.memory += row.outputs
             except _Refused as error:
                 raise ConvcountError(
                     "count_as",
@@ -844,9 +850,18 @@ def profile(graph: Any, input_name: str, input_shape: tuple[int, ...]) -> list[N
     return Profile(graph, input_name, input_shape).run()
 
 
-def totals(rows: list[NodeRow]) -> tuple[int, int, int, dict[str, str]]:
+#: The ops ``onnx_tool.model_profile()`` leaves out of its rows and totals (NoMacsOps).
+HIDDEN = frozenset(
+    {"Identity", "Constant", "Shape", "Squeeze", "Unsqueeze", "Reshape", "ConstantOfShape",
+     "Cast", "Pad", "Concat", "Slice", "Gather"}
+)  # fmt: skip
+
+
+def totals(rows: list[NodeRow], graph: Any) -> tuple[int, int, int, dict[str, str]]:
     """Forward MACs (summed in floating point, rounded, as onnx-tool does), memory,
-    params, and the Total row as it prints them."""
+    params, and the Total row as it prints them; then ``model_profile()``'s Total
+    row, without the nodes it hides (their outputs, and the initializers only they
+    take; the MACs are the same: those nodes count 0)."""
     macs = 0.0
     for row in rows:
         macs += row.macs
@@ -854,4 +869,19 @@ def totals(rows: list[NodeRow]) -> tuple[int, int, int, dict[str, str]]:
     memory = sum(r.memory for r in rows)
     params = sum(r.params for r in rows)
     printed = {"Forward_MACs": _cell(forward), "Memory": _cell(memory), "Params": _cell(params)}
+    shown = [r for r in rows if r.op not in HIDDEN]
+    inits = graph.initializers
+    taken = {
+        operand
+        for r in shown
+        for operand in graph.nodes[r.index].inputs
+        if operand in inits
+    }
+    weights = {name: _volume(list(inits[name].dims)) for name in taken}
+    brief_params = sum(weights.values())
+    brief_memory = sum(r.outputs for r in shown) + sum(
+        count * _ITEM[_TYPES[inits[name].data_type]] for name, count in weights.items()
+    )
+    printed["model_profile() Memory"] = _cell(brief_memory)
+    printed["model_profile() Params"] = _cell(brief_params)
     return forward, memory, params, printed

@@ -813,7 +813,7 @@ def onnx_tool(report: Any, batch_size: int = 1) -> ToolCount:
             "layer": layer,
         }
         layers.append(ToolLayer(row.name, row.macs, note, extra))
-    forward, memory, params, printed = totals(rows)
+    forward, memory, params, printed = totals(rows, source.graph)
     return ToolCount(
         "onnx-tool",
         forward,
