@@ -302,8 +302,9 @@ def graph_unregistered() -> Any:
 
 def graph_pointwise() -> Any:
     """1-D Conv, ConvTranspose and pooling, more activations and elementwise ops, the
-    comparisons, Sin and Cos (which convcount does not count), InstanceNormalization, Slice, Gather, Tile and Squeeze of activations, an
-    equal Split, Resize by sizes, Sum, Min, Max, Where, ReduceSum and ReduceMax."""
+    comparisons, Sin and Cos (which convcount does not count), InstanceNormalization,
+    Slice, Gather, Tile and Squeeze of activations, an equal Split, Resize by sizes, Sum,
+    Min, Max, Where, ReduceSum and ReduceMax."""
     from onnx import TensorProto
     from onnx import helper as h
 

@@ -871,12 +871,7 @@ def totals(rows: list[NodeRow], graph: Any) -> tuple[int, int, int, dict[str, st
     printed = {"Forward_MACs": _cell(forward), "Memory": _cell(memory), "Params": _cell(params)}
     shown = [r for r in rows if r.op not in HIDDEN]
     inits = graph.initializers
-    taken = {
-        operand
-        for r in shown
-        for operand in graph.nodes[r.index].inputs
-        if operand in inits
-    }
+    taken = {operand for r in shown for operand in graph.nodes[r.index].inputs if operand in inits}
     weights = {name: _volume(list(inits[name].dims)) for name in taken}
     brief_params = sum(weights.values())
     brief_memory = sum(r.outputs for r in shown) + sum(
