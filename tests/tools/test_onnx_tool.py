@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from convcount.errors import ConvcountError
 from convcount.model import load_model
@@ -183,3 +186,39 @@ def test_ops_convcount_does_not_count_are_onnx_tool_s_own() -> None:
     assert record["printed"]["Forward_MACs"] == want["Forward_MACs"]
     sin = next(r for r in record["layers"] if r["op"] == "Sin")
     assert sin["note"] == "39 per output element"
+
+
+# ---------------------------------------------------------------------------
+# Damaged files
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    source=st.sampled_from(
+        [
+            *sorted((FILES / "onnx").glob("*.onnx")),
+            FILES / "torch" / "shufflenet_v2_x0_5.legacy.onnx",
+            FILES / "torch" / "hand_decoder.dynamo.onnx",
+        ]
+    ),
+    edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), min_size=1, max_size=6),
+)
+def test_damaged_files_are_counted_or_refused_in_one_line(
+    tmp_path_factory: pytest.TempPathFactory, source: Path, edits: list[tuple[float, int]]
+) -> None:
+    data = bytearray(source.read_bytes())
+    for where, value in edits:
+        data[int(where * (len(data) - 1))] = value
+    path = tmp_path_factory.mktemp("fuzz") / source.name
+    path.write_bytes(bytes(data))
+    start = time.perf_counter()
+    try:
+        count_as(load_model(str(path), resolution="32"), "onnx-tool")
+    except ConvcountError as error:
+        assert "\n" not in str(error)
+    assert time.perf_counter() - start < 5.0

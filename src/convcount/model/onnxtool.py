@@ -40,6 +40,8 @@ from typing import Any
 from convcount.errors import ConvcountError
 
 VERSION = "1.0.1"
+#: Most values a shape computation may hold (a shape, an axis list); more is refused.
+MAX_VALUES = 1 << 16
 
 # onnx-tool's instruction costs (node.py)
 _ADD = _MUL = _CMP = 1
@@ -146,7 +148,10 @@ class Tensor:
         """Its values; a tensor onnx-tool holds no values of reads as zeros of its shape."""
         if self.value is not None:
             return self.value
-        return [0] * _volume(self.shape) if self.shape else [0]
+        count = _volume(self.shape) if self.shape else 1
+        if count > MAX_VALUES:
+            raise _Refused(f"a shape operand of {count:,} values")
+        return [0] * count
 
 
 class NodeRow:
@@ -309,6 +314,12 @@ class Profile:
                 )
             ins = [self.tensors[i] for i in node.inputs]
             outs = [self.tensors[o] for o in node.outputs]
+            if (not ins and node.op != "Constant") or not outs:
+                raise ConvcountError(
+                    "count_as",
+                    f"--count-as onnx-tool: node {name!r} ({node.op}) has no "
+                    f"{'outputs' if ins else 'operands'}, which onnx-tool's rules read",
+                )
             try:
                 self._infer(index, node, ins, outs)
                 macs = self._macs(node, ins, outs)
@@ -328,7 +339,7 @@ class Profile:
                     f"--count-as onnx-tool: node {name!r} ({node.op}): onnx-tool's figures "
                     f"are not reproduced here ({error})",
                 ) from None
-            except (IndexError, KeyError, TypeError, ValueError, ZeroDivisionError):
+            except (IndexError, KeyError, TypeError, ValueError, ArithmeticError):
                 raise ConvcountError(
                     "count_as",
                     f"--count-as onnx-tool: node {name!r} ({node.op}): its operands or "
@@ -643,7 +654,7 @@ class Profile:
                 raise _Refused("a ConstantOfShape without a value, on which onnx-tool stops")
             out.shape, out.dtype = shape, _TYPES.get(tensor.data_type)
             fill = tensor.values[0] if tensor.values else 0
-            out.value = [fill] * prod(shape)
+            out.value = [fill] * prod(shape) if 0 <= prod(shape) <= MAX_VALUES else None
         elif op == "Transpose":
             perm = attrs.get("perm")
             out.shape = first.shape[::-1] if perm is None else [first.shape[int(p)] for p in perm]
