@@ -367,7 +367,38 @@ def graph_pointwise() -> Any:
     return _model(nodes, [_io("x", 1, 3, 20)], outputs, inits)
 
 
+def graph_extras() -> Any:
+    """Einsum of two activations, Trilu, DepthToSpace, ArgMax, ScatterND, ReduceL2, Range."""
+    from onnx import TensorProto
+    from onnx import helper as h
+
+    nodes = [
+        h.make_node("Conv", ["x", "w"], ["c"], "conv"),
+        h.make_node("DepthToSpace", ["c"], ["d"], "d2s", blocksize=2),
+        h.make_node("Reshape", ["d", "rows"], ["r"], "rows"),
+        h.make_node("Einsum", ["r", "r"], ["e"], "einsum", equation="bij,bkj->bik"),
+        h.make_node("Trilu", ["e"], ["t"], "trilu", upper=0),
+        h.make_node("ScatterND", ["t", "where", "updates"], ["sc"], "scatter"),
+        # onnx-tool reads ReduceL2's axes attribute only: the operand is ignored
+        h.make_node("ReduceL2", ["sc", "axis2"], ["l2"], "l2", keepdims=1),
+        h.make_node("ArgMax", ["sc"], ["am"], "argmax", axis=1, keepdims=0),
+        h.make_node("Range", ["zero", "ten", "one"], ["rg"], "range"),
+    ]
+    inits = [
+        _f("w", 8, 3, 1, 1), _i("rows", [1, 12, 12]),
+        _i("where", [[0, 1]]), _f("updates", 1, 12), _scalar_i("zero", 0),
+        _scalar_i("ten", 10), _scalar_i("one", 1), _i("axis2", [2]),
+    ]  # fmt: skip
+    outputs = [
+        _io("l2", 1, 1, 1),
+        h.make_tensor_value_info("am", TensorProto.INT64, [1, 12]),
+        h.make_tensor_value_info("rg", TensorProto.INT64, [10]),
+    ]
+    return _model(nodes, [_io("x", 1, 3, 6, 3)], outputs, inits)
+
+
 GRAPHS: dict[str, Callable[[], Any]] = {
+    "graph/extras": graph_extras,
     "graph/pointwise": graph_pointwise,
     "graph/unregistered": graph_unregistered,
     "graph/decoder": graph_decoder,

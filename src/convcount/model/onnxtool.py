@@ -679,6 +679,40 @@ class Profile:
             reps = [1] * (rank - len(reps)) + reps
             out.shape = [a * b for a, b in zip(shape, reps, strict=True)]
             out.dtype, out.value = first.dtype, None
+        elif op in ("Trilu", "ScatterND"):
+            out.shape, out.dtype, out.value = list(first.shape), first.dtype, None
+        elif op == "DepthToSpace":
+            n, c, h, w = first.shape
+            b = int(attrs["blocksize"])
+            out.shape, out.dtype, out.value = [n, c // (b * b), h * b, w * b], first.dtype, None
+        elif op == "ArgMax":
+            axis = _axis(attrs.get("axis", 0), len(first.shape))
+            keep = attrs.get("keepdims", 1)
+            out.shape = [
+                1 if i == axis else d for i, d in enumerate(first.shape) if keep == 1 or i != axis
+            ]
+            out.dtype, out.value = "int64", None
+        elif op == "ReduceL2":
+            axes = attrs.get("axes")
+            keep = attrs.get("keepdims", 1) == 1
+            rank = len(first.shape)
+            chosen = range(rank) if axes is None else [_axis(int(a), rank) for a in axes]
+            out.shape = [
+                1 if i in chosen else d
+                for i, d in enumerate(first.shape)
+                if keep or i not in chosen
+            ]
+            out.dtype, out.value = first.dtype, None
+        elif op == "Range":
+            start, limit, delta = (t.values()[0] for t in ins[:3])
+            count = max(ceil((limit - start) / delta), 0)
+            out.shape, out.dtype = [count], first.dtype
+            out.value = [start + i * delta for i in range(count)] if count <= MAX_VALUES else None
+        elif op == "Einsum":
+            sides = _einsum(attrs)
+            sizes = dict(zip(sides[0], first.shape, strict=False))
+            sizes.update(zip(sides[1], ins[1].shape, strict=False))
+            out.shape, out.dtype, out.value = [sizes[k] for k in sides[2]], first.dtype, None
         elif op == "GatherND":
             # onnx-tool takes batch_dims as 0, whatever the node says
             data, where = first.shape, ins[1].shape
@@ -785,6 +819,13 @@ class Profile:
             if mode is None:
                 raise _Refused("no mode attribute, on which onnx-tool stops")
             return out * {"nearest": 0, "linear": 4, "cubic": 8}.get(mode, 1)
+        if op == "ReduceL2":
+            return _volume(ins[0].shape) * (_ADD + _SQRT)
+        if op == "Einsum":
+            sides = _einsum(attrs)
+            sizes = dict(zip(sides[0], ins[0].shape, strict=False))
+            sizes.update(zip(sides[1], ins[1].shape, strict=False))
+            return prod(sizes.values())
         if op in _NO_MACS:
             return 0
         raise _Refused(f"onnx-tool's rule for {op}")
@@ -795,8 +836,18 @@ class Profile:
 _NO_MACS = frozenset(
     {"Identity", "Erf", "Dropout", "Transpose", "Reshape", "Flatten", "Concat", "Split",
      "Gather", "Pad", "Slice", "Shape", "Constant", "ConstantOfShape", "Unsqueeze", "Squeeze",
-     "Cast", "Where", "Expand", "GatherND", "Tile"}
+     "Cast", "Where", "Expand", "GatherND", "Tile", "Trilu", "ScatterND", "DepthToSpace",
+     "ArgMax", "Range"}
 )  # fmt: skip
+
+
+def _einsum(attrs: dict[str, Any]) -> tuple[str, str, str]:
+    """The letters of an Einsum of two operands, as onnx-tool splits its equation."""
+    left, _, right = str(attrs["equation"]).partition("->")
+    first, comma, second = left.partition(",")
+    if not comma or not right:
+        raise _Refused("an Einsum equation other than 'a,b->c'")
+    return first.replace(" ", ""), second.replace(" ", ""), right.replace(" ", "")
 
 
 def _binary(op: str, a: Tensor, b: Tensor, shape: list[int], dtype: str | None) -> list[Any]:
