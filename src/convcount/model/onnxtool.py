@@ -683,8 +683,9 @@ class Profile:
             out.shape, out.dtype, out.value = list(first.shape), first.dtype, None
         elif op == "DepthToSpace":
             n, c, h, w = first.shape
-            b = int(attrs["blocksize"])
-            out.shape, out.dtype, out.value = [n, c // (b * b), h * b, w * b], first.dtype, None
+            block = int(attrs["blocksize"])
+            out.shape = [n, c // (block * block), h * block, w * block]
+            out.dtype, out.value = first.dtype, None
         elif op == "ArgMax":
             axis = _axis(attrs.get("axis", 0), len(first.shape))
             keep = attrs.get("keepdims", 1)
@@ -710,9 +711,9 @@ class Profile:
             out.value = [start + i * delta for i in range(count)] if count <= MAX_VALUES else None
         elif op == "Einsum":
             sides = _einsum(attrs)
-            sizes = dict(zip(sides[0], first.shape, strict=False))
-            sizes.update(zip(sides[1], ins[1].shape, strict=False))
-            out.shape, out.dtype, out.value = [sizes[k] for k in sides[2]], first.dtype, None
+            letters = dict(zip(sides[0], first.shape, strict=False))
+            letters.update(zip(sides[1], ins[1].shape, strict=False))
+            out.shape, out.dtype, out.value = [letters[k] for k in sides[2]], first.dtype, None
         elif op == "GatherND":
             # onnx-tool takes batch_dims as 0, whatever the node says
             data, where = first.shape, ins[1].shape
