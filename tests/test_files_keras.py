@@ -44,13 +44,8 @@ CUSTOM = {"custom": ("Scale", "Mixer")}
 #: Keras classes convcount knows the weights of (from their config, or none) but does
 #: not count the MACs of.
 WEIGHTLESS: dict[str, tuple[str, ...]] = {
-    "recurrent": ("Bidirectional", "GRU", "SimpleRNN"),
     "operations": ("Matmul",),  # keras.ops: no weights; a matrix product not counted
-    "attention": ("MultiHeadAttention",),
 }
-#: Models with a layer whose output shape only Keras 3's records give (Embedding):
-#: refused in Keras 2's form, which has none.
-RECORDED = {"recurrent"}
 
 
 def read(path: Path, truth_of: dict[str, Any]) -> ModelReport:
@@ -123,7 +118,7 @@ def test_applications_as_keras_and_h5_files(name: str, suffix: str, tmp_path: Pa
 @pytest.mark.parametrize("name", USER)
 def test_hand_written_models(name: str, form: str) -> None:
     path = FILES / (f"keras2_{name}.json" if form == "keras2" else f"{name}.{form}")
-    if (name in CUSTOM or name in WEIGHTLESS or name in RECORDED) and form == "keras2":
+    if (name in CUSTOM or name in WEIGHTLESS) and form == "keras2":
         # Keras 2 records no shapes of the tensors between layers: a custom layer's
         # output shape is unknown, and the layers after it cannot be counted.
         with pytest.raises(ConvcountError, match="does not record it"):

@@ -380,6 +380,48 @@ def attention(keras: Any) -> Any:
     return keras.Model(inputs, outputs, name="attention")
 
 
+def sequences(keras: Any) -> Any:
+    """Recurrent and attention layers in each of Keras's code paths on the torch backend:
+    fused or generic loops (unroll, recurrent dropout, a mask), attention
+    over some axes, with dropout, key apart from value, a tuple output_shape, called by
+    keyword, and a recurrent layer as a model output."""
+    layers = keras.layers
+    ids = keras.Input((9,), dtype="int32", name="ids")
+    grid = keras.Input((6, 5, 8), name="grid")
+    memory = keras.Input((7, 10), name="memory")
+    x = layers.Embedding(40, 8, mask_zero=True, name="embed")(ids)
+    x = layers.LSTM(6, return_sequences=True, name="masked_lstm")(x)
+    x = layers.Dropout(0.1, name="drop")(x)
+    x = layers.GRU(5, return_sequences=True, name="masked_gru")(x)
+    x = layers.LSTM(4, unroll=True, return_sequences=True, name="unrolled")(x)
+    x = layers.Dense(10, name="widen")(x)
+    t = layers.Reshape((9, 10), name="unmask")(x)
+    t = layers.LSTM(5, return_sequences=True, name="plain_lstm")(t)
+    t = layers.LSTM(5, recurrent_dropout=0.2, go_backwards=True, return_sequences=True,
+                    name="dropped_lstm")(t)  # fmt: skip
+    t = layers.Bidirectional(
+        layers.GRU(3, return_sequences=True),
+        backward_layer=layers.SimpleRNN(3, go_backwards=True, return_sequences=True),
+        merge_mode="sum",
+        name="mixed",
+    )(t)
+    t = layers.MultiHeadAttention(2, 4, name="fused")(t, t)
+    c = layers.MultiHeadAttention(3, 4, value_dim=5, output_shape=(2, 6), dropout=0.1,
+                                  name="cross")(t, memory, memory)  # fmt: skip
+    k = layers.MultiHeadAttention(2, 3, name="by_keyword")(query=t, value=memory)
+    g = layers.MultiHeadAttention(2, 4, value_dim=3, attention_axes=(2,), name="rows")(grid, grid)
+    h = layers.MultiHeadAttention(1, 4, attention_axes=(1, 2), name="both_axes")(grid, grid)
+    pooled = layers.Concatenate(name="join")(
+        [
+            layers.GlobalAveragePooling1D(name="pool_k")(k),
+            layers.GlobalAveragePooling2D(name="pool_g")(g),
+            layers.GlobalAveragePooling2D(name="pool_h")(h),
+        ]
+    )
+    last = layers.Bidirectional(layers.LSTM(4), name="last")(layers.Reshape((9, 12))(c))
+    return keras.Model([ids, grid, memory], [pooled, last], name="sequences")
+
+
 def preprocess(keras: Any) -> Any:
     """Augmentation and cropping in the model, TimeDistributed, normalisation over axes."""
     layers = keras.layers
@@ -410,6 +452,7 @@ USER: dict[str, Callable[[Any], Any]] = {
         sequence,
         open_input,
         mlp,
+        sequences,
         custom,
         two_inputs,
         recurrent,
@@ -546,6 +589,20 @@ def keras2(config: dict[str, Any]) -> dict[str, Any]:
                             walk(item, entries)
 
                 walk(node["args"])
+                # Tensors given by keyword go in the first entry's kwargs, as
+                # [name, node, index]; with no positional tensor, the first of them
+                # is the entry (tf.keras: MultiHeadAttention(query=q, value=v)).
+                named: dict[str, Any] = {}
+                for key, value in (node.get("kwargs") or {}).items():
+                    found: list[Any] = []
+                    walk(value, found)
+                    if len(found) == 1:
+                        named[key] = found[0][:3]
+                if named and not entries:
+                    first = next(iter(named))
+                    entries.append([*named.pop(first), {}])
+                if entries:
+                    entries[0][3] = named
                 nodes.append(entries)
             out["inbound_nodes"] = nodes
         return out

@@ -130,3 +130,52 @@ def test_a_program_with_open_sizes_counts_at_its_example(torch: ModuleType, tmp_
     assert any("example input" in note for note in report.notes)
     with pytest.raises(ConvcountError, match="example input"):
         load_file(tmp_path / "open.pt2", resolution="64")
+
+
+def test_further_graph_inputs_are_rows_of_the_input_kind(torch: ModuleType, tmp_path: Path) -> None:
+    """A network of two inputs (an image and a vector of features): the first is the
+    summary's input, the second a row of the input kind that its readers connect to."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    class Two(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 8, 3)
+            self.side = torch.nn.Linear(6, 5)
+            self.fc = torch.nn.Linear(13, 4)
+
+        def forward(self, image: Any, features: Any) -> Any:
+            pooled = self.conv(image).mean((2, 3))
+            return self.fc(torch.cat([pooled, self.side(features)], 1))
+
+    model = Two().eval()
+    args = (torch.randn(1, 3, 20, 24), torch.randn(1, 6))
+    with FlopCounterMode(display=False) as counter:
+        model(*args)
+    macs = counter.get_total_flops() // 2
+    params = sum(p.numel() for p in model.parameters())
+    torch.export.save(torch.export.export(model, args), tmp_path / "two.pt2")
+    torch.onnx.export(
+        model, args, str(tmp_path / "two.onnx"), dynamo=False, input_names=["image", "features"]
+    )
+    torch.onnx.export(
+        model,
+        args,
+        str(tmp_path / "open.onnx"),
+        dynamo=False,
+        input_names=["image", "features"],
+        dynamic_axes={"image": {2: "h", 3: "w"}},
+    )
+    reports = [load_file(tmp_path / "two.pt2"), load_file(tmp_path / "two.onnx")]
+    reports.append(load_file(tmp_path / "open.onnx", resolution="20x24"))
+    for report in reports:
+        assert (report.macs, report.total_params) == (macs, params), report.source
+        assert report.input.spatial == (20, 24)
+        first = report.layers[0]
+        assert first.kind == "input" and report.output_shape(first.output) == (6,)
+        side = next(layer for layer in report.layers if layer.name == "side")
+        assert side.inputs == (first.name,)
+    with pytest.raises(ConvcountError, match="open sizes"):
+        load_file(tmp_path / "open.onnx")
+    with pytest.raises(ConvcountError, match="-r fills open sizes only"):
+        load_file(tmp_path / "two.onnx", resolution="32")

@@ -42,7 +42,9 @@ def _save(model: Any, folder: Path, name: str) -> dict[str, Path]:
     return paths
 
 
-@pytest.mark.parametrize("name", ["branches", "shared", "nested", "custom", "transposes"])
+@pytest.mark.parametrize(
+    "name", ["branches", "shared", "nested", "custom", "transposes", "sequences"]
+)
 def test_hand_written_models_saved_live(
     capture: ModuleType, keras: ModuleType, name: str, tmp_path: Path
 ) -> None:

@@ -32,10 +32,10 @@ import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from convcount.errors import ConvcountError
-from convcount.model.graph import MAX_DIMS, ModelReport, Net
+from convcount.model.graph import MAX_DIMS, ModelReport, Net, Tensor
 
 if TYPE_CHECKING:
     from convcount.model.files.hdf5 import HDF5
@@ -319,6 +319,12 @@ class _Reader:
         self.nodes = 0
         self.inputs = 0
         self.filled = False
+        self.shapeless = False
+        """The layer just mapped has an output shape nobody can tell."""
+        self.masked: set[str] = set()
+        """Tensors that carry a Keras mask (after Masking or Embedding(mask_zero=True))."""
+        self.fused: list[str] = []
+        """Attention layers whose products run fused, unseen by FlopCounterMode."""
 
     # -- the model --------------------------------------------------------------
 
@@ -340,7 +346,19 @@ class _Reader:
                 f"--resolution: {self.label} fixes the size of its input; -r fills only "
                 "the sizes it leaves open (None)",
             )
-        return self.net.report()
+        report = self.net.report()
+        if self.fused:
+            names = ", ".join(self.fused[:3]) + (", ..." if len(self.fused) > 3 else "")
+            report = report._replace(
+                notes=(
+                    *report.notes,
+                    f"The attention products of {len(self.fused)} MultiHeadAttention "
+                    f"layer{'s' if len(self.fused) > 1 else ''} ({names}) run in torch's fused "
+                    "CPU kernel, which FlopCounterMode does not count: like it, their MACs "
+                    "hold the four projections only",
+                ),
+            )
+        return report
 
     def _nested(
         self, model: _Layer, inputs: list[str] | None, *, frozen: bool, depth: int
@@ -622,10 +640,13 @@ class _Reader:
         layer.calls += 1
         name = self._name(layer.name)
         where = f"{self.label}: layer {layer.name!r} ({layer.cls})"
+        if layer.cls == "MultiHeadAttention":  # mha(query, value=..., key=...)
+            inputs = [*inputs, *(kwargs[k] for k in ("query", "value", "key") if k in kwargs)]
         if not inputs:
             inputs = list(kwargs.values())
         if not inputs:
             raise ConvcountError("model", f"{where}: called on nothing")
+        self.shapeless = False
         kind, fields = self._map(layer, inputs, recorded, used, where)
         net.layer(
             kind,
@@ -635,6 +656,14 @@ class _Reader:
             op=layer.cls.rpartition(">")[2],  # a registered class: package>Name
             **fields,
         )
+        if self.shapeless:  # not its input's shape: unknown (no later layer reads it)
+            unknown = Tensor((), 0, (), ())
+            net.tensors[name] = unknown
+            net.layers[-1] = net.layers[-1]._replace(output=unknown)
+        if _makes_mask(layer.cls, layer.config) or (
+            _keeps_mask(layer.cls, layer.config) and any(i in self.masked for i in inputs)
+        ):
+            self.masked.add(name)
         frozen = frozen or layer.config.get("trainable") is False
         net.weights(shared=reused, frozen=frozen)
         return [name]
@@ -733,6 +762,18 @@ class _Reader:
                 raise ConvcountError(
                     "model", f"{where}: its config is not one Keras writes: {_show(c)}"
                 ) from None
+        try:
+            figures = _sequence_figures(
+                cls, c, [self.net.shape(name) for name in inputs], inputs[0] in self.masked
+            )
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError):
+            raise ConvcountError(
+                "model", f"{where}: its config is not one Keras writes: {_show(c)}"
+            ) from None
+        if figures is not None:
+            recorded, fields["macs"] = [None, *figures.shape], figures.macs
+            if figures.fused:
+                self.fused.append(layer.name)
         if isinstance(counted, tuple):
             fields["trainable"], fields["non_trainable"] = counted
         elif counted is not None:
@@ -757,6 +798,8 @@ class _Reader:
                 f"{where}: convcount cannot tell its output shape, and the file does not "
                 "record it (Keras 2 records none), which later layers need",
             )
+        else:
+            self.shapeless = True  # a model output of unknown shape: shown as unknown
         return "opaque", fields
 
     def _op(
@@ -940,20 +983,30 @@ def _node_inputs(
         return args, kwargs
     if isinstance(node, list):  # Keras 2: [[name, node, index, kwargs], ...]
         for item in node:
-            if (
-                isinstance(item, list)
-                and len(item) >= 3
-                and isinstance(item[0], str)
-                and type(item[1]) is int
-                and type(item[2]) is int
-            ):
+            if _triple(item):
                 args.append((item[0], item[1], item[2]))
+                # tensors given by keyword (MultiHeadAttention's value): triples too
+                extra = item[3] if len(item) > 3 and isinstance(item[3], dict) else {}
+                for key, value in extra.items():
+                    if _triple(value):
+                        kwargs[str(key)] = (value[0], value[1], value[2])
             else:
                 raise ConvcountError(
                     "model", f"{label}: layer {name!r}: an inbound node entry {_show(item)}"
                 )
         return args, kwargs
     raise ConvcountError("model", f"{label}: layer {name!r}: an inbound node {_show(node)}")
+
+
+def _triple(item: object) -> bool:
+    """A Keras 2 tensor reference: [layer name, node index, tensor index, ...]."""
+    return (
+        isinstance(item, list)
+        and len(item) >= 3
+        and isinstance(item[0], str)
+        and type(item[1]) is int
+        and type(item[2]) is int
+    )
 
 
 def _tensors(value: Any, depth: int = 0) -> Iterator[tuple[tuple[str, int, int], object]]:
@@ -1409,8 +1462,8 @@ def _attention(c: dict[str, Any], channels: list[int]) -> int:
     value = channels[1] if len(channels) > 1 else query
     key = channels[2] if len(channels) > 2 else value
     out = c.get("output_shape")
-    if isinstance(out, list):
-        out = out[-1] if len(out) == 1 else None
+    if isinstance(out, list):  # several sizes: the output projection makes all of them
+        out = math.prod(_positive(d) for d in out)
     out = query if out is None else _positive(out)
     bias = bool(c.get("use_bias", True))
     total = (query + key) * heads * key_dim + value * heads * _positive(value_dim)
@@ -1418,6 +1471,140 @@ def _attention(c: dict[str, Any], channels: list[int]) -> int:
     if bias:
         total += 2 * heads * key_dim + heads * value_dim + out
     return total
+
+
+class _Figures(NamedTuple):
+    shape: list[int]
+    """The output shape without the batch, channels last."""
+    macs: int
+    fused: bool = False
+    """Attention products that run fused (FlopCounterMode does not see them)."""
+
+
+#: Gates of each recurrent cell: a step multiplies (input + units) by gates x units.
+_RNN_GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
+
+
+def _sequence_figures(
+    cls: str, c: dict[str, Any], shapes: list[Tensor], masked: bool
+) -> _Figures | None:
+    """Output shape and MACs of Keras's recurrent and attention layers, Embedding and
+    PReLU, as FlopCounterMode counts them on Keras's torch backend (CPU, batch 1);
+    None for any other class (or a call convcount cannot follow: states returned)."""
+    x = shapes[0]
+    if cls == "Embedding":
+        return _Figures([*x.spatial, x.channels, _positive(c["output_dim"])], 0)
+    if cls == "PReLU":
+        return _Figures([*x.spatial, x.channels], 0)
+    if cls in _RNN_GATES:
+        return _rnn_figures(cls, c, x, masked)
+    if cls == "Bidirectional":
+        forward = c["layer"]
+        backward = c.get("backward_layer") or forward
+        merge = c.get("merge_mode", "concat")
+        if merge not in ("concat", "sum", "mul", "ave") or not all(
+            isinstance(inner, dict) and inner.get("class_name") in _RNN_GATES
+            for inner in (forward, backward)
+        ):
+            return None
+        one = _rnn_figures(forward["class_name"], forward["config"], x, masked)
+        two = _rnn_figures(backward["class_name"], backward["config"], x, masked)
+        if one is None or two is None:
+            return None
+        shape = list(one.shape)
+        if merge == "concat":
+            shape[-1] += two.shape[-1]
+        return _Figures(shape, one.macs + two.macs)
+    if cls == "MultiHeadAttention":
+        return _attention_figures(c, shapes)
+    return None
+
+
+def _rnn_figures(cls: str, c: dict[str, Any], x: Tensor, masked: bool) -> _Figures | None:
+    """A recurrent layer over a sequence (steps x features)."""
+    if c.get("return_state") or len(x.spatial) != 1:
+        return None
+    units, gates = _positive(c["units"]), _RNN_GATES[cls]
+    steps = x.spatial[0]
+    # Keras's torch backend runs LSTM, and GRU with reset_after, in its own loop of
+    # steps unless the layer is masked, has recurrent dropout or refuses the fast
+    # path; otherwise its generic loop runs the cell once more on the first step
+    # (for the output's shape), unless unrolled.
+    # (use_cudnn=False would also refuse it, but a saved config does not keep it.)
+    fast = (
+        (cls == "LSTM" or (cls == "GRU" and c.get("reset_after", True)))
+        and not c.get("recurrent_dropout")
+        and not masked
+    )
+    runs = steps if fast or c.get("unroll") else steps + 1
+    macs = runs * gates * units * (x.channels + units)
+    return _Figures([steps, units] if c.get("return_sequences") else [units], macs)
+
+
+def _attention_figures(c: dict[str, Any], shapes: list[Tensor]) -> _Figures:
+    """MultiHeadAttention: its projections, and the two products unless they run fused."""
+    heads, key_dim = _positive(c["num_heads"]), _positive(c["key_dim"])
+    value_dim = _positive(c.get("value_dim") or key_dim)
+    query = shapes[0]
+    value = shapes[1] if len(shapes) > 1 else query
+    key = shapes[2] if len(shapes) > 2 else value
+    rank = len(query.spatial)
+    axes = c.get("attention_axes")
+    if axes is None:
+        axes = list(range(1, rank + 1))
+    elif isinstance(axes, int):
+        axes = [axes]
+    spots = sorted({(a if a >= 0 else rank + 1 + a) - 1 for a in axes})
+    if not spots or not all(0 <= a < rank for a in spots) or len(key.spatial) != rank:
+        raise ValueError(axes)
+    out = c.get("output_shape")
+    outs = math.prod(_positive(d) for d in out) if isinstance(out, list) else out
+    outs = query.channels if outs is None else _positive(outs)
+    q_at = _elements(query.spatial)
+    macs = q_at * query.channels * heads * key_dim
+    macs += _elements(key.spatial) * key.channels * heads * key_dim
+    macs += _elements(value.spatial) * value.channels * heads * value_dim
+    macs += q_at * heads * value_dim * outs
+    # Keras computes the products with torch's fused scaled_dot_product_attention
+    # when it can (no dropout, one attention axis); on the CPU it runs the fused
+    # kernel FlopCounterMode does not count when the key and value depths are equal.
+    fused = not c.get("dropout") and rank == 1 and key_dim == value_dim
+    if not fused:
+        attended = _elements([query.spatial[a] for a in spots])
+        keys = _elements([key.spatial[a] for a in spots])
+        macs += heads * (q_at // attended) * attended * keys * (key_dim + value_dim)
+    shape = [*query.spatial, *(out if isinstance(out, list) else [outs])]
+    return _Figures(shape, macs, fused)
+
+
+def _elements(sizes: Sequence[int]) -> int:
+    return math.prod(sizes)
+
+
+def _makes_mask(cls: str, c: dict[str, Any]) -> bool:
+    return cls == "Masking" or (cls == "Embedding" and bool(c.get("mask_zero")))
+
+
+#: Keras layers that pass their input's mask on (supports_masking, same positions).
+_MASK_PASSING = frozenset(
+    {
+        "Activation", "ActivityRegularization", "AlphaDropout", "BatchNormalization",
+        "Dense", "Dropout", "ELU", "GaussianDropout", "GaussianNoise", "GroupNormalization",
+        "Identity", "LayerNormalization", "LeakyReLU", "Masking", "MultiHeadAttention",
+        "Normalization", "PReLU", "ReLU", "Rescaling", "Softmax", "TimeDistributed",
+        "UnitNormalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+        "Concatenate",
+    }
+)  # fmt: skip
+
+
+def _keeps_mask(cls: str, c: dict[str, Any]) -> bool:
+    if cls in _RNN_GATES:
+        return bool(c.get("return_sequences"))
+    if cls == "Bidirectional":
+        inner = c.get("layer")
+        return isinstance(inner, dict) and bool(_get(inner.get("config"), "return_sequences"))
+    return cls in _MASK_PASSING
 
 
 def _positive(value: object) -> int:

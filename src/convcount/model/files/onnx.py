@@ -142,19 +142,29 @@ def count(graph: Graph, label: str, name: str, options: dict[str, Any]) -> Model
     inputs = [v for v in graph.inputs if v.name not in inits]
     if not inputs:
         raise ConvcountError("model", f"{label}: the graph has no input")
-    if len(inputs) > 1:
-        names = ", ".join(repr(v.name) for v in inputs[:4])
+    resolution = options.get("resolution")
+    if resolution is not None and not any(_open_sizes(v.dims) for v in inputs):
         raise ConvcountError(
-            "model", f"{label}: {len(inputs)} graph inputs ({names}); convcount reads one"
+            "resolution",
+            f"--resolution: {label} fixes its input size ({_show(inputs[0].dims or ())}); "
+            "-r fills open sizes only",
         )
     first = inputs[0]
-    shape = _input_shape(first.dims, label, first.name, options.get("resolution"))
+    shape = _input_shape(first.dims, label, first.name, resolution)
     batch = shape[0] if shape else 1
-    filled = first.dims is not None and any(not isinstance(d, int) for d in first.dims)
+    filled = any(v.dims is not None and any(not isinstance(d, int) for d in v.dims) for v in inputs)
     engine = Engine(graph, label, trust_file=not filled)
     engine.shapes[first.name] = shape
     engine.producer[first.name] = "input"
-    rows = engine.run()
+    engine.names.add("input")
+    further = []
+    for value in inputs[1:]:  # the first is the summary's input; the others are rows
+        sizes = _input_shape(value.dims, label, value.name, resolution)
+        row = engine.unique(value.name or "input")
+        engine.shapes[value.name] = sizes
+        engine.producer[value.name] = row
+        further.append(Row(row, "input", (), sizes[1:], macs=0, op="input"))
+    rows = further + engine.run()
     if batch > 1:
         rows = [r._replace(macs=None if r.macs is None else r.macs // batch) for r in rows]
     notes = []
@@ -194,11 +204,6 @@ def _input_shape(
         raise ConvcountError(
             "model", f"{label}: input {name!r} leaves its channels open; convcount needs them"
         )
-    if resolution is not None and not spatial_open:
-        raise ConvcountError(
-            "resolution",
-            f"--resolution: {label} fixes its input size ({_show(dims)}); -r fills open sizes only",
-        )
     sizes: tuple[int, ...] = ()
     if spatial_open:
         if resolution is None:
@@ -226,6 +231,11 @@ def _input_shape(
     if any(d > MAX_DIM for d in shape):
         raise ConvcountError("model", f"{label}: input {name!r} is too large ({_show(dims)})")
     return shape
+
+
+def _open_sizes(dims: Sequence[int | str | None] | None) -> bool:
+    """Whether an input leaves a size after its batch and channels open."""
+    return bool(dims) and any(not isinstance(d, int) or d < 1 for d in (dims or ())[2:])
 
 
 def _show(dims: Sequence[int | str | None]) -> str:
@@ -373,6 +383,10 @@ class Engine:
             name = _module_path(name) or name.strip("/")
         elif SCOPES in node.attrs:
             name = _scope_path(node.attrs[SCOPES]) or name
+        return self.unique(name)
+
+    def unique(self, name: str) -> str:
+        """``name``, or ``name_1``, ``name_2``, ... when taken (as in a .pt2 file)."""
         base, number = name, 1
         while name in self.names:
             name = f"{base}_{number}"

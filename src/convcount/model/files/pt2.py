@@ -161,11 +161,8 @@ class Program:
         return tuple(sizes)
 
     def report(self, name: str) -> ModelReport:
-        if len(self.user_inputs) != 1:
-            raise ConvcountError(
-                "model",
-                f"{self.label}: {len(self.user_inputs)} tensor inputs; convcount reads one",
-            )
+        if not self.user_inputs:
+            raise ConvcountError("model", f"{self.label}: the program takes no tensor input")
         first = self.user_inputs[0]
         shape = self.sizes(first)
         if self.options.get("resolution") is not None:
@@ -177,7 +174,12 @@ class Program:
             )
         batch = shape[0] if shape and shape[0] > 0 else 1
         self.producer[first] = "input"
+        self.names.add("input")
         rows = []
+        for further in self.user_inputs[1:]:  # the first is the summary's input
+            label = self._unique(further)
+            self.producer[further] = label
+            rows.append(Row(label, "input", (), self.sizes(further)[1:], macs=0, op="input"))
         for node in self.graph["nodes"]:
             row = self.node(node, batch)
             if row is not None:
@@ -299,7 +301,9 @@ class Program:
                 name = last[1]
         if not name:
             name = str(node.get("name") or node["outputs"][0].get("as_tensor", {}).get("name", ""))
-        name = name or "op"
+        return self._unique(name or "op")
+
+    def _unique(self, name: str) -> str:
         base, number = name, 1
         while name in self.names:
             name = f"{base}_{number}"
