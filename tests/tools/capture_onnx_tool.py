@@ -397,7 +397,21 @@ def graph_extras() -> Any:
     return _model(nodes, [_io("x", 1, 3, 6, 3)], outputs, inits)
 
 
+def graph_two_inputs() -> Any:
+    """Two graph inputs (the second a mask): onnx-tool takes both as they are declared."""
+    from onnx import helper as h
+
+    nodes = [
+        h.make_node("Mul", ["x", "mask"], ["m"], "masked"),
+        h.make_node("MatMul", ["m", "w"], ["y0"], "proj"),
+        h.make_node("Softmax", ["y0"], ["y"], "softmax", axis=-1),
+    ]
+    inputs = [_io("x", 1, 8, 16), _io("mask", 1, 1, 16)]
+    return _model(nodes, inputs, [_io("y", 1, 8, 4)], [_f("w", 16, 4)])
+
+
 GRAPHS: dict[str, Callable[[], Any]] = {
+    "graph/two_inputs": graph_two_inputs,
     "graph/extras": graph_extras,
     "graph/pointwise": graph_pointwise,
     "graph/unregistered": graph_unregistered,

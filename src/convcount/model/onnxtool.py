@@ -231,7 +231,7 @@ def _promote(a: str | None, b: str | None) -> str | None:
 class Profile:
     """onnx-tool's shape inference and profile over one decoded graph."""
 
-    def __init__(self, graph: Any, input_name: str, input_shape: tuple[int, ...]) -> None:
+    def __init__(self, graph: Any, inputs: dict[str, tuple[int, ...]]) -> None:
         self.graph = graph
         self.tensors: dict[str, Tensor] = {}
         inits = graph.initializers
@@ -249,8 +249,9 @@ class Profile:
             if value.name not in self.tensors:
                 dims = [d for d in (value.dims or ()) if d is not None and d != ""]
                 self.tensors[value.name] = Tensor(dims, _TYPES.get(value.elem_type))
-        if input_name in self.tensors:
-            self.tensors[input_name].shape = list(input_shape)
+        for name, shape in inputs.items():
+            if name in self.tensors:
+                self.tensors[name].shape = list(shape)
         self.names: list[str] = []
         seen: set[str] = set()
         for index, node in enumerate(graph.nodes):
@@ -908,9 +909,9 @@ def rule(op: str) -> str:
     return f"{per} per output element" if per else "onnx-tool's rule"
 
 
-def profile(graph: Any, input_name: str, input_shape: tuple[int, ...]) -> list[NodeRow]:
-    """onnx-tool's rows for a decoded graph at this input shape (batch first)."""
-    return Profile(graph, input_name, input_shape).run()
+def profile(graph: Any, inputs: dict[str, tuple[int, ...]]) -> list[NodeRow]:
+    """onnx-tool's rows for a decoded graph with its inputs of these shapes (batch first)."""
+    return Profile(graph, inputs).run()
 
 
 #: The ops ``onnx_tool.model_profile()`` leaves out of its rows and totals (NoMacsOps).

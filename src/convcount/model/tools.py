@@ -796,8 +796,9 @@ def onnx_tool(report: Any, batch_size: int = 1) -> ToolCount:
         )
     from convcount.model.onnxtool import profile, rule, totals
 
-    shape = (batch_size, *source.input_shape[1:])
-    rows = profile(source.graph, source.input_name, shape)
+    # every input at the batch given: its first axis set to it
+    shapes = {name: (batch_size, *shape[1:]) if shape else () for name, shape in source.inputs}
+    rows = profile(source.graph, shapes)
     macs = {layer.name: (layer.macs or 0) * batch_size for layer in report.layers}
     layers = []
     for row in rows:

@@ -158,8 +158,10 @@ def count(graph: Graph, label: str, name: str, options: dict[str, Any]) -> Model
     engine.producer[first.name] = "input"
     engine.names.add("input")
     further = []
+    shapes = [(first.name, shape)]
     for value in inputs[1:]:  # the first is the summary's input; the others are rows
         sizes = _input_shape(value.dims, label, value.name, resolution)
+        shapes.append((value.name, sizes))
         row = engine.unique(value.name or "input")
         engine.shapes[value.name] = sizes
         engine.producer[value.name] = row
@@ -176,18 +178,16 @@ def count(graph: Graph, label: str, name: str, options: dict[str, Any]) -> Model
         )
     report = build_report(label, name, shape[1:], rows, options.get("dtype"), notes)
     # the decoded graph stays with the report: --count-as onnx-tool walks it again
-    return report._replace(
-        file_graph=FileGraph(graph, first.name, shape, tuple(engine.layer_names))
-    )
+    return report._replace(file_graph=FileGraph(graph, tuple(shapes), tuple(engine.layer_names)))
 
 
 class FileGraph(NamedTuple):
     """An ONNX file's decoded graph, kept with its report for other counters' rules."""
 
     graph: Graph
-    input_name: str
-    input_shape: Shape
-    """The shape convcount counted at (open sizes filled), batch first."""
+    inputs: tuple[tuple[str, Shape], ...]
+    """Each graph input's name and the shape convcount counted at (open sizes filled),
+    batch first; the summary's input first."""
     layers: tuple[str | None, ...]
     """The report's layer each node is, in the graph's order (None: folded away)."""
 
