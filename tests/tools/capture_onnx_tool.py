@@ -7,7 +7,8 @@ Run by hand; never imported by the package or collected by pytest. It writes
     m.graph.shape_infer(); m.graph.profile(); m.graph.print_node_map()
 
 prints: the Total row (Forward_MACs, Memory, Params as printed) and per node
-its name, type, Forward_MACs, Memory, Params, InShape and OutShape; and the Total
+its name, type, Forward_MACs, Memory, Params, InShape, OutShape and the three
+percentages; and the Total
 row of ``onnx_tool.model_profile()``, which leaves the nodes of its ``NoMacsOps``
 out. Graphs of
 more than 40 nodes keep the per-node numbers and a SHA-256 digest of the full
@@ -85,6 +86,12 @@ def profile(model: Any, shape: tuple[int, ...] | None = None) -> dict[str, Any]:
     total = out.getvalue().strip().splitlines()[-1].split()
     assert total[0] == "Total", total
     total = [cell for cell in total[1:] if cell not in ("_", "100%")]
+    # the FPercent, MPercent and PPercent cells of each node's row, as printed: counted
+    # from the row's end (its last cells: Forward_MACs, FPercent, Memory, MPercent, Params,
+    # PPercent, InShape, OutShape), past the sparsity columns zero weights add
+    table = out.getvalue().strip().splitlines()
+    cells = {line.split()[0]: line.split() for line in table[2:-1]}
+    percents = {name: [row[-7], row[-5], row[-3]] for name, row in cells.items()}
     rows = [
         [
             name,
@@ -94,6 +101,7 @@ def profile(model: Any, shape: tuple[int, ...] | None = None) -> dict[str, Any]:
             int(node.params),
             "x".join(map(str, node.inshape)),
             "x".join(map(str, node.outshape)),
+            *percents[name],
         ]
         for name, node in g.nodemap.items()
     ]

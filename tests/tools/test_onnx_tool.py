@@ -57,6 +57,9 @@ def test_every_node_and_the_total(case: str) -> None:
             r.extra["params"],
             r.extra["in_shape"],
             r.extra["out_shape"],
+            r.extra["FPercent"],
+            r.extra["MPercent"],
+            r.extra["PPercent"],
         ]
         for r in got.layers
         if r.extra is not None
@@ -67,7 +70,7 @@ def test_every_node_and_the_total(case: str) -> None:
         assert row[2:5] == expected, f"node {index} {row[0]} ({row[1]})"
     if "rows" in want:
         assert rows == want["rows"]
-    assert _digest(rows) == want["digest"]  # names, types and shapes of every node
+    assert _digest(rows) == want["digest"]  # names, types, shapes and percentages too
     # model_profile()'s Total row: the same MACs (the nodes it hides count 0), its own
     # memory and params
     brief = want["model_profile"]

@@ -23,7 +23,15 @@ its name (``Op_N``, N its position, for a node without one), with
   int64 target shape too);
 * **Params**: the elements of those initializers, each counted once at its first
   node; a scalar counts 0 (onnx-tool's ``volume([])`` is 0), as does a scalar's
-  output memory.
+  output memory;
+* each figure's share of its total, to two places, and the Total row (the MACs
+  summed in floating point and rounded); ``onnx_tool.model_profile()`` prints the
+  same MACs, but leaves the nodes of its ``NoMacsOps`` (:data:`HIDDEN`) out of its
+  rows and of its Memory and Params.
+
+Einsum counts the product of all its letters' sizes, ReduceL2 25 per input element
+(over the axes of its attribute only: an axes operand is ignored), ArgMax, Trilu,
+DepthToSpace, ScatterND and Range 0.
 
 Shapes and element types are onnx-tool's own inference (its shape rules, e.g. a
 pooling's output size by floor or ceil of a division, and numpy's types for the
@@ -876,6 +884,11 @@ def _binary(op: str, a: Tensor, b: Tensor, shape: list[int], dtype: str | None) 
 def _show(shape: list[Any]) -> str:
     """onnx-tool's InShape/OutShape cell: sizes joined by x, ``0`` for a scalar."""
     return "x".join(str(int(d)) for d in shape) if shape else "0"
+
+
+def percent(part: int, total: int) -> str:
+    """onnx-tool's percentage cell: the part over the total plus 1e-18, to 2 places."""
+    return f"{part / (total + 1e-18):.2%}"
 
 
 def _cell(count: int) -> str:

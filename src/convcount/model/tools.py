@@ -794,12 +794,13 @@ def onnx_tool(report: Any, batch_size: int = 1) -> ToolCount:
             f"--count-as onnx-tool: onnx-tool counts an ONNX file, and {report.name} is not "
             "one (export the network with torch.onnx.export and count the file)",
         )
-    from convcount.model.onnxtool import profile, rule, totals
+    from convcount.model.onnxtool import percent, profile, rule, totals
 
     # every input at the batch given: its first axis set to it
     shapes = {name: (batch_size, *shape[1:]) if shape else () for name, shape in source.inputs}
     rows = profile(source.graph, shapes)
     macs = {layer.name: (layer.macs or 0) * batch_size for layer in report.layers}
+    forward, memory, params, printed = totals(rows, source.graph)
     layers = []
     for row in rows:
         layer = source.layers[row.index]
@@ -811,10 +812,14 @@ def onnx_tool(report: Any, batch_size: int = 1) -> ToolCount:
             "params": row.params,
             "in_shape": row.inshape,
             "out_shape": row.outshape,
+            # each figure's share of the total, as its FPercent, MPercent, PPercent cells
+            "FPercent": percent(row.macs, forward),
+            "MPercent": percent(row.memory, memory),
+            "PPercent": percent(row.params, params),
             "layer": layer,
         }
         layers.append(ToolLayer(row.name, row.macs, note, extra))
-    forward, memory, params, printed = totals(rows, source.graph)
+
     return ToolCount(
         "onnx-tool",
         forward,
