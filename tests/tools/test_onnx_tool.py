@@ -225,3 +225,10 @@ def test_damaged_files_are_counted_or_refused_in_one_line(
     except ConvcountError as error:
         assert "\n" not in str(error)
     assert time.perf_counter() - start < 5.0
+
+
+def test_a_graph_that_fixes_its_batch_is_refused_at_another() -> None:
+    """The dynamo export reshapes to 1x512: onnx-tool given a batch of 4 stops there."""
+    report = load_model(str(FILES / "torch" / "resnet18.dynamo.onnx"))
+    with pytest.raises(ConvcountError, match=r"node 'node_view' \(Reshape\): a reshape of 4x512"):
+        count_as(report, "onnx-tool", 4)

@@ -343,10 +343,11 @@ class Profile:
                 if node.op != "Constant":
                     row.memory += row.outputs
             except _Refused as error:
+                text = str(error)
+                if "onnx-tool stops" not in text:
+                    text = f"onnx-tool's figures are not reproduced for {text}"
                 raise ConvcountError(
-                    "count_as",
-                    f"--count-as onnx-tool: node {name!r} ({node.op}): onnx-tool's figures "
-                    f"are not reproduced here ({error})",
+                    "count_as", f"--count-as onnx-tool: node {name!r} ({node.op}): {text}"
                 ) from None
             except (IndexError, KeyError, TypeError, ValueError, ArithmeticError):
                 raise ConvcountError(
@@ -498,7 +499,7 @@ class Profile:
     def _gemm(self, node: Any, ins: list[Tensor], outs: list[Tensor]) -> None:
         a, b = ins[0].shape, ins[1].shape
         if len(a) < 2 or len(b) < 2:
-            raise _Refused("an operand of rank below 2, which onnx-tool refuses")
+            raise _Refused("an operand of rank below 2, on which onnx-tool stops")
         if node.op == "Gemm":
             m, k = (a[-1], a[-2]) if node.attrs.get("transA", 0) > 0 else (a[-2], a[-1])
             k2, n = (b[-1], b[-2]) if node.attrs.get("transB", 0) > 0 else (b[-2], b[-1])
@@ -649,6 +650,11 @@ class Profile:
             if -1 in sizes:
                 known = prod(s for s in sizes if s != -1)
                 sizes[sizes.index(-1)] = _volume(first.shape) // known
+            if _volume(sizes) != _volume(first.shape):
+                raise _Refused(
+                    f"a reshape of {_show(first.shape)} to {_show(sizes)}, on which onnx-tool "
+                    "stops (a file exported at a fixed batch, counted at another -b?)"
+                )
             out.shape, out.dtype, out.value = sizes, first.dtype, first.value
         elif op == "Slice" and len(first.shape) == 1 and len(ins) >= 3:
             starts, ends = ins[1].values(), ins[2].values()
@@ -731,7 +737,7 @@ class Profile:
             out.shape = where[:-1] + ([] if where[-1] == len(data) else data[where[-1] :])
             out.dtype, out.value = first.dtype, None
         else:
-            raise _Refused(f"onnx-tool's rule for {op}")
+            raise _Refused(f"a {op}")
 
     def _split(self, node: Any, ins: list[Tensor], outs: list[Tensor]) -> None:
         attrs = node.attrs
@@ -838,7 +844,7 @@ class Profile:
             return prod(sizes.values())
         if op in _NO_MACS:
             return 0
-        raise _Refused(f"onnx-tool's rule for {op}")
+        raise _Refused(f"a {op}")
 
 
 #: Ops onnx-tool counts 0 (their class has no profile of its own) and whose shapes are
