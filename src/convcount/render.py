@@ -1031,7 +1031,7 @@ def tool_view(
     def stack(width: int | None) -> list[Line]:
         blocks = [
             (
-                [r.name],
+                [_shorten(r.name, width)],
                 ([str(r.extra["op"])] if nodes else [])
                 + [f"MACs {_n(ours(r))}", f"{header} {_n(r.figure)}"]
                 + ([f"{t} {_n(r.extra[k])}" for t, k, _ in own[1:]] if nodes else [])

@@ -165,14 +165,15 @@ def test_the_table_never_cuts_a_number(columns: int) -> None:
 
     from tests.conftest import run
 
-    path = str(FILES / "torch" / "hand_decoder.legacy.onnx")
+    # long node names (/features/denseblock1/denselayer1/norm1/BatchNormalization)
+    path = str(FILES / "torch" / "densenet121.legacy.onnx")
     record = json.loads(run("model", path, "--count-as", "onnx-tool", "--json").stdout)
     table = run("model", path, "--count-as", "onnx-tool", env={"COLUMNS": str(columns)}).stdout
     assert all(cell_len(line) <= columns for line in table.splitlines())
     words = set(table.split())
     for row in record["layers"]:
         for figure in (row["figure"], row["memory"], row["params"]):
-            assert f"{figure:,}" in words or f"{figure:,}" in table
+            assert f"{figure:,}" in words
     for value in record["printed"].values():
         assert value in words
 
