@@ -418,7 +418,76 @@ def graph_two_inputs() -> Any:
     return _model(nodes, inputs, [_io("y", 1, 8, 4)], [_f("w", 16, 4)])
 
 
+def graph_recurrent() -> Any:
+    """LSTM and GRU (with biases), TopK and GatherElements."""
+    from onnx import TensorProto
+    from onnx import helper as h
+
+    nodes = [
+        h.make_node("LSTM", ["x", "lw", "lr", "lb"], ["y", "yh", "yc"], "lstm", hidden_size=16),
+        h.make_node("Squeeze", ["y", "axis1"], ["ys"], "squeeze"),
+        h.make_node("GRU", ["ys", "gw", "gr", "gb"], ["g", "gh"], "gru", hidden_size=12),
+        h.make_node("TopK", ["gh", "k"], ["top", "where"], "topk", axis=-1),
+        h.make_node("GatherElements", ["gh", "where"], ["picked"], "pick", axis=2),
+    ]
+    inits = [
+        _f("lw", 1, 64, 8), _f("lr", 1, 64, 16), _f("lb", 1, 128), _i("axis1", [1]),
+        _f("gw", 1, 36, 16), _f("gr", 1, 36, 12), _f("gb", 1, 72), _i("k", [3]),
+    ]  # fmt: skip
+    outputs = [
+        _io("g", 5, 1, 1, 12), _io("top", 1, 1, 3), _io("picked", 1, 1, 3),
+        _io("yc", 1, 1, 16), h.make_tensor_value_info("where", TensorProto.INT64, [1, 1, 3]),
+    ]  # fmt: skip
+    return _model(nodes, [_io("x", 5, 1, 8)], outputs, inits)
+
+
+def graph_mask() -> Any:
+    """An attention mask the way exporters build one: token ids through an embedding
+    (Gather), ConstantOfShape of a computed shape, Range, Equal, Where, Expand."""
+    from onnx import TensorProto
+    from onnx import helper as h
+
+    nodes = [
+        h.make_node("Gather", ["embedding", "ids"], ["emb"], "embed"),
+        h.make_node("Shape", ["ids"], ["ids_shape"], "shape"),
+        h.make_node("Gather", ["ids_shape", "one"], ["seq"], "seq"),
+        h.make_node("Unsqueeze", ["seq", "axis0"], ["seq1"], "seq1"),
+        h.make_node("Concat", ["seq1", "seq1"], ["square"], "square", axis=0),
+        h.make_node(
+            "ConstantOfShape",
+            ["square"],
+            ["zeros"],
+            "zeros",
+            value=h.make_tensor("v", TensorProto.FLOAT, [1], [0.0]),
+        ),
+        h.make_node("Range", ["zero", "eight", "step"], ["pos"], "positions"),
+        h.make_node("Unsqueeze", ["pos", "axis0"], ["row"], "row"),
+        h.make_node("Unsqueeze", ["pos", "axis1"], ["col"], "col"),
+        h.make_node("Less", ["row", "col"], ["future"], "future"),
+        h.make_node("Where", ["future", "neg", "zeros"], ["mask"], "mask"),
+        h.make_node("Expand", ["mask", "target"], ["mask4"], "expand"),
+        h.make_node("MatMul", ["emb", "wq"], ["q"], "q"),
+        h.make_node("Transpose", ["q"], ["qt"], "qt", perm=[0, 2, 1]),
+        h.make_node("MatMul", ["q", "qt"], ["s"], "scores"),
+        h.make_node("Add", ["s", "mask4"], ["sm"], "masked"),
+        h.make_node("Softmax", ["sm"], ["p"], "softmax", axis=-1),
+    ]
+    import numpy as np
+    from onnx import numpy_helper
+
+    inits = [
+        _f("embedding", 50, 16), _scalar_i("one", 1), _i("axis0", [0]), _i("axis1", [1]),
+        _scalar_i("zero", 0), _scalar_i("eight", 8), _scalar_i("step", 1),
+        numpy_helper.from_array(np.array(-1e9, np.float32), "neg"), _i("target", [1, 8, 8]),
+        _f("wq", 16, 16),
+    ]  # fmt: skip
+    ids = h.make_tensor_value_info("ids", TensorProto.INT64, [1, 8])
+    return _model(nodes, [ids], [_io("p", 1, 8, 8)], inits)
+
+
 GRAPHS: dict[str, Callable[[], Any]] = {
+    "graph/recurrent": graph_recurrent,
+    "graph/mask": graph_mask,
     "graph/two_inputs": graph_two_inputs,
     "graph/extras": graph_extras,
     "graph/pointwise": graph_pointwise,

@@ -30,8 +30,10 @@ its name (``Op_N``, N its position, for a node without one), with
   rows and of its Memory and Params.
 
 Einsum counts the product of all its letters' sizes, ReduceL2 25 per input element
-(over the axes of its attribute only: an axes operand is ignored), ArgMax, Trilu,
-DepthToSpace, ScatterND and Range 0.
+(over the axes of its attribute only: an axes operand is ignored), LSTM and GRU the
+weights' products per step and time-major example plus per hidden value its gate
+costs (LSTM 180, GRU 110), ArgMax, TopK, Trilu, DepthToSpace, ScatterND,
+GatherElements and Range 0.
 
 Shapes and element types are onnx-tool's own inference (its shape rules, e.g. a
 pooling's output size by floor or ceil of a division, and numpy's types for the
@@ -729,6 +731,31 @@ class Profile:
             letters = dict(zip(sides[0], first.shape, strict=False))
             letters.update(zip(sides[1], ins[1].shape, strict=False))
             out.shape, out.dtype, out.value = [letters[k] for k in sides[2]], first.dtype, None
+        elif op in ("LSTM", "GRU"):
+            if op == "GRU" and len(outs) < 2:
+                raise _Refused("a GRU with one output, on which onnx-tool stops")
+            seq, batch = first.shape[0], first.shape[1]
+            w = ins[1].shape
+            hidden = w[1] // (4 if op == "LSTM" else 3)
+            if op == "LSTM" and attrs.get("hidden_size") not in (None, hidden):
+                raise _Refused("a hidden_size other than its weight's, on which onnx-tool stops")
+            outs[0].shape, outs[0].dtype = [seq, w[0], batch, hidden], first.dtype
+            for extra in outs[1 : 3 if op == "LSTM" else 2]:
+                extra.shape, extra.dtype = [w[0], batch, hidden], first.dtype
+        elif op == "TopK":
+            k = int(ins[1].values()[0])
+            axis = attrs.get("axis")
+            if axis is None and len(first.shape) == 1:
+                axis = 0
+            if axis is None:
+                raise _Refused("a TopK without an axis, on which onnx-tool stops")
+            axis = _axis(axis, len(first.shape))
+            shape = [k if i == axis else d for i, d in enumerate(first.shape)]
+            out.shape, out.dtype, out.value = shape, first.dtype, None
+            if len(outs) == 2:
+                outs[1].shape, outs[1].dtype = list(shape), "int64"
+        elif op == "GatherElements":
+            out.shape, out.dtype, out.value = list(ins[1].shape), first.dtype, None
         elif op == "GatherND":
             # onnx-tool takes batch_dims as 0, whatever the node says
             data, where = first.shape, ins[1].shape
@@ -835,6 +862,18 @@ class Profile:
             if mode is None:
                 raise _Refused("no mode attribute, on which onnx-tool stops")
             return out * {"nearest": 0, "linear": 4, "cubic": 8}.get(mode, 1)
+        if op in ("LSTM", "GRU"):
+            x, w = ins[0].shape, ins[1].shape
+            seq, batch = x[0], x[1]
+            lstm = op == "LSTM"
+            steps = _volume([batch, seq, w[1] // (4 if lstm else 3)])
+            macs = (_volume(w) + _volume(ins[2].shape)) * batch * seq
+            macs += _volume(ins[3].shape) * _ADD * batch * seq
+            if lstm:
+                cells = 4 * _ADD + 3 * _EXP + 2 * _TANH + _ADD + 3 * _MUL
+            else:
+                cells = 3 * _ADD + 2 * _EXP + _TANH + 2 * _ADD + 3 * _MUL
+            return macs + steps * cells
         if op == "ReduceL2":
             return _volume(ins[0].shape) * (_ADD + _SQRT)
         if op == "Einsum":
@@ -853,7 +892,7 @@ _NO_MACS = frozenset(
     {"Identity", "Erf", "Dropout", "Transpose", "Reshape", "Flatten", "Concat", "Split",
      "Gather", "Pad", "Slice", "Shape", "Constant", "ConstantOfShape", "Unsqueeze", "Squeeze",
      "Cast", "Where", "Expand", "GatherND", "Tile", "Trilu", "ScatterND", "DepthToSpace",
-     "ArgMax", "Range"}
+     "ArgMax", "Range", "TopK", "GatherElements"}
 )  # fmt: skip
 
 

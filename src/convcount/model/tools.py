@@ -796,10 +796,14 @@ def onnx_tool(report: Any, batch_size: int = 1) -> ToolCount:
         )
     from convcount.model.onnxtool import percent, profile, rule, totals
 
-    # every input at the batch given: its first axis set to it
-    shapes = {name: (batch_size, *shape[1:]) if shape else () for name, shape in source.inputs}
+    # onnx-tool counts the file at its own input shapes (what it prints for it), their
+    # first axis times the batch given; convcount's layers are per example of that axis
+    examples = (source.inputs[0][1][:1] or (1,))[0] * batch_size
+    shapes = {
+        name: (shape[0] * batch_size, *shape[1:]) if shape else () for name, shape in source.inputs
+    }
     rows = profile(source.graph, shapes)
-    macs = {layer.name: (layer.macs or 0) * batch_size for layer in report.layers}
+    macs = {layer.name: (layer.macs or 0) * examples for layer in report.layers}
     forward, memory, params, printed = totals(rows, source.graph)
     layers = []
     for row in rows:
