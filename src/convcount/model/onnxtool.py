@@ -867,8 +867,8 @@ class Profile:
             seq, batch = x[0], x[1]
             lstm = op == "LSTM"
             steps = _volume([batch, seq, w[1] // (4 if lstm else 3)])
-            macs = (_volume(w) + _volume(ins[2].shape)) * batch * seq
-            macs += _volume(ins[3].shape) * _ADD * batch * seq
+            macs: int = (_volume(w) + _volume(ins[2].shape)) * int(batch) * int(seq)
+            macs += _volume(ins[3].shape) * _ADD * int(batch) * int(seq)
             if lstm:
                 cells = 4 * _ADD + 3 * _EXP + 2 * _TANH + _ADD + 3 * _MUL
             else:
