@@ -867,13 +867,13 @@ class Profile:
             seq, batch = x[0], x[1]
             lstm = op == "LSTM"
             steps = _volume([batch, seq, w[1] // (4 if lstm else 3)])
-            macs: int = (_volume(w) + _volume(ins[2].shape)) * int(batch) * int(seq)
-            macs += _volume(ins[3].shape) * _ADD * int(batch) * int(seq)
+            gates = (_volume(w) + _volume(ins[2].shape)) * int(batch) * int(seq)
+            gates += _volume(ins[3].shape) * _ADD * int(batch) * int(seq)
             if lstm:
                 cells = 4 * _ADD + 3 * _EXP + 2 * _TANH + _ADD + 3 * _MUL
             else:
                 cells = 3 * _ADD + 2 * _EXP + _TANH + 2 * _ADD + 3 * _MUL
-            return macs + steps * cells
+            return gates + steps * cells
         if op == "ReduceL2":
             return _volume(ins[0].shape) * (_ADD + _SQRT)
         if op == "Einsum":
