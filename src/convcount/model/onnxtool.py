@@ -44,6 +44,7 @@ node is refused here, naming it, as is an op whose rule is not reproduced.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import ceil, floor, prod
 from typing import Any
 
@@ -610,11 +611,26 @@ class Profile:
             out.value = None if first.value is None else [
                 (float(v) if dtype and dtype.startswith("float") else int(v)) for v in first.value
             ]  # fmt: skip
-        elif op in ("Add", "Sub", "Mul", "Div"):
+        elif op in ("Add", "Sub", "Mul", "Div", "Mod", "Max"):
             a, b = ins[0], ins[1]
             out.shape = _broadcast([a.shape, b.shape])
             out.dtype = _promote(a.dtype, b.dtype)
             out.value = _binary(op, a, b, out.shape, out.dtype)
+        elif op in ("Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"):
+            a, b = ins[0], ins[1]
+            out.shape, out.dtype = _broadcast([a.shape, b.shape]), "bool"
+            out.value = _binary(op, a, b, out.shape, out.dtype)
+        elif op == "Where":
+            shape = _broadcast([t.shape for t in ins[:3]])
+            n = _volume(shape) if shape else 1
+            cond, a, b = (t.values() for t in ins[:3])
+            if any(len(v) not in (1, n) for v in (cond, a, b)):
+                raise _Refused("a broadcast of shape values")
+            out.shape, out.dtype = shape, _promote(ins[1].dtype, ins[2].dtype)
+            out.value = [a[i % len(a)] if cond[i % len(cond)] else b[i % len(b)] for i in range(n)]
+        elif op == "Neg":
+            out.shape, out.dtype = list(first.shape), first.dtype
+            out.value = [-v for v in first.values()]
         elif op == "Gather":
             axis = _axis(attrs.get("axis", 0), len(first.shape))
             index = ins[1]
@@ -910,20 +926,38 @@ def _binary(op: str, a: Tensor, b: Tensor, shape: list[int], dtype: str | None) 
     n = _volume(shape) if shape else 1
     if len(x) not in (1, n) or len(y) not in (1, n):
         raise _Refused("a broadcast of shape values")
-    result = []
+    whole = dtype is not None and not dtype.startswith("float")
+    result: list[Any] = []
     for i in range(n):
         p, q = x[i % len(x)], y[i % len(y)]
-        if op == "Add":
-            result.append(p + q)
-        elif op == "Sub":
-            result.append(p - q)
-        elif op == "Mul":
-            result.append(p * q)
-        elif dtype and not dtype.startswith("float") and a.dtype == b.dtype:
+        if op in _COMPARISONS:
+            result.append(_COMPARISONS[op](p, q))
+        elif op in _ARITHMETIC:
+            result.append(_ARITHMETIC[op](p, q))
+        elif whole and q == 0:
+            result.append(0)  # numpy's integer division and remainder by 0
+        elif op == "Mod":
+            result.append(p % q)
+        elif whole and a.dtype == b.dtype:
             result.append(p // q)
         else:
             result.append(p / q)
     return result
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "Equal": lambda p, q: p == q,
+    "Less": lambda p, q: p < q,
+    "Greater": lambda p, q: p > q,
+    "LessOrEqual": lambda p, q: p <= q,
+    "GreaterOrEqual": lambda p, q: p >= q,
+}
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "Add": lambda p, q: p + q,
+    "Sub": lambda p, q: p - q,
+    "Mul": lambda p, q: p * q,
+    "Max": max,
+}
 
 
 def _show(shape: list[Any]) -> str:
