@@ -623,11 +623,13 @@ class Profile:
         elif op == "Where":
             shape = _broadcast([t.shape for t in ins[:3]])
             n = _volume(shape) if shape else 1
-            cond, a, b = (t.values() for t in ins[:3])
-            if any(len(v) not in (1, n) for v in (cond, a, b)):
+            cond, yes, no = (t.values() for t in ins[:3])
+            if any(len(v) not in (1, n) for v in (cond, yes, no)):
                 raise _Refused("a broadcast of shape values")
             out.shape, out.dtype = shape, _promote(ins[1].dtype, ins[2].dtype)
-            out.value = [a[i % len(a)] if cond[i % len(cond)] else b[i % len(b)] for i in range(n)]
+            out.value = [
+                yes[i % len(yes)] if cond[i % len(cond)] else no[i % len(no)] for i in range(n)
+            ]
         elif op == "Neg":
             out.shape, out.dtype = list(first.shape), first.dtype
             out.value = [-v for v in first.values()]
