@@ -376,8 +376,10 @@ def graph_pointwise() -> Any:
 
 
 def graph_extras() -> Any:
-    """Einsum of two activations, Trilu, DepthToSpace, ArgMax, ScatterND, ReduceL2, Range."""
-    from onnx import TensorProto
+    """Einsum of two activations, Trilu, DepthToSpace, ArgMax, ScatterND, ReduceL2, Range,
+    QuantizeLinear and DequantizeLinear, GridSample, NonZero."""
+    import numpy as np
+    from onnx import TensorProto, numpy_helper
     from onnx import helper as h
 
     nodes = [
@@ -391,16 +393,23 @@ def graph_extras() -> Any:
         h.make_node("ReduceL2", ["sc", "axis2"], ["l2"], "l2", keepdims=1),
         h.make_node("ArgMax", ["sc"], ["am"], "argmax", axis=1, keepdims=0),
         h.make_node("Range", ["zero", "ten", "one"], ["rg"], "range"),
+        h.make_node("QuantizeLinear", ["c", "qs", "qz"], ["q"], "quantize"),
+        h.make_node("DequantizeLinear", ["q", "qs", "qz"], ["dq"], "dequantize"),
+        h.make_node("GridSample", ["dq", "grid"], ["gs"], "grid_sample"),
+        h.make_node("NonZero", ["gs"], ["nz"], "nonzero"),
     ]
     inits = [
         _f("w", 8, 3, 1, 1), _i("rows", [1, 12, 12]),
         _i("where", [[0, 1]]), _f("updates", 1, 12), _scalar_i("zero", 0),
         _scalar_i("ten", 10), _scalar_i("one", 1), _i("axis2", [2]),
+        numpy_helper.from_array(np.array(0.1, np.float32), "qs"),
+        numpy_helper.from_array(np.array(128, np.uint8), "qz"), _f("grid", 1, 4, 5, 2),
     ]  # fmt: skip
     outputs = [
         _io("l2", 1, 1, 1),
         h.make_tensor_value_info("am", TensorProto.INT64, [1, 12]),
         h.make_tensor_value_info("rg", TensorProto.INT64, [10]),
+        h.make_tensor_value_info("nz", TensorProto.INT64, [4, 160]),
     ]
     return _model(nodes, [_io("x", 1, 3, 6, 3)], outputs, inits)
 

@@ -32,7 +32,8 @@ its name (``Op_N``, N its position, for a node without one), with
 Einsum counts the product of all its letters' sizes, ReduceL2 25 per input element
 (over the axes of its attribute only: an axes operand is ignored), LSTM and GRU the
 weights' products per step and time-major example plus per hidden value its gate
-costs (LSTM 180, GRU 110), ArgMax, TopK, Trilu, DepthToSpace, ScatterND,
+costs (LSTM 180, GRU 110), NonZero 1 per output element, ArgMax, TopK, Trilu,
+DepthToSpace, ScatterND, GridSample,
 GatherElements and Range 0.
 
 Shapes and element types are onnx-tool's own inference (its shape rules, e.g. a
@@ -89,7 +90,7 @@ _PW = {
     "Elu": _CMP + _EXP + _ADD + _MUL, "Silu": _EXP + _MUL, "Gelu": _EXP + 2 * _MUL,
     "PRelu": _CMP + _MUL, "LeakyRelu": _MUL + _CMP, "Clip": 2 * _CMP, "Reciprocal": _DIV,
     "Relu6": 2 * _CMP, "CumSum": _ADD, "Hardmax": _ADD, "QuantizeLinear": _MUL + _ADD,
-    "DequantizeLinear": _MUL + _ADD,
+    "DequantizeLinear": _MUL + _ADD, "CategoryMapper": 0,
 }  # fmt: skip
 #: Comparisons (output bool, 1 per output element); Equal and Greater have no shape
 #: rule of their own (numpy's broadcast result), the others broadcast.
@@ -376,6 +377,10 @@ class Profile:
         if op in _NPMATH:
             outs[0].shape = _broadcast([t.shape for t in ins])
             outs[0].dtype = ins[0].dtype
+        elif op in ("QuantizeLinear", "DequantizeLinear"):
+            # the output takes the zero point's type (quantize) or the scale's
+            outs[0].shape = list(ins[0].shape)
+            outs[0].dtype = ins[2 if op == "QuantizeLinear" else 1].dtype
         elif op in _PW or op in {"Sum", "LRN"}:
             outs[0].shape = _max_shape([t.shape for t in ins])
             outs[0].dtype = ins[0].dtype
@@ -772,6 +777,16 @@ class Profile:
             out.shape, out.dtype, out.value = shape, first.dtype, None
             if len(outs) == 2:
                 outs[1].shape, outs[1].dtype = list(shape), "int64"
+        elif op == "GridSample":
+            rank = ins[1].shape[-1]
+            out.shape = first.shape[:2] + ins[1].shape[1 : 1 + rank]
+            out.dtype, out.value = first.dtype, None
+        elif op == "NonZero":
+            # numpy.nonzero of the values onnx-tool holds (zeros for an activation, when
+            # it takes every position instead)
+            values = first.values() if first.value is not None else []
+            count = sum(1 for v in values if v) or _volume(first.shape)
+            out.shape, out.dtype, out.value = [len(first.shape), count], "int64", None
         elif op == "GatherElements":
             out.shape, out.dtype, out.value = list(ins[1].shape), first.dtype, None
         elif op == "GatherND":
@@ -848,7 +863,7 @@ class Profile:
             return out * (len(node.inputs) - 1)
         if op == "LRN":
             return out * (_DIV + _EXP + _ADD + int(attrs["size"]) * _MUL)
-        if op in _COMPARE or op == "Floor":
+        if op in _COMPARE or op in ("Floor", "NonZero"):
             return out * _CMP
         if op in ("Conv", "ConvTranspose"):
             if len(outs) != 1 or len(ins) not in (2, 3):
@@ -910,7 +925,7 @@ _NO_MACS = frozenset(
     {"Identity", "Erf", "Dropout", "Transpose", "Reshape", "Flatten", "Concat", "Split",
      "Gather", "Pad", "Slice", "Shape", "Constant", "ConstantOfShape", "Unsqueeze", "Squeeze",
      "Cast", "Where", "Expand", "GatherND", "Tile", "Trilu", "ScatterND", "DepthToSpace",
-     "ArgMax", "Range", "TopK", "GatherElements"}
+     "ArgMax", "Range", "TopK", "GatherElements", "GridSample"}
 )  # fmt: skip
 
 
