@@ -33,12 +33,12 @@ Einsum counts the product of all its letters' sizes, ReduceL2 25 per input eleme
 (over the axes of its attribute only: an axes operand is ignored), LSTM and GRU the
 weights' products per step and time-major example plus per hidden value its gate
 costs (LSTM 180, GRU 110), NonZero 1 per output element, ArgMax, TopK, Trilu,
-DepthToSpace, ScatterND, GridSample,
-GatherElements and Range 0.
+DepthToSpace, ScatterND, GridSample, GatherElements and Range 0.
 
 Shapes and element types are onnx-tool's own inference (its shape rules, e.g. a
 pooling's output size by floor or ceil of a division, and numpy's types for the
-nodes that compute a shape), at the graph input's shape with the batch given.
+nodes that compute a shape), at the file's input shapes, the first axis times the
+batch given.
 onnx-tool stops (NotImplementedError) on an op it registers no class for; such a
 node is refused here, naming it, as is an op whose rule is not reproduced.
 """
