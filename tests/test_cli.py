@@ -144,6 +144,8 @@ def test_help_on_every_command(command: str, option: str) -> None:
         result = run(command, flag)
         assert result.exit_code == 0
         assert option in result.stdout
+    if command in ("conv", "depthwise", "separable", "transpose"):
+        assert "--count-as TOOL" in result.stdout and "--count-as all" in result.stdout
 
 
 def test_no_arguments_prints_the_help() -> None:
@@ -306,6 +308,7 @@ def test_scripting_paths_do_not_import_rich_or_a_framework(tmp_path: Path) -> No
         [*FLAGSHIP, "-q"],
         [*FLAGSHIP, "--format=csv"],
         ["compare", "-k", "3", "-i", "4", "-o", "8", "--json"],
+        [*FLAGSHIP, "-s", "32", "--count-as", "all", "-q"],
         ["batch", str(rows)],
         ["model", "mobilenet-v1", "--json"],
         ["model", "keras/efficientnetb0"],  # a piped table is written without rich

@@ -57,6 +57,7 @@ def test_the_scripts_complete_commands_options_and_values() -> None:
     assert "--depth-multiplier" in _complete("convcount separable --dep", 2)
     assert _complete("convcount conv --convention ", 3) == ["keras", "torch"]
     assert "--depth-multiplier" not in _complete("convcount conv --de", 2)
+    assert _complete("convcount transpose --count-as t", 3) == ["torchinfo", "thop"]
 
 
 def test_zsh_completion_texts_keep_their_apostrophes() -> None:

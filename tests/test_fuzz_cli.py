@@ -32,6 +32,7 @@ VALUE_OPTIONS = [
     "--output-padding",
     "--dtype",
     "--format",
+    "--count-as",
 ]
 FLAGS = ["--bias", "--no-bias", "--depthwise-bias", "--no-pointwise-bias", "--json", "-q", "-h"]
 FUZZ = settings(
@@ -79,6 +80,8 @@ hostile_text = st.text(
         "json",
         "csv",
         "plain",
+        "all",
+        "torchinfo",
         "\u2028",
         "\udcff",
     ]

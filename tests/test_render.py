@@ -285,3 +285,37 @@ def test_names_are_whole_while_decoration_can_go() -> None:
         text = model_view(report, width).text()
         assert "layer2.0.downsample.0" in text, width
         assert "#18" not in text, width  # connected-to keeps names until kind is gone
+
+
+#: Another counter's figures for one layer (--count-as): (golden, layer, tool, width).
+LAYER_TOOLS = {
+    "count_as_conv_keras_same_thop": ("conv_grouped_sized", "thop", None),
+    "count_as_transpose_keras_same_all": ("transpose_keras_same", "all", None),
+    "count_as_separable_torch_torchinfo_60": ("separable_torch_sized", "torchinfo", 60),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_TOOLS))
+def test_layer_count_as_goldens(name: str, overwrite: bool) -> None:
+    from convcount.model.layer_tools import layer_network
+    from convcount.model.tools import count_as, tool_names
+    from convcount.render import tool_view, tools_view
+
+    layer, tool, width = LAYER_TOOLS[name]
+    kind, options = REPORTS[layer]
+    report = count(make_layer(kind, **options))
+    network = layer_network(report)
+    results = [count_as(network.report, t) for t in tool_names(tool)]
+    if tool == "all":
+        view = tools_view(network.report, results, width, one_layer=report, counted=network.counted)
+    else:
+        view = tool_view(
+            network.report, results[0], width, one_layer=report, counted=network.counted
+        )
+    text = view.text()
+    check_golden(name, text, overwrite)
+    # the modules counted are named, and the tool's total is whole
+    assert f"counted: {network.counted}" in " ".join(text.split())
+    assert all(f"{r.total:,}" in text or repr(float(r.total)) in text for r in results)
+    if width is not None:
+        assert max(len(line) for line in text.splitlines()) <= width

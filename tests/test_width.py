@@ -373,3 +373,38 @@ def test_the_zoo_list_fits_too() -> None:
         text = zoo_view(rows, width).text()
         assert_whole(text, wanted, width)
         assert "torchvision/wide_resnet101_2" in text  # a name is never shortened
+
+
+# --- another counter's figures for one layer (--count-as) ---------------------------------
+
+COUNT_AS_CASES = [
+    cli("separable -k 3 -i 10 -o 32 -s 32 --count-as torchinfo"),
+    cli("transpose -k 4 -i 512 -o 256 -s 16x64x64 --stride 2 --count-as torchinfo"),
+    cli("conv -k 3 -i 64 -o 128 -g 4 -s 56 --stride 2 --padding same --count-as thop"),
+    cli("depthwise -k 5 -i 960 -m 2 -s 112 --padding same --count-as fvcore --dtype float64"),
+    cli("separable -k 7 -i 1024 -o 2048 -m 4 -s 224 --convention torch --padding 3 --count-as all"),
+    cli("conv -k 3 -i 3 -o 8 -s 9 --dims 1 --padding causal --dilation 2 --count-as all"),
+]
+
+
+def count_as_figures(data: Any) -> set[str]:
+    """What a --count-as table shows of its --json answer: each tool's total (with
+    all), else per layer its figure and MACs, the tool's headline figures as it prints
+    them, its exact total and FlopCounterMode's MACs."""
+    if "tools" in data:
+        values: list[object] = [t["total"] for t in data["tools"]]
+        return {s for s in map(_show, values) if s is not None}
+    values = [data["macs"], data["total"], *(layer["figure"] for layer in data["layers"])]
+    shown = {s for s in map(_show, values) if s is not None}
+    return shown | {text for text in data["printed"].values() if text != "0"}
+
+
+@pytest.mark.parametrize("args", COUNT_AS_CASES, ids=" ".join)
+def test_count_as_on_a_layer_whole_at_every_width(args: list[str]) -> None:
+    wanted = count_as_figures(json.loads(run(*args, "--json").stdout))
+    assert wanted
+    for width in range(40, 201, 10):
+        result = run(*args, env={"COLUMNS": str(width)})
+        assert (result.exit_code, result.stderr) == (0, ""), result
+        assert_whole(result.stdout, wanted, width)
+        assert "counted: " in result.stdout

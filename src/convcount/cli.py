@@ -88,6 +88,12 @@ def _complete(choices: Sequence[str]) -> Callable[[str], list[str]]:
     return complete
 
 
+def _complete_tools(incomplete: str) -> list[str]:
+    from convcount.model.tools import TOOLS
+
+    return [name for name in (*TOOLS, "all") if name.startswith(incomplete.lower())]
+
+
 # ---------------------------------------------------------------------------
 # Options, declared once. Values stay strings: the library parses them, so
 # its words are the ones the user sees.
@@ -197,6 +203,23 @@ Dtype = Annotated[
     ),
 ]
 
+LayerCountAs = Annotated[
+    str | None,
+    typer.Option(
+        "--count-as",
+        metavar="TOOL",
+        autocompletion=_complete_tools,
+        help="Print what another counter prints for this layer's PyTorch equivalent (the "
+        "PyTorch line of the table: a separable is a depthwise then a 1x1 nn.Conv, under "
+        "either convention; Keras's same with a stride and causal pad the input with F.pad "
+        "first), at batch 1: torchinfo (mult-adds and memory), fvcore, ptflops (aten "
+        "backend), ptflops-pytorch, thop, flop_counter, or all of them side by side (-q: "
+        "the tool's total; with all, one total per line). Needs -s/--input-size. "
+        "Example: convcount separable -k 3 -i 10 -o 32 -s 32 --count-as all. "
+        "[default: convcount's own count]",
+    ),
+]
+
 
 def _format_option(choices: Sequence[str], default: str) -> Any:
     listed = ", ".join(choices[:-1]) + f" or {choices[-1]}"
@@ -266,9 +289,19 @@ def _usage_line(command: str) -> str:
 
 def _layer_command(kind: Kind, params: dict[str, Any]) -> None:
     fmt = resolve_format(params.pop("format_"), params.pop("json_"), params.pop("quiet"))
+    count_as = params.pop("count_as")
     fields = {name: value for name, value in params.items() if name in FIELDS}
     _check_required(kind, fields)
+    if count_as is not None:
+        from convcount.model.tools import tool_names
+
+        tool_names(count_as)  # an unknown name is refused before the layer is read
     report: Report = count(make_layer(kind, **fields))
+    if count_as is not None:
+        from convcount.output import emit_layer_tools
+
+        emit_layer_tools(report, count_as, fmt or "table")
+        return
     emit_report(report, fmt or "table")
 
 
@@ -285,6 +318,7 @@ def conv(
     padding: PaddingOpt = None,
     dilation: Dilation = None,
     dtype: Dtype = None,
+    count_as: LayerCountAs = None,
     format_: Format = None,
     json_: Json = False,
     quiet: Quiet = False,
@@ -305,6 +339,7 @@ def depthwise(
     padding: PaddingOpt = None,
     dilation: Dilation = None,
     dtype: Dtype = None,
+    count_as: LayerCountAs = None,
     format_: Format = None,
     json_: Json = False,
     quiet: Quiet = False,
@@ -327,6 +362,7 @@ def separable(
     padding: PaddingOpt = None,
     dilation: Dilation = None,
     dtype: Dtype = None,
+    count_as: LayerCountAs = None,
     format_: Format = None,
     json_: Json = False,
     quiet: Quiet = False,
@@ -349,6 +385,7 @@ def transpose(
     output_padding: OutputPadding = None,
     dilation: Dilation = None,
     dtype: Dtype = None,
+    count_as: LayerCountAs = None,
     format_: Format = None,
     json_: Json = False,
     quiet: Quiet = False,
@@ -472,12 +509,6 @@ def _complete_models(incomplete: str) -> list[str]:
     from convcount.model.zoo import ALIASES, ZOO
 
     return [name for name in (*ZOO, *ALIASES) if name.startswith(incomplete.lower())]
-
-
-def _complete_tools(incomplete: str) -> list[str]:
-    from convcount.model.tools import TOOLS
-
-    return [name for name in (*TOOLS, "all") if name.startswith(incomplete.lower())]
 
 
 def model(

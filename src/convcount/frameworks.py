@@ -184,7 +184,19 @@ def _torch_geometry(layer: Layer, notes: list[str]) -> tuple[str | None, str | N
             "(Keras pads (k'-1) split with the extra zero at the end)"
         )
         return None, None
-    # Keras's transposed padding rules, rewritten as PyTorch padding and output_padding.
+    pair = torch_transpose_padding(layer)
+    if pair is None:
+        notes.append(
+            "PyTorch: no padding/output_padding pair gives Keras's 'same' output size here"
+        )
+        return None, None
+    return _kw("padding", pair[0], 0), _kw("output_padding", pair[1], 0)
+
+
+def torch_transpose_padding(layer: Layer) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """PyTorch's (padding, output_padding) for a transposed layer with Keras's string
+    padding, giving the same output size; None where no legal pair does."""
+    padding = layer.padding
     pads: list[int] = []
     output_pads: list[int] = []
     for axis in range(layer.dims):
@@ -203,12 +215,7 @@ def _torch_geometry(layer: Layer, notes: list[str]) -> tuple[str | None, str | N
         0 <= op < max(s, d)
         for op, s, d in zip(output_pads, layer.stride, layer.dilation, strict=True)
     )
-    if not legal:
-        notes.append(
-            "PyTorch: no padding/output_padding pair gives Keras's 'same' output size here"
-        )
-        return None, None
-    return _kw("padding", tuple(pads), 0), _kw("output_padding", tuple(output_pads), 0)
+    return (tuple(pads), tuple(output_pads)) if legal else None
 
 
 def _torch(layer: Layer, notes: list[str]) -> str:

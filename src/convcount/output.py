@@ -271,8 +271,39 @@ def _write_model(
         print_model(report, batch, selection)
 
 
-def _write_tools(report: Any, tools: list[str], fmt: str, batch: int, *, all_tools: bool) -> None:
-    """Other counters' figures for a model (``--count-as``): one tool, or all side by side."""
+def emit_layer_tools(report: Report, count_as: str, fmt: str) -> None:
+    """Other counters' figures for one layer (``--count-as`` on the layer commands): those
+    of its PyTorch equivalent (:func:`convcount.model.layer_tools.layer_network`)."""
+    from convcount.model.layer_tools import layer_network
+    from convcount.model.tools import tool_names
+
+    tools = tool_names(count_as)
+    all_tools = count_as.strip().lower() == "all"
+    if all_tools:  # onnx-tool counts ONNX files: never a layer's PyTorch equivalent
+        tools = [tool for tool in tools if tool != "onnx-tool"]
+    network = layer_network(report)
+    head = {
+        "layer": report.layer.kind,
+        "convention": report.layer.convention,
+        "counted": network.counted,
+    }
+    _write_tools(network.report, tools, fmt, 1, all_tools=all_tools, about=head, one_layer=report)
+
+
+def _write_tools(
+    report: Any,
+    tools: list[str],
+    fmt: str,
+    batch: int,
+    *,
+    all_tools: bool,
+    about: dict[str, Any] | None = None,
+    one_layer: Report | None = None,
+) -> None:
+    """Other counters' figures for a model (``--count-as``): one tool, or all side by side.
+
+    For one layer, ``about`` replaces the model's name and convention in the records
+    (its first items lead the CSV rows with ``all``) and ``one_layer`` titles the tables."""
     from convcount.model.tools import TOOL_VERSIONS, count_as, tool_record, tools_csv
 
     if all_tools and report.convention != "torch":
@@ -290,8 +321,7 @@ def _write_tools(report: Any, tools: list[str], fmt: str, batch: int, *, all_too
                 raise
             left_out.append({"tool": tool, "reason": str(error)})
     head = {
-        "model": report.name,
-        "convention": report.convention,
+        **(about or {"model": report.name, "convention": report.convention}),
         "input_shape": list(report.output_shape(report.input)),
         "batch_size": batch,
         "macs": report.macs * batch,
@@ -314,13 +344,18 @@ def _write_tools(report: Any, tools: list[str], fmt: str, batch: int, *, all_too
                     + [None] * (len(header) - 6)
                     for e in left_out
                 ]
+                # what was counted leads each row: the model, or the layer and its modules
+                lead = [k for k in ("model", "layer", "counted") if k in head]
                 write_csv(
-                    ["model", *header], [[csv_cell(v) for v in (report.name, *r)] for r in table]
+                    [*lead, *header],
+                    [[csv_cell(v) for v in (*(head[k] for k in lead), *r)] for r in table],
                 )
             else:
                 from convcount.render import print_tools
 
-                print_tools(report, results, left_out)
+                print_tools(
+                    report, results, left_out, one_layer=one_layer, counted=head.get("counted")
+                )
         return
     result = results[0]
     record = {**head, **tool_record(result)}
@@ -334,6 +369,9 @@ def _write_tools(report: Any, tools: list[str], fmt: str, batch: int, *, all_too
             from convcount.records import csv_cell
 
             extra_header, extra = tools_csv([tool_record(result, layers=False)])
+            if one_layer is not None:  # the layer and the modules counted, on the total row
+                extra_header = ["layer", "counted", *extra_header]
+                extra = [[head["layer"], head["counted"], *extra[0]]]
             # a tool with rows of its own (onnx-tool: one per ONNX node) adds its columns;
             # macs is then convcount's of the layer the row is (empty: folded away)
             own = list(dict.fromkeys(k for r in result.layers for k in (r.extra or {})))
@@ -364,7 +402,7 @@ def _write_tools(report: Any, tools: list[str], fmt: str, batch: int, *, all_too
         else:
             from convcount.render import print_tool
 
-            print_tool(report, result, batch)
+            print_tool(report, result, batch, one_layer=one_layer, counted=head.get("counted"))
 
 
 def zoo_names(pattern: str | None) -> list[str]:

@@ -987,10 +987,17 @@ def _bytes(value: int) -> str:
 
 
 def tool_view(
-    report: ModelLike, result: Any, width: int | None = None, batch_size: int = 1
+    report: ModelLike,
+    result: Any,
+    width: int | None = None,
+    batch_size: int = 1,
+    *,
+    one_layer: Report | None = None,
+    counted: str | None = None,
 ) -> View:
     """What one other tool prints for a model: per layer its figure beside convcount's
-    MACs (the layers where either is not 0), then its headline figures as it prints them."""
+    MACs (the layers where either is not 0), then its headline figures as it prints them.
+    For one layer (``one_layer``), the network is its PyTorch equivalent, ``counted``."""
     from convcount.model.tools import TOOL_VERSIONS
 
     macs = {layer.name: (layer.macs or 0) * batch_size for layer in report.layers}
@@ -1032,8 +1039,9 @@ def tool_view(
         blocks = [
             (
                 [_shorten(r.name, width)],
+                # the tool's name alone: its unit may be too long for a narrow line
                 ([str(r.extra["op"])] if nodes else [])
-                + [f"MACs {_n(ours(r))}", f"{header} {_n(r.figure)}"]
+                + [f"MACs {_n(ours(r))}", f"{result.tool} {_n(r.figure)}"]
                 + ([f"{t} {_n(r.extra[k])}" for t, k, _ in own[1:]] if nodes else [])
                 + ([r.note] if r.note else []),
             )
@@ -1042,11 +1050,14 @@ def tool_view(
         return _blocks(blocks, width)
 
     title = [
-        report.name,
+        *(_title(one_layer) if one_layer is not None else [report.name]),
         f"as {result.tool} {TOOL_VERSIONS[result.tool]} counts it",
         f"batch {batch_size}",
     ]
     pairs = [Pair(label, value) for label, value in result.printed.items()]
+    if not {_n(result.total), repr(float(result.total))} & set(result.printed.values()):
+        # torchinfo prints its total in millions, to two places: the exact figure too
+        pairs.append(Pair(f"{result.unit} (exact)", _n(result.total)))
     pairs.append(Pair("FlopCounterMode MACs", _n(report.macs * batch_size)))
     parts = [
         _heading(title, width),
@@ -1055,7 +1066,15 @@ def tool_view(
         _pairs(pairs, width, right=True),
         _text(f"{result.tool} counts {result.counts}.".split(" "), width),
     ]
+    if counted is not None:
+        parts.append(_text(_counted_words(report, counted), width))
     return _view(parts, width)
+
+
+def _counted_words(report: ModelLike, counted: str) -> list[str]:
+    """Which PyTorch modules a layer's --count-as counted, and on what input."""
+    shape = _size(report.output_shape(report.input))
+    return f"counted: {counted}, the layer's PyTorch equivalent, on input {shape}.".split(" ")
 
 
 def tools_view(
@@ -1063,9 +1082,13 @@ def tools_view(
     results: Sequence[Any],
     width: int | None = None,
     left_out: Sequence[dict[str, str]] = (),
+    *,
+    one_layer: Report | None = None,
+    counted: str | None = None,
 ) -> View:
     """Every tool's total for one model side by side, with what each counts, and the
-    tools that cannot count it with why."""
+    tools that cannot count it with why. For one layer (``one_layer``), the network is
+    its PyTorch equivalent, ``counted``."""
     from convcount.model.tools import TOOL_VERSIONS
 
     base = results[0].total
@@ -1098,7 +1121,7 @@ def tools_view(
         return _blocks(blocks, width)
 
     title = [
-        report.name,
+        *(_title(one_layer) if one_layer is not None else [report.name]),
         "as each counter prints it",
         f"input {_size(report.output_shape(report.input))}",
     ]
@@ -1107,19 +1130,42 @@ def tools_view(
         _fit(width, build, ("what it counts", "_tight"), stack=stack),
         *(_text(f"left out: {e['reason']}.".split(" "), width) for e in left_out),
     ]
+    if counted is not None:
+        parts.append(_text(_counted_words(report, counted), width))
     return _view(parts, width)
 
 
-def print_tool(report: ModelLike, result: Any, batch_size: int = 1) -> None:
-    """Draw one tool's figures for a model on stdout."""
-    print_view(lambda width: tool_view(report, result, width, batch_size))
+def print_tool(
+    report: ModelLike,
+    result: Any,
+    batch_size: int = 1,
+    *,
+    one_layer: Report | None = None,
+    counted: str | None = None,
+) -> None:
+    """Draw one tool's figures for a model (or a layer's PyTorch equivalent) on stdout."""
+    print_view(
+        lambda width: tool_view(
+            report, result, width, batch_size, one_layer=one_layer, counted=counted
+        )
+    )
 
 
 def print_tools(
-    report: ModelLike, results: Sequence[Any], left_out: Sequence[dict[str, str]] = ()
+    report: ModelLike,
+    results: Sequence[Any],
+    left_out: Sequence[dict[str, str]] = (),
+    *,
+    one_layer: Report | None = None,
+    counted: str | None = None,
 ) -> None:
-    """Draw every tool's total for a model on stdout (and the tools left out, with why)."""
-    print_view(lambda width: tools_view(report, results, width, left_out))
+    """Draw every tool's total for a model (or a layer's PyTorch equivalent) on stdout
+    (and the tools left out, with why)."""
+    print_view(
+        lambda width: tools_view(
+            report, results, width, left_out, one_layer=one_layer, counted=counted
+        )
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -87,9 +87,9 @@ def tool_torchinfo(model: Any, x: Any) -> dict[str, Any]:
             "Total params",
             "Trainable params",
             "Non-trainable params",
-            "Total mult-adds (M)",
-            "Total mult-adds (G)",
-            "Total mult-adds (T)",
+            # "(Units.GIGABYTES)" on Python 3.11+, "(G)" before
+            *(f"Total mult-adds (Units.{u}BYTES)" for u in ("MEGA", "GIGA", "TERA")),
+            *(f"Total mult-adds ({u})" for u in "MGT"),
             "Input size (MB)",
             "Forward/backward pass size (MB)",
             "Params size (MB)",

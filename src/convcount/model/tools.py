@@ -24,7 +24,8 @@ are checked against the tools themselves (``tests/tools/``):
   2-D upsampling 1 (nearest) or 4 (bilinear) per output element. Every other
   operator (adds, multiplies, pooling, most activations, 1-D and 3-D pooling
   and upsampling) counts 0, and fvcore lists the ones it did not know as
-  "unsupported".
+  "unsupported": a convolution whose padding is a string (``padding="same"``)
+  runs as ``aten::_convolution_mode``, one of them.
 * ``ptflops`` 0.7.5 with ``backend="aten"``: FlopCounterMode's MACs plus the bias
   additions of convolutions and linear layers (``addmm``, also on the rows of a
   flattened 4-D input) once per output element; everything else 0.
@@ -266,14 +267,21 @@ def _torchinfo_note(row: _Row, count: int, batch_size: int) -> str:
 
 def _torchinfo_units(total: int) -> tuple[str, str]:
     # torchinfo's to_readable: T from 1e12, G from 1e9, else M; an integral value
-    # prints without decimals, any other with two.
+    # prints without decimals, any other with two. The unit is its enum `Units(str,
+    # Enum)` in an f-string, which Python 3.11 and later (convcount's Pythons) print
+    # as the member's name: "Total mult-adds (Units.MEGABYTES): 0.40" (Python 3.10
+    # printed "(M)").
     limit, unit = next(
-        ((limit, unit) for limit, unit in ((10**12, "T"), (10**9, "G")) if total >= limit),
-        (10**6, "M"),
+        (
+            (limit, unit)
+            for limit, unit in ((10**12, "TERABYTES"), (10**9, "GIGABYTES"))
+            if total >= limit
+        ),
+        (10**6, "MEGABYTES"),
     )
     value = total / limit
     text = f"{int(value):,d}" if value.is_integer() else f"{value:,.2f}"
-    return f"Total mult-adds ({unit})", text
+    return f"Total mult-adds (Units.{unit})", text
 
 
 def _megabytes(count: int) -> str:
@@ -289,6 +297,15 @@ def _fvcore_layer(row: _Row, batch_size: int) -> tuple[int, str]:
     dims = len(row.inputs[0].spatial) if row.inputs else 0
     if not row.runs:
         return 0, "never runs"
+    if isinstance(config.get("padding"), str) and kind in ("conv", "depthwise", "separable"):
+        # nn.ConvNd(padding="same" or "valid") traces as aten::_convolution_mode, an
+        # operator fvcore does not know: 0, listed as unsupported (a separable's 1x1
+        # step, padded with numbers, still counts)
+        pointwise = 0
+        if kind == "separable":
+            mid = int(row.inputs[0].channels) * int(config.get("depth_multiplier", 1))
+            pointwise = _positions(row.output) * mid * int(row.output.channels)
+        return pointwise * batch_size, "aten::_convolution_mode (string padding): unsupported"
     if kind in _CONVS or kind in ("dense", "separable"):
         return row.macs * batch_size, ""
     if kind == "batchnorm":
@@ -333,7 +350,8 @@ def fvcore(report: Any, batch_size: int = 1) -> ToolCount:
         "BatchNorm (2 per element), LayerNorm (5), 2-D adaptive average pooling (1 per "
         "input element) and 2-D upsampling (nearest 1, bilinear 4 per output element) "
         "beside convolutions and matrix products; no bias; adds, multiplies, pooling, "
-        "activations and means are unsupported and count 0",
+        'activations, means and convolutions with padding="same" are unsupported and '
+        "count 0",
     )
 
 
