@@ -232,6 +232,12 @@ def emit_model(
             "without --strict the totals are reported as at least",
         )
     if tools is not None:
+        if report.dtype == "int8":
+            raise ConvcountError(
+                "dtype",
+                "--count-as: --dtype int8: the counters run PyTorch modules, which take "
+                "floating-point tensors (float32, float16, bfloat16, float64)",
+            )
         if uncounted:
             from convcount.summary import uncounted_text
 

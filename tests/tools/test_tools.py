@@ -474,3 +474,13 @@ def test_count_as_quotes_a_hostile_name_short_and_escaped() -> None:
     result = run("model", "torchvision/resnet18", "--count-as", "\x1b[2J" + "a" * 100_000)
     assert_usage_error(result, "--count-as", "100,004 characters")
     assert "\x1b" not in result.stderr and len(result.stderr) < 400
+
+
+@pytest.mark.parametrize("tool", ["thop", "all"])
+def test_int8_is_refused_the_modules_run_floating_point(tool: str) -> None:
+    from tests.conftest import assert_usage_error, run
+
+    result = run("model", "torchvision/resnet18", "--count-as", tool, "--dtype", "int8")
+    assert_usage_error(result, "--dtype int8", "floating-point")
+    half = run("model", "torchvision/resnet18", "--count-as", "torchinfo", "--dtype", "float16")
+    assert half.exit_code == 0 and "Params size (MB)" in half.stdout
