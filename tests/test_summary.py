@@ -27,10 +27,14 @@ class Layer(NamedTuple):
     non_trainable: int = 0
     macs: int = 0
     buffers: int = 0
+    macs_once: int = 0
 
     @property
     def params(self) -> int:
         return self.trainable + self.non_trainable
+
+    def macs_at(self, batch_size: int) -> int:
+        return (self.macs - self.macs_once) * batch_size + self.macs_once
 
 
 class Report(NamedTuple):
@@ -58,6 +62,9 @@ class Report(NamedTuple):
     @property
     def macs(self) -> int:
         return sum(layer.macs for layer in self.layers)
+
+    def macs_at(self, batch_size: int) -> int:
+        return sum(layer.macs_at(batch_size) for layer in self.layers)
 
     def output_shape(self, tensor: Tensor) -> tuple[int, ...]:
         return (tensor.channels, *tensor.spatial)
@@ -98,6 +105,16 @@ def test_batch_size_scales_macs_and_activations_not_parameters() -> None:
     ]
     assert many["activation_bytes"] == 32 * one["activation_bytes"]
     assert many["param_bytes"] == one["param_bytes"] and many["batch_size"] == 32
+
+
+def test_what_runs_once_per_forward_counts_once_at_any_batch() -> None:
+    layers = list(NET.layers)
+    layers[0] = layers[0]._replace(macs_once=912)  # as if computed on a buffer
+    net = NET._replace(layers=tuple(layers))
+    one, many = model_record(net, 1), model_record(net, 32)
+    assert one["macs"] == NET.macs
+    assert many["macs"] == 32 * (NET.macs - 912) + 912
+    assert many["layers"][0]["macs"] == 32 * (6912 - 912) + 912
 
 
 def test_connected_to_only_where_the_input_is_not_the_layer_before() -> None:

@@ -232,6 +232,12 @@ def emit_model(
             "without --strict the totals are reported as at least",
         )
     if tools is not None:
+        if report.dtype == "int8":
+            raise ConvcountError(
+                "dtype",
+                "--count-as: --dtype int8: the counters run PyTorch modules, which take "
+                "floating-point tensors (float32, float16, bfloat16, float64)",
+            )
         # onnx-tool counts every node by its own rules, whatever convcount knows of it
         if uncounted and tools != ["onnx-tool"]:
             from convcount.summary import uncounted_text
@@ -324,7 +330,7 @@ def _write_tools(
         **(about or {"model": report.name, "convention": report.convention}),
         "input_shape": list(report.output_shape(report.input)),
         "batch_size": batch,
-        "macs": report.macs * batch,
+        "macs": report.macs_at(batch),
     }
     if all_tools:
         records = [tool_record(r, layers=False) for r in results]
@@ -382,7 +388,7 @@ def _write_tools(
             lines = []
             for i, r in enumerate(result.layers, 1):
                 layer = layers.get(r.extra.get("layer") or "" if r.extra else r.name)
-                macs = None if layer is None else (layer.macs or 0) * batch
+                macs = None if layer is None else layer.macs_at(batch) or 0
                 kind = (
                     layer.kind if layer is not None and not r.extra else (r.extra or {}).get("op")
                 )
@@ -396,7 +402,7 @@ def _write_tools(
                     *((r.extra or {}).get(k) for k in own),
                 )
                 lines.append([csv_cell(v) for v in cells] + blank)
-            total = ["", "total", "", report.macs * batch, result.total, "", *[""] * len(own)]
+            total = ["", "total", "", report.macs_at(batch), result.total, "", *[""] * len(own)]
             lines.append([csv_cell(v) for v in (*total, *extra[0])])
             write_csv(header, lines)
         else:

@@ -776,7 +776,9 @@ def model_view(
     ]
     fixed = [_n(r.non_trainable) if r.non_trainable else "" for r in shown]
     state = [_n(r.buffers) if r.buffers else "" for r in shown]
-    macs = [UNKNOWN if r.macs is None else _n(r.macs * batch_size) if r.macs else "" for r in shown]
+    macs = [
+        UNKNOWN if r.macs is None else _n(r.macs_at(batch_size)) if r.macs else "" for r in shown
+    ]
     shares = [f"{m / total_macs:5.1%}" if m else "" for m in counted]
     bars = [_bar(Fraction(m, largest)) for m in counted]
     natural = max(
@@ -868,7 +870,7 @@ def model_view(
         title.append(f"{len(shown):,} of {len(layers):,} layers shown")
 
     mem = memory(report, batch_size)
-    all_macs = report.macs * batch_size
+    all_macs = report.macs_at(batch_size)
     unknown = uncounted(report)
     at_least = "at least " if unknown else ""
     params_exact = all(known(layer) for layer in layers)
@@ -1000,7 +1002,7 @@ def tool_view(
     For one layer (``one_layer``), the network is its PyTorch equivalent, ``counted``."""
     from convcount.model.tools import TOOL_VERSIONS
 
-    macs = {layer.name: (layer.macs or 0) * batch_size for layer in report.layers}
+    macs = {layer.name: layer.macs_at(batch_size) or 0 for layer in report.layers}
     # a tool with rows of its own (onnx-tool: every ONNX node) lists them all, with
     # convcount's MACs of the layer each is (— for a node convcount folds away)
     nodes = any(r.extra for r in result.layers)
@@ -1058,7 +1060,7 @@ def tool_view(
     if not {_n(result.total), repr(float(result.total))} & set(result.printed.values()):
         # torchinfo prints its total in millions, to two places: the exact figure too
         pairs.append(Pair(f"{result.unit} (exact)", _n(result.total)))
-    pairs.append(Pair("FlopCounterMode MACs", _n(report.macs * batch_size)))
+    pairs.append(Pair("FlopCounterMode MACs", _n(report.macs_at(batch_size))))
     parts = [
         _heading(title, width),
         _fit(width, build, ("note", "op", "_tight"), names=natural, stack=stack, shorten_after=1),

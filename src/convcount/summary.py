@@ -27,7 +27,9 @@ Memory, for a batch of ``N`` at the model's dtype (``b`` bytes per element):
   runs at that moment: the figure that decides whether a network fits a device's
   working memory (:func:`convcount.model.tools.peak_activation`).
 
-MACs scale with the batch; parameters do not. A layer whose MACs convcount
+MACs scale with the batch (but for what runs once per forward: Swin V2's bias
+MLP on a buffer, :attr:`convcount.model.graph.ModelLayer.macs_once`); parameters
+do not. A layer whose MACs convcount
 cannot count (a model file's custom layer) has ``macs`` null; the model's
 ``macs`` then counts the other layers only (a lower bound), ``macs_exact`` is
 false and ``uncounted`` says how many layers of each class went uncounted.
@@ -95,6 +97,7 @@ class ModelLike(Protocol):
     def non_trainable_params(self) -> int: ...
     @property
     def macs(self) -> int: ...
+    def macs_at(self, batch_size: int) -> int: ...
     @property
     def receptive_field(self) -> tuple[tuple[int, ...], str] | None: ...
     def output_shape(self, tensor: Any) -> tuple[int, ...]: ...
@@ -241,7 +244,7 @@ def row_record(report: ModelLike, layer: Any, number: int, batch_size: int = 1) 
         "trainable_params": layer.trainable if known else None,
         "non_trainable_params": layer.non_trainable if known else None,
         "buffers": buffers(layer) if known else None,
-        "macs": None if layer.macs is None else layer.macs * batch_size,
+        "macs": layer.macs_at(batch_size),
         "config": config_record(getattr(layer, "config", None)),
     }
     if layer.kind == "group":
@@ -273,7 +276,7 @@ def model_record(report: ModelLike, batch_size: int = 1, selection: Any = None) 
     still the whole network's.
     """
     rf = report.receptive_field
-    macs = report.macs * batch_size
+    macs = report.macs_at(batch_size)
     unknown = uncounted(report)
     if selection is None:
         layers = [layer_record(report, i, batch_size) for i in range(len(report.layers))]

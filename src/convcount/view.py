@@ -86,6 +86,14 @@ class Row(NamedTuple):
     """Layers in the row (1 for a layer)."""
     params_known: bool = True
     """False: the parameters of the layer (or of a layer of the group) are unknown."""
+    macs_once: int = 0
+    """Of ``macs``, those computed once per forward whatever the batch."""
+
+    def macs_at(self, batch_size: int) -> int | None:
+        """MACs for ``batch_size`` examples; None when unknown."""
+        if self.macs is None:
+            return None
+        return (self.macs - self.macs_once) * batch_size + self.macs_once
 
     @property
     def params(self) -> int:
@@ -143,6 +151,7 @@ def _single(layer: Any, index: int) -> Row:
         getattr(layer, "config", None),
         1,
         bool(getattr(layer, "params_known", True)),
+        int(getattr(layer, "macs_once", 0) or 0),
     )
 
 
@@ -164,6 +173,7 @@ def _rolled(layers: Sequence[Any], run: Sequence[int], key: str) -> Row:
         None,
         len(members),
         all(getattr(m, "params_known", True) for m in members),
+        sum(int(getattr(m, "macs_once", 0) or 0) for m in members),
     )
 
 

@@ -81,3 +81,27 @@ def test_held_out_variants_match_torchvision(
     for key in ("image_size", "input_size"):
         record["variant"]["options"].pop(key, None)
     _check(record, torch=True)
+
+
+@pytest.mark.parametrize(("builder", "size", "batch"), [("swin_v2_t", 192, 3), ("resnet18", 96, 4)])
+def test_macs_at_a_batch_match_flop_counter_mode(
+    torchvision: ModuleType, torch: ModuleType, builder: str, size: int, batch: int
+) -> None:
+    """At a batch above 1 what runs once per forward (Swin V2's bias MLP on its buffer of
+    relative coordinates) counts once, as FlopCounterMode counts it: in every format."""
+    import json
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from tests.conftest import run
+
+    with torch.device("meta"):
+        model = torchvision.models.get_model(builder, weights=None).eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.empty(batch, 3, size, size, device="meta"))
+    truth = counter.get_total_flops() // 2
+    args = ["model", f"torchvision/{builder}", "-r", str(size), "--batch-size", str(batch)]
+    record = json.loads(run(*args, "--json").stdout)
+    assert record["macs"] == truth
+    assert sum(layer["macs"] for layer in record["layers"]) == truth
+    assert json.loads(run(*args, "--count-as", "flop_counter", "--json").stdout)["total"] == truth

@@ -346,3 +346,120 @@ NETS: dict[str, HandNet] = {
     "residual": HandNet(RESIDUAL, _residual),
     "functional": HandNet(FUNCTIONAL, _functional),
 }
+
+
+def _windowed() -> tuple[Any, Any]:
+    """torchvision's Swin and MaxViT modules on odd sizes and a non-square window."""
+    import torch
+    from torch import nn
+    from torchvision.models.maxvit import RelativePositionalMultiHeadAttention, WindowPartition
+    from torchvision.models.swin_transformer import (
+        PatchMerging,
+        PatchMergingV2,
+        ShiftedWindowAttention,
+        ShiftedWindowAttentionV2,
+    )
+    from torchvision.ops.misc import Permute
+
+    class Windowed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Conv2d(3, 32, 4, stride=4)
+            self.to_last = Permute([0, 2, 3, 1])
+            self.norm = nn.LayerNorm(32)
+            self.attn = ShiftedWindowAttention(32, [5, 4], [2, 2], 4, qkv_bias=False)
+            self.attn2 = ShiftedWindowAttentionV2(32, [4, 4], [2, 2], 2)
+            self.merge = PatchMerging(32)
+            self.merge2 = PatchMergingV2(64)
+            self.to_first = Permute([0, 3, 1, 2])
+            self.partition = WindowPartition()
+            self.rel = RelativePositionalMultiHeadAttention(128, 32, 9)
+
+        def forward(self, x: Any) -> Any:
+            x = self.norm(self.to_last(self.embed(x)))
+            x = x + self.attn(x)
+            x = self.merge2(self.merge(self.attn2(x)))
+            return self.rel(self.partition(self.to_first(x), 3))
+
+    return Windowed(), torch.rand(1, 3, 44, 36)
+
+
+WINDOWED = """
+[model]
+name = "windowed"
+input = { size = [44, 36], channels = 3 }
+convention = "torch"
+
+[[layer]]
+kind = "conv"
+name = "embed"
+kernel_size = 4
+stride = 4
+out_channels = 32
+[[layer]]
+kind = "permute"
+name = "to_last"
+to = "channels_last"
+call = "Permute"
+[[layer]]
+kind = "layer_norm"
+name = "norm"
+[[layer]]
+kind = "window_attention"
+name = "attn"
+heads = 4
+window = [5, 4]
+shift = 2
+qkv_bias = false
+call = "ShiftedWindowAttention"
+[[layer]]
+kind = "add"
+name = "add"
+inputs = ["norm", "attn"]
+[[layer]]
+kind = "window_attention"
+name = "attn2"
+heads = 2
+window = 4
+shift = 2
+position_bias = "continuous"
+call = "ShiftedWindowAttentionV2"
+[[layer]]
+kind = "patch_merging"
+name = "merge"
+call = "PatchMerging"
+[[layer]]
+kind = "patch_merging"
+name = "merge2"
+norm = "after"
+call = "PatchMergingV2"
+[[layer]]
+kind = "permute"
+name = "to_first"
+to = "channels_first"
+call = "Permute"
+[[layer]]
+kind = "window_partition"
+name = "partition"
+size = 3
+[[layer]]
+kind = "dense"
+name = "rel.to_qkv"
+units = 384
+[[layer]]
+kind = "attention"
+name = "rel"
+heads = 4
+head_dim = 32
+projections = false
+position_bias = "table"
+call = "RelativePositionalMultiHeadAttention"
+[[layer]]
+kind = "dense"
+name = "rel.merge"
+units = 128
+"""
+
+#: Hand-built networks of torchvision's modules: captured (capture_tools.py imports
+#: torchvision from its source), not run live (CI has no torchvision).
+TORCHVISION_NETS: dict[str, HandNet] = {"windowed": HandNet(WINDOWED, _windowed)}

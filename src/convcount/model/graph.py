@@ -52,6 +52,9 @@ class Out(NamedTuple):
     figures above are then 0."""
     config: dict[str, Any] | None = None
     """The layer's own field values, resolved (filled in by the registry)."""
+    macs_once: int = 0
+    """Of ``macs``, those computed once per forward whatever the batch (a module run on
+    a buffer: Swin V2's bias MLP on its relative coordinates)."""
 
 
 class ModelLayer(NamedTuple):
@@ -89,6 +92,15 @@ class ModelLayer(NamedTuple):
     multiply), else the function called (``F.relu``, ``F.avg_pool2d``,
     ``F.adaptive_avg_pool2d``) or the name of another module class
     (``LayerNorm2d``). See :func:`convcount.model.tools.torch_call`."""
+    macs_once: int = 0
+    """Of ``macs``, those computed once per forward whatever the batch (see
+    :attr:`Out.macs_once`): FlopCounterMode counts them once at any batch size."""
+
+    def macs_at(self, batch_size: int) -> int | None:
+        """MACs for ``batch_size`` examples; None when unknown."""
+        if self.macs is None:
+            return None
+        return (self.macs - self.macs_once) * batch_size + self.macs_once
 
     @property
     def params(self) -> int:
@@ -142,6 +154,10 @@ class ModelReport(NamedTuple):
         lower bound, and :attr:`macs_exact` is False.
         """
         return sum(layer.macs for layer in self.layers if layer.macs is not None)
+
+    def macs_at(self, batch_size: int) -> int:
+        """:attr:`macs` for ``batch_size`` examples (what runs once per forward, once)."""
+        return sum(m for layer in self.layers if (m := layer.macs_at(batch_size)) is not None)
 
     @property
     def macs_exact(self) -> bool:
@@ -274,6 +290,7 @@ class Net:
         self.layers: list[ModelLayer] = []
         self.last = "input"
         self._counts: dict[str, int] = {}
+        self._unbatched: set[str] = set()  # layers computed once per forward (see _once)
         #: Names given explicitly somewhere: automatic names step aside for them.
         self.reserved: set[str] = set()
         self._receptive: tuple[tuple[int, ...], str] | None = None
@@ -346,6 +363,7 @@ class Net:
                 out.params_known,
                 out.config,
                 call=call,
+                macs_once=self._once(name, kind, inputs, out),
             )
         )
         self.tensors[name] = out.output
@@ -357,13 +375,24 @@ class Net:
             self._receptive = (out.output.rf, name)
         return name
 
+    def _once(self, name: str, kind: str, inputs: tuple[str, ...], out: Out) -> int:
+        """The MACs of a layer that run once per forward whatever the batch: all of them
+        for relative coordinates and what is computed from them alone (Swin V2's bias
+        MLP as layers of its own), else what the kind says (the MLP folded in)."""
+        if kind == "relative_coords" or (inputs and all(i in self._unbatched for i in inputs)):
+            self._unbatched.add(name)
+            return out.macs or 0
+        return out.macs_once
+
     def idle(self, first: int) -> None:
         """No MACs for the layers from position ``first`` (0-based) on.
 
         For heads that hold parameters but do not run in inference, such as
         torchvision's auxiliary classifiers: FlopCounterMode never sees them.
         """
-        self.layers[first:] = [layer._replace(macs=0, runs=False) for layer in self.layers[first:]]
+        self.layers[first:] = [
+            layer._replace(macs=0, runs=False, macs_once=0) for layer in self.layers[first:]
+        ]
 
     def weights(self, *, shared: bool = False, frozen: bool = False) -> None:
         """Recount the last layer's weights: ``shared`` with an earlier layer (a layer

@@ -1030,6 +1030,7 @@ def _window_attention(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
     macs = positions * 4 * c * c + 2 * positions * tokens * c
     table = (2 * wh - 1) * (2 * ww - 1)
     buffers = tokens * tokens
+    once = 0
     if v["position_bias"] == "table":
         params += table * heads
     elif v["position_bias"] == "continuous":
@@ -1038,11 +1039,13 @@ def _window_attention(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:
         if v["bias_mlp"]:
             hidden = v["bias_hidden"]
             params += 3 * hidden + hidden * heads
-            macs += table * hidden * (2 + heads)
+            once = table * hidden * (2 + heads)  # on a buffer: once per forward
+            macs += once
     else:
         buffers = 0
     rf, jump = _window(x, (wh, ww), (1, 1))
-    return Out(x._replace(rf=rf, jump=jump), params, macs=macs, buffers=buffers)
+    out = x._replace(rf=rf, jump=jump)
+    return Out(out, params, macs=macs, buffers=buffers, macs_once=once)
 
 
 def _relative_coords(net: Net, xs: Sequence[Tensor], v: dict[str, Any]) -> Out:

@@ -83,7 +83,10 @@ def reference_text(names: list[str] | None = None) -> str:
         "`inputs`), `when` (an expression; false skips the layer) and, in the torch "
         "convention, `call`: how the PyTorch code runs it when not as a module of its "
         "kind's class (`F.relu`, `F.avg_pool2d`, or another class's name such as "
-        "`LayerNorm2d`), for `--count-as thop` and `ptflops-pytorch`. A block use takes "
+        "`LayerNorm2d`), for `--count-as thop` and `ptflops-pytorch`; for a layer of "
+        "several parts (`attention`, `window_attention`, `patch_merging`) the torchvision "
+        "module it is, such as `ShiftedWindowAttention` (its fields choose it by default; "
+        "see `--count-as`). A block use takes "
         "`block`, `name`, `input`, `when`, `repeat`, `first` and the block's parameters, "
         "or `table` and `columns` to be used once per row of a stage table.",
         "",

@@ -15,8 +15,12 @@ are checked against the tools themselves (``tests/tools/``):
   position; a BatchNorm counts 2 per channel). Its "Forward/backward pass size"
   is 2 × the output bytes of those calls only; "Input size" is the input
   tensor's storage as Python's ``sys.getsizeof`` reports it (its bytes plus the
-  storage object's 64 bytes); "Params size" the parameters' bytes; its
-  "Estimated Total Size" their sum; MB are 10^6 bytes, printed to 2 decimals.
+  storage object's 64 bytes); "Params size" the bytes of those modules'
+  parameters; its "Estimated Total Size" their sum; MB are 10^6 bytes, printed
+  to 2 decimals. A parameter a parent module uses itself (a layer scale, ViT's
+  class token and position embedding, a relative position table,
+  nn.MultiheadAttention's in_proj) and a Linear called through its weight
+  (Swin's qkv and proj) are in no leaf call: neither mult-adds nor bytes.
 * ``fvcore`` 0.1.5, ``FlopCountAnalysis``: per traced operator: convolutions and
   linear layers as FlopCounterMode (no bias), BatchNorm in eval mode 1 per
   input element (2 with its affine weight and bias), LayerNorm and GroupNorm 5
@@ -25,10 +29,14 @@ are checked against the tools themselves (``tests/tools/``):
   operator (adds, multiplies, pooling, most activations, 1-D and 3-D pooling
   and upsampling) counts 0, and fvcore lists the ones it did not know as
   "unsupported": a convolution whose padding is a string (``padding="same"``)
-  runs as ``aten::_convolution_mode``, one of them.
+  runs as ``aten::_convolution_mode``, one of them. ``torch.einsum`` (MaxViT's
+  attention) counts what numpy's ``einsum_path`` prints as its "Optimized FLOP
+  count" (2 × MACs + 1, to 4 digits) halved and floored: the figure depends on
+  that rounding.
 * ``ptflops`` 0.7.5 with ``backend="aten"``: FlopCounterMode's MACs plus the bias
   additions of convolutions and linear layers (``addmm``, also on the rows of a
-  flattened 4-D input) once per output element; everything else 0.
+  flattened 4-D input, and Swin's ``F.linear`` at every padded position) once per
+  output element; everything else 0.
 
 * ``ptflops`` 0.7.5 with ``backend="pytorch"`` (``ptflops-pytorch``): forward
   hooks on modules of the exact classes it maps (convolutions and Linear with
@@ -40,8 +48,14 @@ are checked against the tools themselves (``tests/tools/``):
   ``F.interpolate``: 1 per output element), not averaged. A module whose forward
   calls a patched function counts twice (nn.ReLU, nn.GELU, every pooling module,
   nn.Upsample); operators (``+``, ``*``), ``torch.cat``, Hardswish, Sigmoid and
-  the norms of other classes (torchvision's LayerNorm2d) count 0. Its parameters
-  are all the network's.
+  the norms of other classes (torchvision's LayerNorm2d) count 0. It also patches
+  ``torch.matmul``/``Tensor.matmul`` (input elements × the other's last size),
+  ``mm``, ``bmm``, ``addmm``, and ``torch.mul``/``torch.add`` and their Tensor
+  methods, but not ``F.linear``, the ``@``, ``*`` and ``+`` operators or
+  ``torch.einsum``: Swin's attention counts its two ``Tensor.matmul`` (V2 only
+  attention × v: q and k meet through ``@``) and ``F.softmax``, not its qkv and
+  proj (``F.linear`` on their weights); MaxViT's counts only ``F.softmax``. Its
+  parameters are all the network's.
 * ``thop`` 0.1.1.post2209072238, ``profile()``: per call of a module whose exact
   class it registers: convolutions (transposed ones too) output elements ×
   Cin/groups × kernel, no bias; BatchNorm, LayerNorm and InstanceNorm 2 per input
@@ -51,17 +65,31 @@ are checked against the tools themselves (``tests/tools/``):
   11 per output element; Softmax 3C - 1 per position; ReLU, ReLU6, LeakyReLU,
   max pooling and Dropout 0. A function counts nothing, and a module of a class
   it does not register counts nothing and loses its own parameters from the
-  parameter total (LayerNorm2d's, ConvNeXt's layer_scale), as does a module that
-  never runs. It prints floats (``1824033792.0``).
+  parameter total (LayerNorm2d's, ConvNeXt's layer_scale, the position tables of
+  Swin's and MaxViT's attention), as does a module that never runs (Swin's qkv
+  and proj Linears, called through their weights). Swin V2's cpb_mlp runs as
+  modules and counts. It prints floats (``1824033792.0``).
+
+A module that runs on a buffer (Swin V2's cpb_mlp on its relative coordinates)
+runs once per forward whatever the batch: at a batch above 1 every tool here
+counts it once, FlopCounterMode and convcount's own MACs (the ``flop_counter``
+entry) too: :attr:`convcount.model.graph.ModelLayer.macs_once`.
 
 How the PyTorch code runs each layer (which module class, or which function) is
 :func:`torch_call`'s answer: a layer's ``call`` when the network says it (the
 zoo marks torchvision's functional layers: ``F.relu`` in GoogLeNet's and
 Inception's BasicConv2d, ``F.avg_pool2d``, ``F.adaptive_avg_pool2d``, ...), else
-its kind's module class. ViT's kinds are reproduced (``attention`` as
-nn.MultiheadAttention, which ptflops counts by its own formula and thop not at
-all); Swin's and MaxViT's attention kinds are refused by these two, naming the
-layer.
+its kind's module class. A layer that stands for a module of several parts
+is counted by what runs inside it (:data:`_COMPOSITES`): ``attention`` as
+nn.MultiheadAttention (ptflops's own formula; thop nothing) or as MaxViT's
+RelativePositionalMultiHeadAttention (projections as layers of their own),
+``window_attention`` as torchvision's ShiftedWindowAttention (position table) or
+ShiftedWindowAttentionV2 (continuous bias, its cpb_mlp folded in or as layers of
+their own), ``patch_merging`` as PatchMerging, PatchMergingV2 or
+``_patch_merging_pad``: the kind's default is torchvision's module for its
+fields. Any other configuration (no position bias, another module class named
+by ``call``) is refused by torchinfo, thop and ptflops-pytorch, naming the layer:
+which of its parts run as modules cannot be known.
 """
 
 from __future__ import annotations
@@ -78,6 +106,9 @@ from convcount.layers import DTYPE_BYTES
 STORAGE_OVERHEAD_BYTES = 64
 
 _CONVS = frozenset({"conv", "pointwise", "depthwise", "transpose"})
+#: Kinds that are parameters their parent module uses itself (ConvNeXt's layer scale,
+#: ViT's class token and position embedding): no module of their own.
+_PARENT_PARAMETERS = frozenset({"layer_scale", "class_token", "position_embedding"})
 
 
 class ToolLayer(NamedTuple):
@@ -127,12 +158,20 @@ class _Row(NamedTuple):
     call: str = ""
     op: str = ""
     """What the layer is in a model file (empty for the zoo and the model language)."""
+    batched: bool = True
+    """False for a layer computed once per forward whatever the batch (Swin V2's bias
+    MLP on its relative coordinates, a buffer without a batch dimension)."""
 
 
 def _rows(report: Any) -> list[_Row]:
     tensors: dict[str, Any] = {"input": report.input}
     rows = []
+    unbatched: set[str] = set()
     for layer in report.layers:
+        if layer.kind == "relative_coords" or (
+            layer.inputs and all(name in unbatched for name in layer.inputs)
+        ):
+            unbatched.add(layer.name)
         config = getattr(layer, "config", None) or {}
         ins = tuple(tensors[name] for name in layer.inputs if name in tensors)
         macs = layer.macs if layer.macs is not None else 0
@@ -140,7 +179,8 @@ def _rows(report: Any) -> list[_Row]:
         call = str(getattr(layer, "call", "") or "")
         row = _Row(layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config))
         op = str(getattr(layer, "op", "") or "")
-        rows.append(row._replace(runs=runs, call=call, op=op))
+        batched = layer.name not in unbatched
+        rows.append(row._replace(runs=runs, call=call, op=op, batched=batched))
         tensors[layer.name] = layer.output
     return rows
 
@@ -183,12 +223,15 @@ def _torch_only(report: Any, tool: str) -> None:
 # torchinfo
 
 
-def _torchinfo_modules(row: _Row) -> list[tuple[int, int, bool]]:
-    """(parameters, output elements per example, conv-like) of each leaf module call."""
-    if row.params == 0 or row.kind == "layer_scale" or not row.runs:
-        # layer_scale is a parameter of its parent module, not a leaf call
+def _torchinfo_modules(row: _Row) -> list[tuple[int, int, bool, bool]]:
+    """(parameters, output elements per example, conv-like, batched) of each leaf module
+    call (not batched: a module on a buffer, run once per forward)."""
+    if row.params == 0 or row.kind in _PARENT_PARAMETERS or not row.runs:
+        # a parameter of its parent module, not a leaf call
         return []
     out = _elements(row.output)
+    if row.kind in _COMPOSITE_KINDS:
+        return _torchinfo_composite(row)
     if row.kind == "separable":
         config = row.config
         cin = _elements(row.inputs[0]) // max(_positions(row.inputs[0]), 1)
@@ -196,8 +239,39 @@ def _torchinfo_modules(row: _Row) -> list[tuple[int, int, bool]]:
         kernel = prod(config.get("kernel_size", (1,)))
         dw_out = cin * mult * _positions(row.output)
         dw = kernel * cin * mult + (cin * mult if config.get("depthwise_bias", True) else 0)
-        return [(dw, dw_out, True), (row.params - dw, out, True)]
-    return [(row.params, out, row.kind in _CONVS or row.kind == "separable")]
+        return [(dw, dw_out, True, row.batched), (row.params - dw, out, True, row.batched)]
+    return [(row.params, out, row.kind in _CONVS or row.kind == "separable", row.batched)]
+
+
+def _torchinfo_composite(row: _Row) -> list[tuple[int, int, bool, bool]]:
+    """The leaf calls inside a module of several parts: its own parameters (a position
+    table, a logit scale, nn.MultiheadAttention's in_proj) are not a leaf's, and its
+    Linears called through their weights are no calls."""
+    call = _composite_call(row, "torchinfo")
+    if call in ("PatchMerging", "PatchMergingV2"):
+        # norm (LayerNorm) and reduction (Linear) are leaf modules
+        norm = 2 * (
+            4 * int(row.inputs[0].channels) if call == "PatchMerging" else row.output.channels
+        )
+        normed = _patch_merging_normed(row, call)
+        linear = row.params - norm
+        return [(norm, normed, False, True), (linear, _elements(row.output), False, True)]
+    if call == "ShiftedWindowAttentionV2" and row.config.get("bias_mlp"):
+        # cpb_mlp's Linear(2, 512) and Linear(512, heads, no bias), once per forward
+        table, hidden, heads = _bias_table(row), 512, int(row.config["heads"])
+        return [
+            (3 * hidden, table * hidden, False, False),
+            (hidden * heads, table * heads, False, False),
+        ]
+    return []
+
+
+def _composite_call(row: _Row, tool: str) -> str:
+    """The module a layer of several parts stands for, refused when not known."""
+    call = torch_call(row)
+    if _COMPOSITES.get(call, ("", None))[0] != row.kind or not _COMPOSITES[call][1](row.config):
+        _refuse_unknown(row._replace(config={**row.config, "activation": None}), tool, call)
+    return call
 
 
 def torchinfo(report: Any, batch_size: int = 1) -> ToolCount:
@@ -207,21 +281,25 @@ def torchinfo(report: Any, batch_size: int = 1) -> ToolCount:
     layers = []
     total = 0
     output_bytes = 0
+    leaf_params = 0
     for row in _rows(report):
         count = 0
-        for params, out, conv in _torchinfo_modules(row):
+        for params, out, conv, batched in _torchinfo_modules(row):
+            # a module on a buffer (Swin V2's cpb_mlp) runs once, its output's batch 1
+            batch = batch_size if batched else 1
             positions = out // max(row.output.channels, 1) if conv else 1
-            count += params * batch_size * positions
-            output_bytes += 2 * batch_size * out * width
+            count += params * batch * positions
+            output_bytes += 2 * batch * out * width
+            leaf_params += params
         total += count
-        layers.append(ToolLayer(row.name, count, _torchinfo_note(row, count, batch_size)))
+        note = _torchinfo_note(row, count, batch_size if row.batched else 1)
+        layers.append(ToolLayer(row.name, count, note))
     input_bytes = batch_size * _elements(report.input) * width + STORAGE_OVERHEAD_BYTES
     # "Params size" sums leaf modules only: a parameter a parent module owns itself
-    # (ConvNeXt's layer_scale) is in the total but not in the bytes.
-    # A module that never runs (an auxiliary head in eval mode) is not in it either.
-    param_bytes = width * sum(
-        row.params for row in _rows(report) if row.kind != "layer_scale" and row.runs
-    )
+    # (ConvNeXt's layer_scale, Swin's position table) is in the total but not in the
+    # bytes. A module that never runs (an auxiliary head in eval mode, the Linears
+    # Swin's attention calls through their weights) is not in it either.
+    param_bytes = width * leaf_params
     memory = {
         "input_bytes": input_bytes,
         "forward_backward_bytes": output_bytes,
@@ -256,6 +334,8 @@ def torchinfo(report: Any, batch_size: int = 1) -> ToolCount:
 def _torchinfo_note(row: _Row, count: int, batch_size: int) -> str:
     if count == row.macs * batch_size:
         return ""
+    if row.kind in _COMPOSITE_KINDS:
+        return "leaf modules inside only" if count else "no leaf module call owns parameters"
     if row.kind in _CONVS:
         return "bias × output positions added"
     if row.kind == "dense":
@@ -328,7 +408,22 @@ def _fvcore_layer(row: _Row, batch_size: int) -> tuple[int, str]:
         return _elements(row.output) * batch_size * per, (
             f"upsample_{'bilinear' if bilinear else 'nearest'}2d: {per} per output element"
         )
-    return row.macs * batch_size, ""
+    if kind == "patch_merging" and config.get("reduction", True) and config.get("norm") != "none":
+        # its LayerNorm, affine: 5 per element of the 4C concatenation or of the output
+        call = "PatchMergingV2" if config.get("norm") == "after" else "PatchMerging"
+        normed = _patch_merging_normed(row, call) * batch_size
+        return row.macs * batch_size + 5 * normed, "+ its layer_norm: 5 per element"
+    if kind == "attention" and torch_call(row) == "RelativePositionalMultiHeadAttention":
+        # two torch.einsum products, each counted from numpy's einsum_path: its
+        # "Optimized FLOP count" (2 x MACs + 1) printed to 4 digits, halved, floored
+        half = row.macs * batch_size // 2
+        return 2 * _einsum_path_macs(half), "einsum: numpy's FLOP count to 4 digits / 2"
+    return _macs_at(row, batch_size), ""
+
+
+def _einsum_path_macs(macs: int) -> int:
+    """fvcore's einsum count: ``floor(float(f"{2 * macs + 1:.3e}") / 2)``."""
+    return int(float(f"{2 * macs + 1:.3e}") // 2)
 
 
 def fvcore(report: Any, batch_size: int = 1) -> ToolCount:
@@ -336,7 +431,7 @@ def fvcore(report: Any, batch_size: int = 1) -> ToolCount:
     _torch_only(report, "fvcore")
     layers = []
     for row in _rows(report):
-        count, note = _fvcore_layer(row, batch_size)
+        count, note = _fvcore_layer(row, batch_size if row.batched else 1)
         layers.append(ToolLayer(row.name, count, note))
     total = sum(layer.figure for layer in layers)
     return ToolCount(
@@ -362,7 +457,7 @@ def fvcore(report: Any, batch_size: int = 1) -> ToolCount:
 def _ptflops_aten_layer(row: _Row, batch_size: int) -> tuple[int, str]:
     if not row.runs:
         return 0, "never runs"
-    macs = row.macs * batch_size
+    macs = _macs_at(row, batch_size)
     if row.kind in _CONVS and _bias(row):
         return macs + _elements(row.output) * batch_size, "bias added per output element"
     if row.kind == "separable":
@@ -378,7 +473,40 @@ def _ptflops_aten_layer(row: _Row, batch_size: int) -> tuple[int, str]:
         # linear runs as addmm over the positions flattened into rows: one bias add
         # per output element, at every position
         return macs + _elements(row.output) * batch_size, "addmm: bias added per output"
+    if row.kind == "window_attention":
+        # F.linear on qkv's and proj's weights and biases: addmm at every padded position
+        config = row.config
+        per = (3 if config.get("qkv_bias", True) else 0) + (
+            1 if config.get("proj_bias", True) else 0
+        )
+        adds = _padded_positions(row) * per * int(row.inputs[0].channels) * batch_size
+        if config.get("bias_mlp") and config.get("position_bias") == "continuous":
+            adds += _bias_table(row) * int(config.get("bias_hidden", 512))  # once
+        return macs + adds, "addmm: qkv and proj biases added per padded position" if adds else ""
     return macs, ""
+
+
+def _once_macs(row: _Row) -> int:
+    """MACs a batched layer computes once per forward whatever the batch: the bias MLP
+    a Swin V2 window attention runs on its relative coordinates (a buffer)."""
+    config = row.config
+    folded = config.get("position_bias") == "continuous" and config.get("bias_mlp")
+    if row.kind == "window_attention" and folded:
+        hidden, heads = int(config.get("bias_hidden", 512)), int(config["heads"])
+        return _bias_table(row) * hidden * (2 + heads)
+    return 0
+
+
+def _macs_at(row: _Row, batch_size: int) -> int:
+    """A layer's MACs for ``batch_size`` examples (what runs once per forward, once)."""
+    once = _once_macs(row)
+    return (row.macs - once) * batch_size + once
+
+
+def _padded_positions(row: _Row) -> int:
+    """Positions of a window attention's map padded to whole windows."""
+    windows = (int(n) for n in row.config["window"])
+    return prod(-(-int(n) // w) * w for n, w in zip(row.inputs[0].spatial, windows, strict=True))
 
 
 def ptflops_aten(report: Any, batch_size: int = 1) -> ToolCount:
@@ -386,7 +514,7 @@ def ptflops_aten(report: Any, batch_size: int = 1) -> ToolCount:
     _torch_only(report, "ptflops")
     layers = []
     for row in _rows(report):
-        count, note = _ptflops_aten_layer(row, batch_size)
+        count, note = _ptflops_aten_layer(row, batch_size if row.batched else 1)
         layers.append(ToolLayer(row.name, count, note))
     total = sum(layer.figure for layer in layers)
     return ToolCount(
@@ -461,6 +589,59 @@ _KIND_CALLS = {
     "class_token": "torch.cat",
     "position_embedding": "+",
     "select_token": "Tensor.__getitem__",
+    # Swin V2's relative coordinates: a buffer its attention module reads
+    "relative_coords": "self.relative_coords_table",
+    # MaxViT's modules that only move values (no parameters, nothing counted)
+    "window_partition": "WindowPartition",
+    "window_departition": "WindowDepartition",
+    "swap_axes": "SwapAxes",
+}
+
+#: Modules of several parts (torchvision's, or torch's nn.MultiheadAttention) that
+#: one layer stands for, by the call that names them: the kind, and which
+#: configurations of it that module runs. thop and ptflops's pytorch backend count
+#: them by what runs inside (:func:`_composite`).
+_COMPOSITES: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
+    "nn.MultiheadAttention": (
+        "attention",
+        lambda c: bool(c.get("projections", True)) and c.get("position_bias", "none") == "none",
+    ),
+    # MaxViT: to_qkv and merge are dense layers of their own around this one
+    "RelativePositionalMultiHeadAttention": (
+        "attention",
+        lambda c: (
+            not c.get("projections", True)
+            and c.get("position_bias") == "table"
+            and c.get("value_dim") in (None, c.get("head_dim"))
+        ),
+    ),
+    "ShiftedWindowAttention": ("window_attention", lambda c: c.get("position_bias") == "table"),
+    "ShiftedWindowAttentionV2": (
+        "window_attention",
+        lambda c: c.get("position_bias") == "continuous" and c.get("bias_hidden", 512) == 512,
+    ),
+    "PatchMerging": (
+        "patch_merging",
+        lambda c: bool(c.get("reduction", True)) and c.get("norm") in (None, "before"),
+    ),
+    "PatchMergingV2": (
+        "patch_merging",
+        lambda c: bool(c.get("reduction", True)) and c.get("norm") == "after",
+    ),
+    "_patch_merging_pad": ("patch_merging", lambda c: not c.get("reduction", True)),
+}
+_COMPOSITE_KINDS = frozenset(kind for kind, _fits in _COMPOSITES.values())
+#: What each of them builds, for the message refusing a layer that does not fit.
+_COMPOSITE_FIT = {
+    "nn.MultiheadAttention": "projections = true, position_bias = none",
+    "RelativePositionalMultiHeadAttention": (
+        "projections = false, position_bias = table, value_dim = head_dim"
+    ),
+    "ShiftedWindowAttention": "position_bias = table",
+    "ShiftedWindowAttentionV2": "position_bias = continuous, bias_hidden = 512",
+    "PatchMerging": "reduction = true, norm = before",
+    "PatchMergingV2": "reduction = true, norm = after",
+    "_patch_merging_pad": "reduction = false",
 }
 
 
@@ -484,10 +665,9 @@ def torch_call(layer: Any) -> str:
         return "nn." + _ACTIVATION_CLASSES.get(str(config.get("function", "relu")), "Identity")
     if kind == "global_avg_pool" and config.get("method") == "mean":
         return "Tensor.mean"
-    if kind == "attention":
-        # ViT's nn.MultiheadAttention; other attention modules are not reproduced
-        plain = config.get("projections", True) and config.get("position_bias", "none") == "none"
-        return "nn.MultiheadAttention" if plain else ""
+    if kind in _COMPOSITE_KINDS:
+        # torchvision's module for the configuration, when it has one
+        return next((c for c, (k, fits) in _COMPOSITES.items() if k == kind and fits(config)), "")
     pattern = _KIND_CALLS.get(kind)
     if pattern is None:
         return ""
@@ -523,6 +703,25 @@ def _refuse_unknown(row: _Row, tool: str, call: str) -> None:
             "count_as",
             f"--count-as {tool}: layer '{row.name}' comes from a model file ({row.op}), "
             f"which does not record the PyTorch module or function {tool} would hook",
+        )
+    if row.kind in _COMPOSITE_KINDS and _COMPOSITES.get(call, ("", None))[0] != row.kind:
+        known = "; ".join(
+            f"{c} ({_COMPOSITE_FIT[c]})"
+            for c, (kind, _f) in _COMPOSITES.items()
+            if kind == row.kind
+        )
+        what = f", call {call!r}" if call else ""
+        raise ConvcountError(
+            "count_as",
+            f"--count-as {tool}: layer '{row.name}' (kind {row.kind}{what}): {tool}'s figure "
+            "depends on which of its parts run as modules, known only for these modules "
+            f"(and the fields that build them): {known}",
+        )
+    if call in _COMPOSITES and not _COMPOSITES[call][1](row.config):
+        raise ConvcountError(
+            "count_as",
+            f"--count-as {tool}: layer '{row.name}' says call {call!r}, which does not build "
+            f"this {row.kind} (see the kind's fields: {_COMPOSITE_FIT[call]})",
         )
     if not call:
         raise ConvcountError(
@@ -566,10 +765,20 @@ _THOP_REGISTERED = frozenset(
 )
 
 
-def _thop_layer(row: _Row, batch_size: int) -> tuple[int, bool, str]:
-    """(thop's count, whether it keeps the parameters, why) for one layer."""
+def _thop_layer(row: _Row, batch_size: int) -> tuple[int, int, str]:
+    """(thop's count, the parameters it keeps, why) for one layer."""
     call = torch_call(row)
     _refuse_unknown(row, "thop", call)
+    if not row.batched:
+        batch_size = 1  # computed once per forward: thop's hook sees no batch
+    if call in _COMPOSITES and call != "nn.MultiheadAttention":
+        return _thop_composite(row, call, batch_size)
+    count, keeps, note = _thop_module(row, call, batch_size)
+    return count, row.params if keeps else 0, note
+
+
+def _thop_module(row: _Row, call: str, batch_size: int) -> tuple[int, bool, str]:
+    """(thop's count, whether it keeps the parameters, why) for a layer run as one module."""
     if not call.startswith("nn."):
         if row.params:
             return 0, False, f"{call}: not a registered module, parameters dropped"
@@ -619,16 +828,55 @@ def _thop_layer(row: _Row, batch_size: int) -> tuple[int, bool, str]:
     return 0, True, ""
 
 
+def _thop_composite(row: _Row, call: str, batch_size: int) -> tuple[int, int, str]:
+    """thop on a torchvision module of several parts: only its registered children count,
+    and only those that run as modules keep their parameters."""
+    if not row.runs:
+        return 0, 0, "never runs: no parameters"
+    if call == "_patch_merging_pad":
+        return 0, 0, ""
+    if call in ("PatchMerging", "PatchMergingV2"):
+        # children norm (nn.LayerNorm, affine: 4 per input element) and reduction (nn.Linear)
+        normed = _patch_merging_normed(row, call)
+        count = (4 * normed + row.macs) * batch_size
+        return count, row.params, "LayerNorm 4 per element + Linear"
+    if call == "ShiftedWindowAttentionV2" and row.config.get("bias_mlp"):
+        # its cpb_mlp (nn.Linear(2, 512), nn.ReLU, nn.Linear(512, heads)) runs as
+        # modules once per forward; qkv and proj are called through their weights
+        table, hidden, heads = _bias_table(row), 512, int(row.config["heads"])
+        return (
+            table * hidden * (2 + heads),
+            3 * hidden + hidden * heads,
+            "only its cpb_mlp modules run: their MACs and parameters",
+        )
+    # ShiftedWindowAttention(V2): qkv and proj never run as modules (F.linear on their
+    # weights); RelativePositionalMultiHeadAttention: its products are torch.einsum
+    return 0, 0, f"{call}: not registered, its Linears never called, parameters dropped"
+
+
+def _patch_merging_normed(row: _Row, call: str) -> int:
+    """Elements PatchMerging's LayerNorm reads: the 4C concatenation (V1) or the output (V2)."""
+    if call == "PatchMerging":
+        return _positions(row.output) * 4 * int(row.inputs[0].channels)
+    return _elements(row.output)
+
+
+def _bias_table(row: _Row) -> int:
+    """Relative positions of a window: (2M-1)(2N-1)."""
+    wh, ww = row.config["window"]
+    return (2 * int(wh) - 1) * (2 * int(ww) - 1)
+
+
 def thop(report: Any, batch_size: int = 1) -> ToolCount:
     """thop 0.1.1's ``profile()`` MACs and parameters (see the module docstring)."""
     _torch_only(report, "thop")
     layers = []
     params: dict[str, int] = {}
     for row in _rows(report):
-        count, keeps, note = _thop_layer(row, batch_size)
-        if keeps:
+        count, kept, note = _thop_layer(row, batch_size)
+        if kept:
             # a module called twice counts its parameters once
-            params[_module_of(row.name)] = max(params.get(_module_of(row.name), 0), row.params)
+            params[_module_of(row.name)] = max(params.get(_module_of(row.name), 0), kept)
         layers.append(ToolLayer(row.name, count, note))
     total = sum(layer.figure for layer in layers)
     kept = sum(params.values())
@@ -688,12 +936,43 @@ _PTFLOPS_ELEMENTS = frozenset(
 )
 
 
-def _ptflops_pytorch_layer(row: _Row) -> tuple[int, int, str]:
-    """(module hook's count, patched functions' count, why) for one example."""
+class _PtflopsCount(NamedTuple):
+    """ptflops's pytorch backend on one layer: per example, and per forward."""
+
+    module: int
+    """Its module hooks' count for one example."""
+    functional: int
+    """Its patched functions' and tensor operations' count for one example."""
+    note: str
+    module_once: int = 0
+    """Module hooks that count once per forward whatever the batch."""
+    functional_once: int = 0
+    """Patched functions called once per forward whatever the batch."""
+
+
+def _ptflops_pytorch_layer(row: _Row) -> _PtflopsCount:
+    """What ptflops's pytorch backend counts for one layer."""
     call = torch_call(row)
     _refuse_unknown(row, "ptflops-pytorch", call)
     if not row.runs:
-        return 0, 0, "never runs"
+        return _PtflopsCount(0, 0, "never runs")
+    if call in _COMPOSITES and call != "nn.MultiheadAttention":
+        count = _ptflops_composite(row, call)
+    else:
+        count = _ptflops_module(row, call)
+    if not row.batched:
+        # a buffer's descendant: computed once per forward, not per example
+        return count._replace(
+            module=0,
+            functional=0,
+            module_once=count.module + count.module_once,
+            functional_once=count.functional + count.functional_once,
+        )
+    return count
+
+
+def _ptflops_module(row: _Row, call: str) -> _PtflopsCount:
+    """ptflops's pytorch backend on a layer run as one module or function."""
     into = _input_elements(row)
     function = call
     module = 0
@@ -726,7 +1005,56 @@ def _ptflops_pytorch_layer(row: _Row) -> tuple[int, int, str]:
         resizes = function in ("F.interpolate", "F.upsample")
         functional = _elements(row.output) if resizes else into
         note = f"{note} + {function}: 1 per element" if note else f"{function}: 1 per element"
-    return module, functional, note
+    if _base(call) == "Upsample":
+        # its hook reads the first example's output only: once per forward
+        return _PtflopsCount(0, functional, note, module_once=module)
+    return _PtflopsCount(module, functional, note)
+
+
+def _ptflops_composite(row: _Row, call: str) -> _PtflopsCount:
+    """ptflops's pytorch backend on a torchvision module of several parts: the hooks of
+    its children that run as modules, and the functions and tensor operations it patches
+    (``F.softmax``, ``Tensor.matmul``; not ``F.linear``, ``@``, ``torch.einsum``, ``*``)."""
+    if call == "_patch_merging_pad":
+        return _PtflopsCount(0, 0, "")
+    if call in ("PatchMerging", "PatchMergingV2"):
+        # children norm (nn.LayerNorm: 1 per input element) and reduction (nn.Linear)
+        linear = row.macs + (_elements(row.output) if row.config.get("bias") else 0)
+        return _PtflopsCount(
+            _patch_merging_normed(row, call) + linear, 0, "LayerNorm 1 per element + Linear"
+        )
+    heads = int(row.config["heads"])
+    if call == "RelativePositionalMultiHeadAttention":
+        # F.softmax over every head's tokens x tokens; the products are torch.einsum
+        tokens = int(row.output.spatial[-1])
+        groups = _positions(row.output) // tokens
+        note = "F.softmax: 1 per element; its products are torch.einsum, not counted"
+        return _PtflopsCount(0, groups * heads * tokens * tokens, note)
+    # shifted_window_attention: q and k, attention and v multiplied by Tensor.matmul (V2
+    # multiplies q and k with `@`, not patched), then F.softmax over the scores; qkv
+    # and proj run as F.linear, not patched
+    wh, ww = (int(n) for n in row.config["window"])
+    padded = _padded_positions(row)
+    tokens, channels = wh * ww, int(row.inputs[0].channels)
+    products = padded * tokens * channels  # one of the two products
+    softmax = padded * heads * tokens
+    if call == "ShiftedWindowAttention":
+        note = "Tensor.matmul x 2 + F.softmax; qkv and proj are F.linear, not counted"
+        return _PtflopsCount(0, 2 * products + softmax, note)
+    note = "Tensor.matmul (attention x v) + F.softmax; q @ k and F.linear not counted"
+    if not row.config.get("bias_mlp"):
+        return _PtflopsCount(0, products + softmax, note)
+    # its cpb_mlp modules, once per forward: Linear(2, 512) with bias, nn.ReLU (its hook
+    # and F.relu), Linear(512, heads) without
+    table, hidden = _bias_table(row), 512
+    mlp = table * (3 * hidden + hidden * heads)
+    return _PtflopsCount(
+        0,
+        products + softmax,
+        f"{note} + its cpb_mlp",
+        module_once=mlp + table * hidden,
+        functional_once=table * hidden,
+    )
 
 
 def _ptflops_attention(row: _Row) -> int:
@@ -748,18 +1076,25 @@ def ptflops_pytorch(report: Any, batch_size: int = 1) -> ToolCount:
     layers = []
     # Module hooks count the whole batch and ptflops divides their sum by it (in
     # floating point); the patched functions count the whole batch, undivided.
-    # nn.Upsample's hook reads the first example's output only (``output[0]``), so
-    # it alone does not scale with the batch and its share is divided.
+    # A hook that sees one example per forward (nn.Upsample reads ``output[0]``; the
+    # modules on a buffer, Swin V2's cpb_mlp) does not scale with the batch and its
+    # share is divided.
     modules = 0
     functions = 0
     for row in _rows(report):
-        module, functional, note = _ptflops_pytorch_layer(row)
-        upsample = _base(torch_call(row)) == "Upsample" and row.runs
-        modules += module if upsample else module * batch_size
-        functions += functional * batch_size
-        if upsample and batch_size > 1:
-            note += f", the first example's output / {batch_size}"
-        figure = (module // batch_size if upsample else module) + functional * batch_size
+        count = _ptflops_pytorch_layer(row)
+        modules += count.module * batch_size + count.module_once
+        functions += count.functional * batch_size + count.functional_once
+        note = count.note
+        if count.module_once and batch_size > 1:
+            once = "the first example's output" if row.batched else "once per forward"
+            note += f", {once} / {batch_size}"
+        figure = (
+            count.module
+            + count.module_once // batch_size
+            + count.functional * batch_size
+            + count.functional_once
+        )
         layers.append(ToolLayer(row.name, figure, note))
     total = int(modules / batch_size + functions)
     return ToolCount(
@@ -771,10 +1106,10 @@ def ptflops_pytorch(report: Any, batch_size: int = 1) -> ToolCount:
         None,
         {"MACs": f"{total:,}", "params": f"{report.total_params:,}"},
         "module hooks: convolutions and Linear with their bias, BatchNorm 2 per element, "
-        "LayerNorm 1, ReLU/ReLU6/GELU and pooling 1 per element, upsampling 1 per output "
-        "element; plus patched functions (F.relu, F.gelu, F.silu, pooling, interpolate) "
-        "1 per element, so nn.ReLU, nn.GELU and pooling modules count twice; adds, "
-        "multiplies, Hardswish and sigmoid count 0",
+        "LayerNorm 1, ReLU/GELU and pooling 1 per element, upsampling 1 per output "
+        "element; plus patched functions (F.relu, F.gelu, F.silu, F.softmax, pooling, "
+        "interpolate; nn.ReLU, nn.GELU and pooling modules count twice) and Tensor.matmul; "
+        "adds, multiplies, sigmoid, F.linear and einsum count 0",
     )
 
 
@@ -784,7 +1119,8 @@ def ptflops_pytorch(report: Any, batch_size: int = 1) -> ToolCount:
 
 def flop_counter(report: Any, batch_size: int = 1) -> ToolCount:
     """``torch.utils.flop_counter.FlopCounterMode``'s total FLOPs // 2: convcount's MACs."""
-    layers = tuple(ToolLayer(row.name, row.macs * batch_size) for row in _rows(report))
+    # what runs once per forward (Swin V2's bias MLP on a buffer) counts once
+    layers = tuple(ToolLayer(layer.name, layer.macs_at(batch_size) or 0) for layer in report.layers)
     total = sum(layer.figure for layer in layers)
     return ToolCount(
         "flop_counter",
@@ -821,7 +1157,7 @@ def onnx_tool(report: Any, batch_size: int = 1) -> ToolCount:
         name: (shape[0] * batch_size, *shape[1:]) if shape else () for name, shape in source.inputs
     }
     rows = profile(source.graph, shapes)
-    macs = {layer.name: (layer.macs or 0) * examples for layer in report.layers}
+    macs = {layer.name: layer.macs_at(examples) or 0 for layer in report.layers}
     forward, memory, params, printed = totals(rows, source.graph)
     layers = []
     for row in rows:

@@ -24,6 +24,12 @@ What decides the counts:
 * classifier: average pooling, Flatten, LayerNorm, Linear(512, 512), Tanh,
   Linear(512, num_classes, no bias).
 
+How each layer runs (``call``, for thop and ptflops's pytorch backend): every
+layer is a module of its kind's class; the attention layer is the rest of a
+RelativePositionalMultiHeadAttention (its q.k and attention.v are
+``torch.einsum``, its softmax ``F.softmax``); the partitions are torchvision's
+WindowPartition, SwapAxes and WindowDepartition modules.
+
 The model is built for its ``input_size`` (``--resolution``): every block's
 input size must be a multiple of the partition size 7 (224, 448, ...), and
 the grid partition takes its count from the height, so the input is square.
@@ -138,6 +144,7 @@ def _partition_attention(net: Net, x: str, name: str, grid: bool, spec: Spec) ->
         "attention",
         y,
         name=attn,
+        call="RelativePositionalMultiHeadAttention",
         heads=channels // HEAD_DIM,
         head_dim=HEAD_DIM,
         projections=False,

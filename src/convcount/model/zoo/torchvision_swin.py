@@ -23,6 +23,13 @@ depths, heads, window, V1 or V2 blocks). What decides the counts:
   bias)) (V1), or ``reduction`` then ``norm`` (LayerNorm 2C) (V2);
 * head: LayerNorm, Permute to channels first, average pooling, Flatten, Linear.
 
+How each layer runs (``call``, for thop and ptflops's pytorch backend): the
+attention is a ShiftedWindowAttention(V2) module whose qkv and proj Linears
+never run as modules (``F.linear`` on their weights); V2's cpb_mlp runs as
+modules on the ``relative_coords_table`` buffer, once per forward; the padding
+of patch merging is the function ``_patch_merging_pad``; Permute is
+torchvision's module.
+
 Any input size from 4 up builds (``--resolution``).
 """
 
@@ -67,10 +74,19 @@ def _block(net: Net, x: str, name: str, heads: int, window: int, shift: int, spe
     hidden = int(dim * spec.option("mlp_ratio"))
     if version == 1:
         y = net.layer("layer_norm", x, name=f"{name}.norm1")
-        y = net.layer("window_attention", y, name=f"{name}.attn", **attention)
+        # ShiftedWindowAttention: F.linear on its Linears' weights, Tensor.matmul, F.softmax
+        y = net.layer(
+            "window_attention", y, name=f"{name}.attn", call="ShiftedWindowAttention", **attention
+        )
     else:
         # The attention first runs its cpb_mlp modules on the relative coordinates.
-        c = net.layer("relative_coords", x, name=f"{name}.attn.relative_coords", window=window)
+        c = net.layer(
+            "relative_coords",
+            x,
+            name=f"{name}.attn.relative_coords",
+            call="self.relative_coords_table",
+            window=window,
+        )
         c = net.dense(c, 512, name=f"{name}.attn.cpb_mlp.0")
         c = net.act(c, "relu", name=f"{name}.attn.cpb_mlp.1")
         net.dense(c, heads, bias=False, name=f"{name}.attn.cpb_mlp.2")
@@ -78,6 +94,7 @@ def _block(net: Net, x: str, name: str, heads: int, window: int, shift: int, spe
             "window_attention",
             x,
             name=f"{name}.attn",
+            call="ShiftedWindowAttentionV2",
             position_bias="continuous",
             bias_mlp=False,
             **attention,
@@ -101,7 +118,9 @@ def _block(net: Net, x: str, name: str, heads: int, window: int, shift: int, spe
 def _patch_merging(net: Net, x: str, name: str, version: int) -> str:
     """PatchMerging(V2): the 2x2 concatenation, then norm and reduction as modules."""
     out = 2 * net.channels(x)
-    x = net.layer("patch_merging", x, name=f"{name}.pad", reduction=False)
+    x = net.layer(
+        "patch_merging", x, name=f"{name}.pad", call="_patch_merging_pad", reduction=False
+    )
     if version == 1:
         x = net.layer("layer_norm", x, name=f"{name}.norm")
         return net.dense(x, out, bias=False, name=f"{name}.reduction")
@@ -119,7 +138,7 @@ def build(spec: Spec) -> Net:
         )
     net = spec.net()
     x = net.conv("input", embed, 4, 4, 0, name="features.0.0")
-    x = net.layer("permute", x, name="features.0.1", to="channels_last")
+    x = net.layer("permute", x, name="features.0.1", call="Permute", to="channels_last")
     x = net.layer("layer_norm", x, name="features.0.2")
     index = 1
     for stage, (depth, head) in enumerate(zip(depths, heads, strict=True)):
@@ -131,7 +150,7 @@ def build(spec: Spec) -> Net:
             x = _patch_merging(net, x, f"features.{index}", version)
             index += 1
     x = net.layer("layer_norm", x, name="norm")
-    x = net.layer("permute", x, name="permute", to="channels_first")
+    x = net.layer("permute", x, name="permute", call="Permute", to="channels_first")
     x = net.layer("adaptive_avg_pool", x, name="avgpool", output_size=1)
     x = net.layer("flatten", x, name="flatten")
     net.dense(x, spec.option("num_classes"), name="head")
