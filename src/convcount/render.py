@@ -722,6 +722,14 @@ def unknown_params(layers: Sequence[Any]) -> dict[str, int]:
     return counts
 
 
+#: The longest file class or op name shown in the kind column (a file may name anything).
+_OP_CHARS = 24
+
+
+def _op_name(op: str) -> str:
+    return op if len(op) <= _OP_CHARS else op[: _OP_CHARS - 1] + "…"
+
+
 def model_view(
     report: ModelLike, width: int | None = None, batch_size: int = 1, selection: Any = None
 ) -> View:
@@ -757,7 +765,10 @@ def model_view(
     # Names, kinds and configurations come from a file: shown escaped (``\x1b[2J``),
     # never as terminal controls (_shorten escapes names); JSON and CSV keep them.
     kinds = [
-        f"{r.layers:,} layer{'s' * (r.layers != 1)}" if r.group else printable(r.kind)
+        f"{r.layers:,} layer{'s' * (r.layers != 1)}"
+        if r.group
+        # a layer convcount has no kind for shows what it is in its file (LSTM, MyHead)
+        else printable(_op_name(r.op) if r.kind == "opaque" and r.op else r.kind)
         for r in shown
     ]
     configs = [
