@@ -23,6 +23,7 @@ from convcount.model.tools import (
     count_as,
     peak_activation,
 )
+from tests.tools.layer_cases import torchinfo_memory
 from tests.tools.nets import NETS, TORCHVISION_NETS
 
 HERE = Path(__file__).resolve().parent
@@ -94,14 +95,7 @@ def test_captured(case: str, tmp_path: Path) -> None:
     expected = truth["torchinfo"]
     assert info.total == expected["total_mult_adds"]
     assert info.params == expected["total_params"]
-    assert info.memory == {
-        "input_bytes": expected["input_bytes"],
-        "forward_backward_bytes": expected["forward_backward_bytes"],
-        "param_bytes": expected["param_bytes"],
-        "total_bytes": expected["input_bytes"]
-        + expected["forward_backward_bytes"]
-        + expected["param_bytes"],
-    }
+    assert info.memory == torchinfo_memory(expected)
     for key, text in expected["printed"].items():
         assert info.printed[key] == text, key
     ours = {layer.name: layer.figure for layer in info.layers}
