@@ -22,6 +22,7 @@ from convcount.model.tools import (
     _thop_layer,
     count_as,
     peak_activation,
+    torch_call,
 )
 from tests.tools.layer_cases import torchinfo_memory
 from tests.tools.nets import NETS, TORCHVISION_NETS
@@ -82,8 +83,11 @@ def _sum_by_row(report: Any, figures: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_captured(case: str, tmp_path: Path) -> None:
-    truth = CASES[case]
-    report = report_of(case, tmp_path)
+    check_counters(case, CASES[case], report_of(case, tmp_path))
+
+
+def check_counters(case: str, truth: dict[str, Any], report: Any) -> None:
+    """FlopCounterMode, torchinfo, fvcore and ptflops (aten) against what each printed."""
     batch = truth.get("batch", 1)
     assert report.total_params == truth["params"]
     if case not in FAST_PATH:
@@ -128,9 +132,11 @@ def test_captured(case: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_captured_module_hooks(case: str, tmp_path: Path) -> None:
+    check_module_hooks(case, CASES[case], report_of(case, tmp_path))
+
+
+def check_module_hooks(case: str, truth: dict[str, Any], report: Any) -> None:
     """thop and ptflops's pytorch backend: totals, parameters, thop per module."""
-    truth = CASES[case]
-    report = report_of(case, tmp_path)
     batch = truth.get("batch", 1)
     assert report.total_params == truth["params"]
     pt = count_as(report, "ptflops-pytorch", batch)
@@ -183,13 +189,17 @@ def _ptflops_by_module(report: Any, batch: int) -> tuple[dict[str, float], dict[
     for row in _rows(report):
         count = _ptflops_pytorch_layer(row)
         module = row.name.split("#")[0]
+        if torch_call(row).startswith(("F.", "torch.", "Tensor.")):
+            # a function (F.relu, torch.cat) runs in the module whose forward calls it:
+            # the layer <module>.<function> (or <function> in the network's own forward)
+            module = module.rpartition(".")[0]
         for into, figure in (
             (hooks, (count.module * batch + count.module_once) / batch),
             (functional, count.functional * batch + count.functional_once),
         ):
             if figure:
                 into[module] = into.get(module, 0) + figure
-    return hooks, functional
+    return hooks, _sum_by_row(report, functional)
 
 
 def test_every_tool_disagrees_somewhere() -> None:
