@@ -628,7 +628,8 @@ def model(
             autocompletion=_complete_tools,
             help="Print what another counter prints for this network, per layer and in "
             "total, and why it differs: torchinfo (mult-adds and memory), fvcore, ptflops "
-            "(aten backend), ptflops-pytorch (its pytorch backend), thop, flop_counter, or "
+            "(aten backend), ptflops-pytorch (its pytorch backend), thop, flop_counter, "
+            "onnx-tool (per ONNX node: Forward_MACs, Memory, Params; an ONNX file only), or "
             "all of them side by side (-q: one total per line, in that order; a tool that "
             "cannot count the network is left out, saying why). PyTorch networks only. "
             "[default: convcount's summary]",

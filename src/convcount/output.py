@@ -232,10 +232,17 @@ def emit_model(
             "without --strict the totals are reported as at least",
         )
     if tools is not None:
+        if report.dtype == "int8":
+            raise ConvcountError(
+                "dtype",
+                "--count-as: --dtype int8: the counters run PyTorch modules, which take "
+                "floating-point tensors (float32, float16, bfloat16, float64)",
+            )
         from convcount.model.tools import unreproduced
 
         uncounted = unreproduced(uncounted)
-        if uncounted:
+        # onnx-tool counts every node by its own rules, whatever convcount knows of it
+        if uncounted and tools != ["onnx-tool"]:
             from convcount.summary import uncounted_text
 
             raise ConvcountError(
@@ -280,13 +287,15 @@ def emit_layer_tools(report: Report, count_as: str, fmt: str) -> None:
     from convcount.model.tools import tool_names
 
     tools = tool_names(count_as)
+    all_tools = count_as.strip().lower() == "all"
+    if all_tools:  # onnx-tool counts ONNX files: never a layer's PyTorch equivalent
+        tools = [tool for tool in tools if tool != "onnx-tool"]
     network = layer_network(report)
     head = {
         "layer": report.layer.kind,
         "convention": report.layer.convention,
         "counted": network.counted,
     }
-    all_tools = count_as.strip().lower() == "all"
     _write_tools(network.report, tools, fmt, 1, all_tools=all_tools, about=head, one_layer=report)
 
 
@@ -372,17 +381,31 @@ def _write_tools(
             if one_layer is not None:  # the layer and the modules counted, on the total row
                 extra_header = ["layer", "counted", *extra_header]
                 extra = [[head["layer"], head["counted"], *extra[0]]]
-            header = ["index", "name", "kind", "macs", "figure", "note", *extra_header]
+            # a tool with rows of its own (onnx-tool: one per ONNX node) adds its columns;
+            # macs is then convcount's of the layer the row is (empty: folded away)
+            own = list(dict.fromkeys(k for r in result.layers for k in (r.extra or {})))
+            header = ["index", "name", "kind", "macs", "figure", "note"]
+            header += [f"node.{k}" for k in own] + extra_header
             blank = [""] * len(extra_header)
-            lines = [
-                [
-                    csv_cell(v)
-                    for v in (i, r.name, layer.kind, layer.macs_at(batch) or 0, r.figure, r.note)
-                ]
-                + blank
-                for i, (r, layer) in enumerate(zip(result.layers, report.layers, strict=True), 1)
-            ]
-            total = ["", "total", "", report.macs_at(batch), result.total, ""]
+            layers = {layer.name: layer for layer in report.layers}
+            lines = []
+            for i, r in enumerate(result.layers, 1):
+                layer = layers.get(r.extra.get("layer") or "" if r.extra else r.name)
+                macs = None if layer is None else layer.macs_at(batch) or 0
+                kind = (
+                    layer.kind if layer is not None and not r.extra else (r.extra or {}).get("op")
+                )
+                cells = (
+                    i,
+                    r.name,
+                    kind,
+                    macs,
+                    r.figure,
+                    r.note,
+                    *((r.extra or {}).get(k) for k in own),
+                )
+                lines.append([csv_cell(v) for v in cells] + blank)
+            total = ["", "total", "", report.macs_at(batch), result.total, "", *[""] * len(own)]
             lines.append([csv_cell(v) for v in (*total, *extra[0])])
             write_csv(header, lines)
         else:

@@ -722,6 +722,14 @@ def unknown_params(layers: Sequence[Any]) -> dict[str, int]:
     return counts
 
 
+#: The longest file class or op name shown in the kind column (a file may name anything).
+_OP_CHARS = 24
+
+
+def _op_name(op: str) -> str:
+    return op if len(op) <= _OP_CHARS else op[: _OP_CHARS - 1] + "…"
+
+
 def model_view(
     report: ModelLike, width: int | None = None, batch_size: int = 1, selection: Any = None
 ) -> View:
@@ -757,7 +765,10 @@ def model_view(
     # Names, kinds and configurations come from a file: shown escaped (``\x1b[2J``),
     # never as terminal controls (_shorten escapes names); JSON and CSV keep them.
     kinds = [
-        f"{r.layers:,} layer{'s' * (r.layers != 1)}" if r.group else printable(r.kind)
+        f"{r.layers:,} layer{'s' * (r.layers != 1)}"
+        if r.group
+        # a layer convcount has no kind for shows what it is in its file (LSTM, MyHead)
+        else printable(_op_name(r.op) if r.kind == "opaque" and r.op else r.kind)
         for r in shown
     ]
     configs = [
@@ -1003,16 +1014,36 @@ def tool_view(
     from convcount.model.tools import TOOL_VERSIONS
 
     macs = {layer.name: layer.macs_at(batch_size) or 0 for layer in report.layers}
-    rows = [r for r in result.layers if r.figure or macs.get(r.name)]
+    # a tool with rows of its own (onnx-tool: every ONNX node) lists them all, with
+    # convcount's MACs of the layer each is (— for a node convcount folds away)
+    nodes = any(r.extra for r in result.layers)
+    rows = [r for r in result.layers if nodes or r.figure or macs.get(r.name)]
+
+    def ours(r: Any) -> int | None:
+        if not r.extra:
+            return macs.get(r.name, 0)
+        layer = r.extra.get("layer")
+        return None if layer is None else macs.get(layer, 0)
+
     natural = max((_cells(r.name) for r in rows), default=0)
     header = f"{result.tool} {result.unit}"
+    own = [("op", "op", False), ("Memory", "memory", True), ("Params", "params", True)]
 
     def build(dropped: tuple[str, ...], cut: int | None) -> Grid:
         columns = [
-            Column("layer", [_shorten(r.name, cut) for r in rows]),
-            Column("MACs", [_n(macs.get(r.name, 0)) for r in rows], right=True),
+            Column("node" if nodes else "layer", [_shorten(r.name, cut) for r in rows]),
+        ]
+        if nodes and "op" not in dropped:
+            columns.append(Column("op", [str(r.extra["op"]) for r in rows]))
+        columns += [
+            Column("MACs", [_n(ours(r)) for r in rows], right=True),
             Column(header, [_n(r.figure) for r in rows], right=True),
         ]
+        if nodes:
+            columns += [
+                Column(title, [_n(r.extra[key]) for r in rows], right=True)
+                for title, key, _ in own[1:]
+            ]
         if "note" not in dropped and any(r.note for r in rows):
             columns.append(Column("why it differs", [r.note for r in rows]))
         return Grid(columns, style="tight" if "_tight" in dropped else "plain")
@@ -1020,9 +1051,11 @@ def tool_view(
     def stack(width: int | None) -> list[Line]:
         blocks = [
             (
-                [r.name],
+                [_shorten(r.name, width)],
                 # the tool's name alone: its unit may be too long for a narrow line
-                [f"MACs {_n(macs.get(r.name, 0))}", f"{result.tool} {_n(r.figure)}"]
+                ([str(r.extra["op"])] if nodes else [])
+                + [f"MACs {_n(ours(r))}", f"{result.tool} {_n(r.figure)}"]
+                + ([f"{t} {_n(r.extra[k])}" for t, k, _ in own[1:]] if nodes else [])
                 + ([r.note] if r.note else []),
             )
             for r in rows
@@ -1041,7 +1074,7 @@ def tool_view(
     pairs.append(Pair("FlopCounterMode MACs", _n(report.macs_at(batch_size))))
     parts = [
         _heading(title, width),
-        _fit(width, build, ("note", "_tight"), names=natural, stack=stack, shorten_after=1),
+        _fit(width, build, ("note", "op", "_tight"), names=natural, stack=stack, shorten_after=1),
         Part([Line("")], 0),
         _pairs(pairs, width, right=True),
         _text(f"{result.tool} counts {result.counts}.".split(" "), width),

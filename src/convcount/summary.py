@@ -195,6 +195,7 @@ MODEL_LAYER_COLUMNS: tuple[str, ...] = (
     "index",
     "name",
     "kind",
+    "op",
     "inputs",
     "output_shape",
     "params",
@@ -236,6 +237,7 @@ def row_record(report: ModelLike, layer: Any, number: int, batch_size: int = 1) 
         "index": number,
         "name": layer.name,
         "kind": layer.kind,
+        "op": getattr(layer, "op", "") or None,
         "inputs": list(layer.inputs),
         "output_shape": (
             list(report.output_shape(layer.output)) if layer.output.channels else None

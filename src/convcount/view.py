@@ -88,6 +88,8 @@ class Row(NamedTuple):
     """False: the parameters of the layer (or of a layer of the group) are unknown."""
     macs_once: int = 0
     """Of ``macs``, those computed once per forward whatever the batch."""
+    op: str = ""
+    """What the layer is in its model file (a Keras class, an ONNX op); empty otherwise."""
 
     def macs_at(self, batch_size: int) -> int | None:
         """MACs for ``batch_size`` examples; None when unknown."""
@@ -152,6 +154,7 @@ def _single(layer: Any, index: int) -> Row:
         1,
         bool(getattr(layer, "params_known", True)),
         int(getattr(layer, "macs_once", 0) or 0),
+        str(getattr(layer, "op", "") or ""),
     )
 
 

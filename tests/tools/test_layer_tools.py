@@ -19,11 +19,14 @@ from convcount.counting import count
 from convcount.errors import ConvcountError
 from convcount.layers import make_layer
 from convcount.model.layer_tools import layer_network
-from convcount.model.tools import TOOLS, count_as, tool_record
+from convcount.model.tools import TOOLS as EVERY_TOOL
+from convcount.model.tools import count_as, tool_record
 from tests.conftest import assert_usage_error, run
 from tests.tools.layer_cases import compare
 
 HERE = Path(__file__).resolve().parent
+#: The counters of a layer's PyTorch equivalent (onnx-tool counts ONNX files only).
+TOOLS = [tool for tool in EVERY_TOOL if tool != "onnx-tool"]
 TRUTH = json.loads((HERE / "layer_tools.json").read_text())
 CASES = TRUTH["cases"]
 
@@ -165,7 +168,7 @@ def test_without_an_input_size_it_is_refused(command: str, output: list[str]) ->
         ("--count-as fvcor", ["no counter 'fvcor'", "did you mean fvcore?", "one of flop_counter"]),
         ("--count-as THOP -q --json", ["--json, -q/--quiet and --format"]),
         ("--count-as ''", ["no counter ''"]),
-        ("--count-as onnx-tool", ["no counter 'onnx-tool'"]),
+        ("--count-as onnx-tool", ["onnx-tool counts an ONNX file", "torch.onnx.export"]),
     ],
 )
 def test_bad_counter_names(args: str, needles: list[str]) -> None:

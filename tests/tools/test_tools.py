@@ -22,7 +22,9 @@ from convcount.model.tools import (
     _thop_layer,
     count_as,
     peak_activation,
+    torch_call,
 )
+from tests.tools.layer_cases import torchinfo_memory
 from tests.tools.nets import NETS, TORCHVISION_NETS
 
 HERE = Path(__file__).resolve().parent
@@ -81,8 +83,11 @@ def _sum_by_row(report: Any, figures: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_captured(case: str, tmp_path: Path) -> None:
-    truth = CASES[case]
-    report = report_of(case, tmp_path)
+    check_counters(case, CASES[case], report_of(case, tmp_path))
+
+
+def check_counters(case: str, truth: dict[str, Any], report: Any) -> None:
+    """FlopCounterMode, torchinfo, fvcore and ptflops (aten) against what each printed."""
     batch = truth.get("batch", 1)
     assert report.total_params == truth["params"]
     if case not in FAST_PATH:
@@ -94,14 +99,7 @@ def test_captured(case: str, tmp_path: Path) -> None:
     expected = truth["torchinfo"]
     assert info.total == expected["total_mult_adds"]
     assert info.params == expected["total_params"]
-    assert info.memory == {
-        "input_bytes": expected["input_bytes"],
-        "forward_backward_bytes": expected["forward_backward_bytes"],
-        "param_bytes": expected["param_bytes"],
-        "total_bytes": expected["input_bytes"]
-        + expected["forward_backward_bytes"]
-        + expected["param_bytes"],
-    }
+    assert info.memory == torchinfo_memory(expected)
     for key, text in expected["printed"].items():
         assert info.printed[key] == text, key
     ours = {layer.name: layer.figure for layer in info.layers}
@@ -134,9 +132,11 @@ def test_captured(case: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_captured_module_hooks(case: str, tmp_path: Path) -> None:
+    check_module_hooks(case, CASES[case], report_of(case, tmp_path))
+
+
+def check_module_hooks(case: str, truth: dict[str, Any], report: Any) -> None:
     """thop and ptflops's pytorch backend: totals, parameters, thop per module."""
-    truth = CASES[case]
-    report = report_of(case, tmp_path)
     batch = truth.get("batch", 1)
     assert report.total_params == truth["params"]
     pt = count_as(report, "ptflops-pytorch", batch)
@@ -189,13 +189,17 @@ def _ptflops_by_module(report: Any, batch: int) -> tuple[dict[str, float], dict[
     for row in _rows(report):
         count = _ptflops_pytorch_layer(row)
         module = row.name.split("#")[0]
+        if torch_call(row).startswith(("F.", "torch.", "Tensor.")):
+            # a function (F.relu, torch.cat) runs in the module whose forward calls it:
+            # the layer <module>.<function> (or <function> in the network's own forward)
+            module = module.rpartition(".")[0]
         for into, figure in (
             (hooks, (count.module * batch + count.module_once) / batch),
             (functional, count.functional * batch + count.functional_once),
         ):
             if figure:
                 into[module] = into.get(module, 0) + figure
-    return hooks, functional
+    return hooks, _sum_by_row(report, functional)
 
 
 def test_every_tool_disagrees_somewhere() -> None:
@@ -348,7 +352,8 @@ def test_count_as_all_counts_swin_and_maxvit_with_every_tool() -> None:
     ):
         truth = CASES[case]
         every = json.loads(run("model", model, "--count-as", "all", "--json").stdout)
-        assert every["left_out"] == []
+        # onnx-tool counts an ONNX file: a shipped model is left out of it
+        assert [e["tool"] for e in every["left_out"]] == ["onnx-tool"]
         assert [(t["tool"], t["total"]) for t in every["tools"]] == [
             ("flop_counter", truth["flop_counter"]["macs"]),
             ("torchinfo", truth["torchinfo"]["total_mult_adds"]),
@@ -385,12 +390,18 @@ def test_count_as_all_leaves_out_a_tool_that_cannot_count_the_network(tmp_path: 
     path.write_text(WINDOW_NO_BIAS)
     every = json.loads(run("model", str(path), "--count-as", "all", "--json").stdout)
     assert [t["tool"] for t in every["tools"]] == ["flop_counter", "fvcore", "ptflops"]
-    assert [e["tool"] for e in every["left_out"]] == ["torchinfo", "ptflops-pytorch", "thop"]
-    assert all("'attn'" in e["reason"] for e in every["left_out"])
+    assert [e["tool"] for e in every["left_out"]] == [
+        "torchinfo",
+        "ptflops-pytorch",
+        "thop",
+        "onnx-tool",
+    ]
+    assert all("'attn'" in e["reason"] for e in every["left_out"][:3])
+    assert "counts an ONNX file" in every["left_out"][3]["reason"]
     quiet = run("model", str(path), "--count-as", "all", "-q").stdout
     assert quiet.split() == [str(t["total"]) for t in every["tools"]]
     table = run("model", str(path), "--count-as", "all").stdout
-    assert table.count("left out: --count-as") == 3
+    assert table.count("left out: --count-as") == 4
     assert_usage_error(
         run("model", str(path), "--count-as", "thop"), "'attn'", "ShiftedWindowAttention"
     )
@@ -460,6 +471,7 @@ def test_module_hook_counters_refuse_a_model_file() -> None:
     assert_usage_error(run("model", onnx, "--count-as", "thop"), "model file")
     every = json.loads(run("model", onnx, "--count-as", "all", "--json").stdout)
     assert [e["tool"] for e in every["left_out"]] == ["ptflops-pytorch", "thop"]
+    assert every["tools"][-1]["tool"] == "onnx-tool"  # an ONNX file: onnx-tool counts it
 
 
 def test_count_as_refuses_a_network_with_unknown_macs() -> None:
@@ -475,3 +487,13 @@ def test_count_as_quotes_a_hostile_name_short_and_escaped() -> None:
     result = run("model", "torchvision/resnet18", "--count-as", "\x1b[2J" + "a" * 100_000)
     assert_usage_error(result, "--count-as", "100,004 characters")
     assert "\x1b" not in result.stderr and len(result.stderr) < 400
+
+
+@pytest.mark.parametrize("tool", ["thop", "all"])
+def test_int8_is_refused_the_modules_run_floating_point(tool: str) -> None:
+    from tests.conftest import assert_usage_error, run
+
+    result = run("model", "torchvision/resnet18", "--count-as", tool, "--dtype", "int8")
+    assert_usage_error(result, "--dtype int8", "floating-point")
+    half = run("model", "torchvision/resnet18", "--count-as", "torchinfo", "--dtype", "float16")
+    assert half.exit_code == 0 and "Params size (MB)" in half.stdout

@@ -126,6 +126,9 @@ class ModelReport(NamedTuple):
     """Receptive field of the last spatial layer before any global pooling, and its name."""
     notes: tuple[str, ...] = ()
     """What a model file's reader wants said under the summary (e.g. folded BatchNorm)."""
+    file_graph: Any = None
+    """An ONNX file's decoded graph (:class:`convcount.model.files.onnx.FileGraph`),
+    for ``--count-as onnx-tool``; None for every other source."""
 
     @property
     def trainable_params(self) -> int:

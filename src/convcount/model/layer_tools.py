@@ -134,31 +134,24 @@ def layer_network(report: Report) -> LayerNetwork:
         net.layer("zero_padding", name="pad", call="F.pad", padding=[list(p) for p in pads])
         # F.pad's order: the last dimension first, (before, after) each
         code = f"F.pad(x, ({', '.join(str(n) for p in reversed(pads) for n in p)})) + {code}"
-    if layer.kind == "separable":
+    if layer.kind in ("separable", "depthwise"):
+        separable = layer.kind == "separable"
         net.layer(
             "depthwise",
             name="depthwise",
             kernel_size=layer.kernel_size,
             depth_multiplier=layer.depth_multiplier or 1,
-            bias=bool(layer.depthwise_bias),
+            bias=bool(layer.depthwise_bias if separable else layer.bias),
             **geometry,
         )
-        net.layer(
-            "conv",
-            name="pointwise",
-            out_channels=layer.out_channels,
-            kernel_size=(1,) * layer.dims,
-            bias=bool(layer.pointwise_bias),
-        )
-    elif layer.kind == "depthwise":
-        net.layer(
-            "depthwise",
-            name="depthwise",
-            kernel_size=layer.kernel_size,
-            depth_multiplier=layer.depth_multiplier or 1,
-            bias=bool(layer.bias),
-            **geometry,
-        )
+        if separable:  # then the 1x1 step
+            net.layer(
+                "conv",
+                name="pointwise",
+                out_channels=layer.out_channels,
+                kernel_size=(1,) * layer.dims,
+                bias=bool(layer.pointwise_bias),
+            )
     else:
         net.layer(
             layer.kind,

@@ -129,6 +129,10 @@ class ToolLayer(NamedTuple):
     """The tool's MACs or FLOPs for this layer, at the batch size."""
     note: str = ""
     """Why the count differs from FlopCounterMode's, when it does."""
+    extra: dict[str, Any] | None = None
+    """A tool listing other rows than convcount's layers (onnx-tool: one per ONNX node):
+    its own columns for the row (op, memory, params, shapes) and ``layer``, the
+    convcount layer the row is (None: a node convcount folds away)."""
 
 
 class ToolCount(NamedTuple):
@@ -1487,6 +1491,65 @@ def flop_counter(report: Any, batch_size: int = 1) -> ToolCount:
     )
 
 
+# ---------------------------------------------------------------------------
+# onnx-tool (its rules: convcount.model.onnxtool)
+
+
+def onnx_tool(report: Any, batch_size: int = 1) -> ToolCount:
+    """onnx-tool 1.0.1's ``Model(file).graph.profile()`` table (see
+    :mod:`convcount.model.onnxtool`): one row per ONNX node."""
+    source = getattr(report, "file_graph", None)
+    if source is None:
+        raise ConvcountError(
+            "count_as",
+            f"--count-as onnx-tool: onnx-tool counts an ONNX file, and {report.name} is not "
+            "one (export the network with torch.onnx.export and count the file)",
+        )
+    from convcount.model.onnxtool import percent, profile, rule, totals
+
+    # onnx-tool counts the file at its own input shapes (what it prints for it), their
+    # first axis times the batch given; convcount's layers are per example of that axis
+    examples = (source.inputs[0][1][:1] or (1,))[0] * batch_size
+    shapes = {
+        name: (shape[0] * batch_size, *shape[1:]) if shape else () for name, shape in source.inputs
+    }
+    rows = profile(source.graph, shapes)
+    macs = {layer.name: layer.macs_at(examples) or 0 for layer in report.layers}
+    forward, memory, params, printed = totals(rows, source.graph)
+    layers = []
+    for row in rows:
+        layer = source.layers[row.index]
+        ours = macs.get(layer, 0) if layer is not None else 0
+        note = rule(row.op) if row.macs != ours else ""
+        extra = {
+            "op": row.op,
+            "memory": row.memory,
+            "params": row.params,
+            "in_shape": row.inshape,
+            "out_shape": row.outshape,
+            # each figure's share of the total, as its FPercent, MPercent, PPercent cells
+            "FPercent": percent(row.macs, forward),
+            "MPercent": percent(row.memory, memory),
+            "PPercent": percent(row.params, params),
+            "layer": layer,
+        }
+        layers.append(ToolLayer(row.name, row.macs, note, extra))
+
+    return ToolCount(
+        "onnx-tool",
+        forward,
+        "Forward_MACs",
+        tuple(layers),
+        params,
+        {"memory_bytes": memory},
+        printed,
+        "every ONNX node: convolutions and Gemm with their bias adds, every activation, "
+        "elementwise op, pooling, norm and reduction at its instruction cost per element "
+        "(Relu 1, Div 4, Sigmoid 32, Softmax 36, BatchNorm 31, ...); its params are every "
+        "initializer (integer shapes too) and its memory the outputs' and initializers' bytes",
+    )
+
+
 #: Every tool convcount reproduces, by the name ``--count-as`` takes.
 TOOLS: dict[str, Callable[[Any, int], ToolCount]] = {
     "flop_counter": flop_counter,
@@ -1495,6 +1558,7 @@ TOOLS: dict[str, Callable[[Any, int], ToolCount]] = {
     "ptflops": ptflops_aten,
     "ptflops-pytorch": ptflops_pytorch,
     "thop": thop,
+    "onnx-tool": onnx_tool,
 }
 
 #: The version of each tool whose rules are reproduced (the figures depend on it).
@@ -1505,6 +1569,7 @@ TOOL_VERSIONS = {
     "ptflops": "0.7.5 aten",
     "ptflops-pytorch": "0.7.5",
     "thop": "0.1.1.post2209072238",
+    "onnx-tool": "1.0.1",
 }
 
 #: Names people type for the same tools.
@@ -1514,6 +1579,8 @@ TOOL_ALIASES = {
     "ptflops_aten": "ptflops",
     "ptflops_pytorch": "ptflops-pytorch",
     "default": "flop_counter",
+    "onnx_tool": "onnx-tool",
+    "onnxtool": "onnx-tool",
 }
 
 
@@ -1601,7 +1668,8 @@ def tool_record(result: ToolCount, *, layers: bool = True) -> dict[str, Any]:
     }
     if layers:
         record["layers"] = [
-            {"name": r.name, "figure": r.figure, "note": r.note} for r in result.layers
+            {"name": r.name, "figure": r.figure, "note": r.note, **(r.extra or {})}
+            for r in result.layers
         ]
     return record
 

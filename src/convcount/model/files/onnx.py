@@ -33,7 +33,7 @@ import mmap
 from collections.abc import Callable, Sequence
 from math import ceil, floor, prod
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from convcount.errors import ConvcountError
 from convcount.model.files.onnx_proto import (
@@ -158,8 +158,10 @@ def count(graph: Graph, label: str, name: str, options: dict[str, Any]) -> Model
     engine.producer[first.name] = "input"
     engine.names.add("input")
     further = []
+    shapes = [(first.name, shape)]
     for value in inputs[1:]:  # the first is the summary's input; the others are rows
         sizes = _input_shape(value.dims, label, value.name, resolution)
+        shapes.append((value.name, sizes))
         row = engine.unique(value.name or "input")
         engine.shapes[value.name] = sizes
         engine.producer[value.name] = row
@@ -174,7 +176,20 @@ def count(graph: Graph, label: str, name: str, options: dict[str, Any]) -> Model
             "the file holds fewer values than the module (2 per channel, less the bias the "
             "convolution gains) and no running statistics"
         )
-    return build_report(label, name, shape[1:], rows, options.get("dtype"), notes)
+    report = build_report(label, name, shape[1:], rows, options.get("dtype"), notes)
+    # the decoded graph stays with the report: --count-as onnx-tool walks it again
+    return report._replace(file_graph=FileGraph(graph, tuple(shapes), tuple(engine.layer_names)))
+
+
+class FileGraph(NamedTuple):
+    """An ONNX file's decoded graph, kept with its report for other counters' rules."""
+
+    graph: Graph
+    inputs: tuple[tuple[str, Shape], ...]
+    """Each graph input's name and the shape convcount counted at (open sizes filled),
+    batch first; the summary's input first."""
+    layers: tuple[str | None, ...]
+    """The report's layer each node is, in the graph's order (None: folded away)."""
 
 
 def _input_shape(
@@ -240,6 +255,7 @@ class Engine:
         self.alias: dict[str, str] = {}  # an Identity of an initializer -> the initializer
         self.counted: set[str] = set()
         self.names: set[str] = set()
+        self.layer_names: list[str | None] = []
         for init in graph.initializers.values():
             self.shapes[init.name] = init.dims
             if init.values is not None:
@@ -251,6 +267,8 @@ class Engine:
         rows = []
         for node in self.graph.nodes:
             row = self.node(node)
+            # which layer each node is (None: folded), for --count-as onnx-tool's rows
+            self.layer_names.append(None if row is None else row.name)
             if row is not None:
                 rows.append(row)
         return rows
