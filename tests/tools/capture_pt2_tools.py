@@ -47,6 +47,7 @@ TORCHVISION: dict[str, tuple[str, dict[str, Any], int]] = {
     "inception_v3": ("inception_v3", {"aux_logits": False, "init_weights": False}, 80),
     "mobilenet_v2": ("mobilenet_v2", {}, 64),
     "swin_t": ("swin_t", {}, 64),
+    "swin_v2_t": ("swin_v2_t", {}, 64),
 }
 
 

@@ -422,7 +422,7 @@ def _bias(row: _Row) -> int:
     if row.origin is not None and row.op:
         # a file's op: whether it takes a bias (its module's parameters are counted
         # at its first call only)
-        biased = "bias" in row.origin.get("weights", ()) or row.op.startswith("aten.addmm")
+        biased = bool(row.origin.get("bias")) or row.op.startswith("aten.addmm")
         return int(row.output.channels) if biased else 0
     return row.params - _weights(row)
 

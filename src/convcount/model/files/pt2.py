@@ -386,6 +386,8 @@ class Program:
         ]
         if named:
             origin["weights"] = named
+        if any(a.get("name") == "bias" and _tensors(a.get("arg") or {}) for a in node["inputs"]):
+            origin["bias"] = True  # a bias tensor, a parameter or computed (Swin V2's qkv)
         if batch != 1:
             origin["batch"] = batch
         if node["target"].endswith(".padding"):
