@@ -175,6 +175,27 @@ def test_further_graph_inputs_are_rows_of_the_input_kind(torch: ModuleType, tmp_
         assert first.kind == "input" and report.output_shape(first.output) == (6,)
         side = next(layer for layer in report.layers if layer.name == "side")
         assert side.inputs == (first.name,)
+    # the counters see the further input as no module at all
+    import thop
+    import torchinfo
+    from ptflops import get_model_complexity_info
+
+    from convcount.model.tools import count_as
+
+    pt2 = reports[0]
+    assert count_as(pt2, "thop").total == thop.profile(model, inputs=args, verbose=False)[0]
+    info = torchinfo.summary(model, input_data=list(args), verbose=0)
+    assert count_as(pt2, "torchinfo").total == info.total_mult_adds
+    for backend, tool in (("pytorch", "ptflops-pytorch"), ("aten", "ptflops")):
+        ptflops_macs, _ = get_model_complexity_info(
+            model,
+            (1,),
+            input_constructor=lambda _: {"image": args[0], "features": args[1]},
+            as_strings=False,
+            print_per_layer_stat=False,
+            backend=backend,
+        )
+        assert count_as(pt2, tool).total == ptflops_macs, tool
     with pytest.raises(ConvcountError, match="open sizes"):
         load_file(tmp_path / "open.onnx")
     with pytest.raises(ConvcountError, match="-r fills open sizes only"):

@@ -1073,6 +1073,8 @@ _THOP_REGISTERED = frozenset(
 
 def _thop_layer(row: _Row, batch_size: int) -> tuple[int, int, str]:
     """(thop's count, the parameters it keeps, why) for one layer."""
+    if row.kind == "input":  # a further input of the network: no module, nothing counted
+        return 0, 0, ""
     call = torch_call(row)
     _refuse_unknown(row, "thop", call)
     if not row.batched:
@@ -1262,6 +1264,8 @@ class _PtflopsCount(NamedTuple):
 
 def _ptflops_pytorch_layer(row: _Row) -> _PtflopsCount:
     """What ptflops's pytorch backend counts for one layer."""
+    if row.kind == "input":  # a further input of the network: no module, nothing counted
+        return _PtflopsCount(0, 0, "")
     call = torch_call(row)
     _refuse_unknown(row, "ptflops-pytorch", call)
     if call == _EITHER_PRODUCT:
