@@ -744,3 +744,24 @@ def test_resolution_is_known_to_expressions() -> None:
     assert "resolution is a built-in name (the input's sizes, -r)" in error_of(
         text + "[params]\nresolution = 3\n"
     )
+
+
+@pytest.mark.parametrize("spacing", ["model = {", "net   = {"])
+def test_a_model_file_whose_ninth_byte_is_a_brace_is_toml(spacing: str, tmp_path: Path) -> None:
+    """A safetensors file starts with an 8-byte header length and then "{": a TOML file
+    beginning ``model = {`` has its "{" there too, and was taken for one."""
+    from convcount.model import load_model
+
+    key = spacing.split("=")[0].strip()
+    text = (
+        f'{spacing} name = "n", input = {{ size = 8, channels = 3 }} }}\n'
+        'layer = [{ kind = "conv", out_channels = 4, kernel_size = 3 }]\n'
+    )
+    path = tmp_path / "net.toml"
+    path.write_text(text)
+    assert text.encode()[8:9] == b"{"
+    if key == "model":
+        assert load_model(str(path)).total_params == 3 * 3 * 3 * 4 + 4
+    else:  # read as TOML: the language names what is wrong
+        with pytest.raises(ConvcountError, match="net"):
+            load_model(str(path))

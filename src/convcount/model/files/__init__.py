@@ -70,7 +70,15 @@ def detect(path: Path, head: bytes) -> str | None:
         return "keras"
     if head.startswith(_TORCH_LEGACY):
         return "torch"
-    if len(head) >= 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") > 1:
+    # safetensors: a little-endian u64 header length, then its JSON. A length is
+    # binary (its top byte is 0 below 2^56): text that happens to have a "{" ninth
+    # (a TOML file's `model = {`) is not one.
+    if (
+        len(head) >= 9
+        and head[8:9] == b"{"
+        and int.from_bytes(head[:8], "little") > 1
+        and not all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head[:8])
+    ):
         return "safetensors"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{"):
