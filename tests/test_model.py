@@ -752,7 +752,7 @@ def test_a_model_file_whose_ninth_byte_is_a_brace_is_toml(spacing: str, tmp_path
     beginning ``model = {`` has its "{" there too, and was taken for one."""
     from convcount.model import load_model
 
-    key = spacing.split("=")[0].strip()
+    key = spacing.split("=", maxsplit=1)[0].strip()
     text = (
         f'{spacing} name = "n", input = {{ size = 8, channels = 3 }} }}\n'
         'layer = [{ kind = "conv", out_channels = 4, kernel_size = 3 }]\n'
