@@ -95,6 +95,10 @@ class ModelLayer(NamedTuple):
     macs_once: int = 0
     """Of ``macs``, those computed once per forward whatever the batch (see
     :attr:`Out.macs_once`): FlopCounterMode counts them once at any batch size."""
+    batched: bool = True
+    """False for a layer computed once per forward whatever the batch: relative
+    coordinates (a buffer) and what is computed from them alone (Swin V2's bias MLP
+    as layers of its own). All its MACs are then :attr:`macs_once`."""
     origin: dict[str, Any] | None = None
     """What a model file records of the PyTorch code that ran this op (a torch.export
     archive: the innermost module's path and class, whether it is a leaf, the function
@@ -294,7 +298,7 @@ class Net:
         self.layers: list[ModelLayer] = []
         self.last = "input"
         self._counts: dict[str, int] = {}
-        self._unbatched: set[str] = set()  # layers computed once per forward (see _once)
+        self._unbatched: set[str] = set()  # layers not batched (ModelLayer.batched)
         #: Names given explicitly somewhere: automatic names step aside for them.
         self.reserved: set[str] = set()
         self._receptive: tuple[tuple[int, ...], str] | None = None
@@ -352,6 +356,7 @@ class Net:
             here = where or f"{self.source}: layer '{name}'"
             raise ConvcountError(error.option, f"{here}: {error.spelled('field')}") from None
         _bounded(out.output, where or f"{self.source}: layer '{name}'")
+        batched = self._batched(name, kind, inputs)
         self.layers.append(
             ModelLayer(
                 len(self.layers) + 1,
@@ -367,7 +372,8 @@ class Net:
                 out.params_known,
                 out.config,
                 call=call,
-                macs_once=self._once(name, kind, inputs, out),
+                macs_once=out.macs_once if batched else out.macs or 0,
+                batched=batched,
             )
         )
         self.tensors[name] = out.output
@@ -379,14 +385,12 @@ class Net:
             self._receptive = (out.output.rf, name)
         return name
 
-    def _once(self, name: str, kind: str, inputs: tuple[str, ...], out: Out) -> int:
-        """The MACs of a layer that run once per forward whatever the batch: all of them
-        for relative coordinates and what is computed from them alone (Swin V2's bias
-        MLP as layers of its own), else what the kind says (the MLP folded in)."""
+    def _batched(self, name: str, kind: str, inputs: tuple[str, ...]) -> bool:
+        """Whether a layer runs per example (see :attr:`ModelLayer.batched`)."""
         if kind == "relative_coords" or (inputs and all(i in self._unbatched for i in inputs)):
             self._unbatched.add(name)
-            return out.macs or 0
-        return out.macs_once
+            return False
+        return True
 
     def idle(self, first: int) -> None:
         """No MACs for the layers from position ``first`` (0-based) on.

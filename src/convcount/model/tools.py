@@ -169,8 +169,10 @@ class _Row(NamedTuple):
     op: str = ""
     """What the layer is in a model file (empty for the zoo and the model language)."""
     batched: bool = True
-    """False for a layer computed once per forward whatever the batch (Swin V2's bias
-    MLP on its relative coordinates, a buffer without a batch dimension)."""
+    """False for a layer computed once per forward whatever the batch
+    (:attr:`convcount.model.graph.ModelLayer.batched`)."""
+    macs_once: int = 0
+    """Of ``macs``, those computed once per forward whatever the batch."""
     module: str = ""
     """The module path that ran it (a torch.export file), for parameters kept once."""
     part: str = ""
@@ -193,12 +195,7 @@ def _rows(report: Any, *, calls: bool = True) -> list[_Row]:
 def _layer_rows(report: Any) -> list[_Row]:
     tensors: dict[str, Any] = {"input": report.input}
     rows = []
-    unbatched: set[str] = set()
     for layer in report.layers:
-        if layer.kind == "relative_coords" or (
-            layer.inputs and all(name in unbatched for name in layer.inputs)
-        ):
-            unbatched.add(layer.name)
         config = getattr(layer, "config", None) or {}
         ins = tuple(tensors[name] for name in layer.inputs if name in tensors)
         macs = layer.macs if layer.macs is not None else 0
@@ -206,8 +203,9 @@ def _layer_rows(report: Any) -> list[_Row]:
         call = str(getattr(layer, "call", "") or "")
         row = _Row(layer.name, layer.kind, ins, layer.output, layer.params, macs, dict(config))
         op = str(getattr(layer, "op", "") or "")
-        batched = layer.name not in unbatched
-        rows.append(row._replace(runs=runs, call=call, op=op, batched=batched))
+        batched = bool(getattr(layer, "batched", True))
+        once = int(getattr(layer, "macs_once", 0) or 0)
+        rows.append(row._replace(runs=runs, call=call, op=op, batched=batched, macs_once=once))
         tensors[layer.name] = layer.output
     return rows
 
@@ -786,21 +784,9 @@ def _out_elements(row: _Row) -> int:
     return _elements(row.output)
 
 
-def _once_macs(row: _Row) -> int:
-    """MACs a batched layer computes once per forward whatever the batch: the bias MLP
-    a Swin V2 window attention runs on its relative coordinates (a buffer)."""
-    config = row.config
-    folded = config.get("position_bias") == "continuous" and config.get("bias_mlp")
-    if row.kind == "window_attention" and folded:
-        hidden, heads = int(config.get("bias_hidden", 512)), int(config["heads"])
-        return _bias_table(row) * hidden * (2 + heads)
-    return 0
-
-
 def _macs_at(row: _Row, batch_size: int) -> int:
     """A layer's MACs for ``batch_size`` examples (what runs once per forward, once)."""
-    once = _once_macs(row)
-    return (row.macs - once) * batch_size + once
+    return (row.macs - row.macs_once) * batch_size + row.macs_once
 
 
 def _padded_positions(row: _Row) -> int:
