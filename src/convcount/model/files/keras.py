@@ -748,24 +748,13 @@ class _Reader:
         fields: dict[str, Any] = {}
         formula = _PARAMS.get(cls)
         counted: int | tuple[int, int] | None = None
-        if cls == "MultiHeadAttention":
-            try:
-                counted = _attention(c, [self.net.shape(name).channels for name in inputs])
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError):
-                raise ConvcountError(
-                    "model", f"{where}: its config is not one Keras writes: {_show(c)}"
-                ) from None
-        elif formula is not None:
-            try:
-                counted = formula(c, [*x.spatial, x.channels])
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError):
-                raise ConvcountError(
-                    "model", f"{where}: its config is not one Keras writes: {_show(c)}"
-                ) from None
         try:
-            figures = _sequence_figures(
-                cls, c, [self.net.shape(name) for name in inputs], inputs[0] in self.masked
-            )
+            shapes = [self.net.shape(name) for name in inputs]
+            figures = _sequence_figures(cls, c, shapes, inputs[0] in self.masked)
+            if figures is not None and figures.params is not None:
+                counted = figures.params
+            elif formula is not None:
+                counted = formula(c, [*x.spatial, x.channels])
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError):
             raise ConvcountError(
                 "model", f"{where}: its config is not one Keras writes: {_show(c)}"
@@ -921,7 +910,7 @@ _RESHAPING = frozenset(
 )
 _OPS = _ELEMENTWISE | _UNARY | _RESHAPING | _REDUCTIONS
 #: Classes counted from their config that do no matrix product (FlopCounterMode: none).
-_NO_MACS = frozenset({"LayerNormalization", "BatchNormalization", "PReLU", "Embedding"})
+_NO_MACS = frozenset({"LayerNormalization", "BatchNormalization", "PReLU"})
 #: ... and whose output is shaped as their input.
 _SAME_SHAPE = frozenset({"LayerNormalization", "BatchNormalization", "PReLU"})
 #: Classes TimeDistributed may wrap that act alike at every position (on the channels).
@@ -1453,32 +1442,14 @@ def _bidirectional(c: dict[str, Any], shape: list[int]) -> int | None:
     return total
 
 
-def _attention(c: dict[str, Any], channels: list[int]) -> int:
-    """Keras's MultiHeadAttention: query, key, value and output projections (its MACs are
-    left unknown: FlopCounterMode sees the products only outside the fused kernel)."""
-    heads, key_dim = _positive(c["num_heads"]), _positive(c["key_dim"])
-    value_dim = c.get("value_dim") or key_dim
-    query = channels[0]
-    value = channels[1] if len(channels) > 1 else query
-    key = channels[2] if len(channels) > 2 else value
-    out = c.get("output_shape")
-    if isinstance(out, list):  # several sizes: the output projection makes all of them
-        out = math.prod(_positive(d) for d in out)
-    out = query if out is None else _positive(out)
-    bias = bool(c.get("use_bias", True))
-    total = (query + key) * heads * key_dim + value * heads * _positive(value_dim)
-    total += heads * _positive(value_dim) * out
-    if bias:
-        total += 2 * heads * key_dim + heads * value_dim + out
-    return total
-
-
 class _Figures(NamedTuple):
     shape: list[int]
     """The output shape without the batch, channels last."""
     macs: int
     fused: bool = False
     """Attention products that run fused (FlopCounterMode does not see them)."""
+    params: int | None = None
+    """Its parameters, when they are worked out here too (attention's)."""
 
 
 #: Gates of each recurrent cell: a step multiplies (input + units) by gates x units.
@@ -1542,7 +1513,8 @@ def _rnn_figures(cls: str, c: dict[str, Any], x: Tensor, masked: bool) -> _Figur
 
 
 def _attention_figures(c: dict[str, Any], shapes: list[Tensor]) -> _Figures:
-    """MultiHeadAttention: its projections, and the two products unless they run fused."""
+    """MultiHeadAttention: its four projections' parameters and MACs, and the MACs of the
+    two products unless they run fused."""
     heads, key_dim = _positive(c["num_heads"]), _positive(c["key_dim"])
     value_dim = _positive(c.get("value_dim") or key_dim)
     query = shapes[0]
@@ -1560,25 +1532,27 @@ def _attention_figures(c: dict[str, Any], shapes: list[Tensor]) -> _Figures:
     out = c.get("output_shape")
     outs = math.prod(_positive(d) for d in out) if isinstance(out, list) else out
     outs = query.channels if outs is None else _positive(outs)
-    q_at = _elements(query.spatial)
-    macs = q_at * query.channels * heads * key_dim
-    macs += _elements(key.spatial) * key.channels * heads * key_dim
-    macs += _elements(value.spatial) * value.channels * heads * value_dim
-    macs += q_at * heads * value_dim * outs
+    # the query, key, value and output projections: weights, then MACs at every position
+    projections = [
+        (query, query.channels * heads * key_dim, heads * key_dim),
+        (key, key.channels * heads * key_dim, heads * key_dim),
+        (value, value.channels * heads * value_dim, heads * value_dim),
+        (query, heads * value_dim * outs, outs),
+    ]
+    bias = bool(c.get("use_bias", True))
+    params = sum(weights + (size if bias else 0) for _, weights, size in projections)
+    macs = sum(math.prod(at.spatial) * weights for at, weights, _ in projections)
+    q_at = math.prod(query.spatial)
     # Keras computes the products with torch's fused scaled_dot_product_attention
     # when it can (no dropout, one attention axis); on the CPU it runs the fused
     # kernel FlopCounterMode does not count when the key and value depths are equal.
     fused = not c.get("dropout") and rank == 1 and key_dim == value_dim
     if not fused:
-        attended = _elements([query.spatial[a] for a in spots])
-        keys = _elements([key.spatial[a] for a in spots])
+        attended = math.prod(query.spatial[a] for a in spots)
+        keys = math.prod(key.spatial[a] for a in spots)
         macs += heads * (q_at // attended) * attended * keys * (key_dim + value_dim)
     shape = [*query.spatial, *(out if isinstance(out, list) else [outs])]
-    return _Figures(shape, macs, fused)
-
-
-def _elements(sizes: Sequence[int]) -> int:
-    return math.prod(sizes)
+    return _Figures(shape, macs, fused, params)
 
 
 def _makes_mask(cls: str, c: dict[str, Any]) -> bool:
