@@ -45,7 +45,7 @@ from convcount.model.files.onnx_proto import (
     decode_model,
 )
 from convcount.model.files.protobuf import ProtobufError
-from convcount.model.files.rows import Row, build_report, check_options
+from convcount.model.files.rows import Names, Row, build_report, check_options
 
 if TYPE_CHECKING:
     from convcount.model.graph import ModelReport
@@ -162,7 +162,7 @@ def count(graph: Graph, label: str, name: str, options: dict[str, Any]) -> Model
     for value in inputs[1:]:  # the first is the summary's input; the others are rows
         sizes = _input_shape(value.dims, label, value.name, resolution)
         shapes.append((value.name, sizes))
-        row = engine.unique(value.name or "input")
+        row = engine.names.claim(value.name or "input")
         engine.shapes[value.name] = sizes
         engine.producer[value.name] = row
         further.append(Row(row, "input", (), sizes[1:], macs=0, op="input"))
@@ -254,7 +254,7 @@ class Engine:
         self.producer: dict[str, str] = {}
         self.alias: dict[str, str] = {}  # an Identity of an initializer -> the initializer
         self.counted: set[str] = set()
-        self.names: set[str] = set()
+        self.names = Names()
         self.layer_names: list[str | None] = []
         for init in graph.initializers.values():
             self.shapes[init.name] = init.dims
@@ -383,16 +383,7 @@ class Engine:
             name = _module_path(name) or name.strip("/")
         elif SCOPES in node.attrs:
             name = _scope_path(node.attrs[SCOPES]) or name
-        return self.unique(name)
-
-    def unique(self, name: str) -> str:
-        """``name``, or ``name_1``, ``name_2``, ... when taken (as in a .pt2 file)."""
-        base, number = name, 1
-        while name in self.names:
-            name = f"{base}_{number}"
-            number += 1
-        self.names.add(name)
-        return name
+        return self.names.claim(name)
 
     def _kind(self, node: Node, shapes: Sequence[Shape | None]) -> str:
         if node.op in ACTIVATIONS:

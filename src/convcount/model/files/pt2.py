@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcount.errors import ConvcountError
 from convcount.model.files.archive import Archive
-from convcount.model.files.rows import Row, build_report, check_options
+from convcount.model.files.rows import Names, Row, build_report, check_options
 
 if TYPE_CHECKING:
     from convcount.model.graph import ModelReport
@@ -138,7 +138,7 @@ class Program:
             elif role == "user_input":
                 self.user_inputs.append(arg)
         self.counted: set[str] = set()
-        self.names: set[str] = set()
+        self.names = Names()
         self.producer: dict[str, str] = {}
         self.symbolic = False  # a size left open at export: its example value is used
         self.last_module = ""  # the module path of the op before
@@ -203,7 +203,7 @@ class Program:
         self.names.add("input")
         rows = []
         for further in self.user_inputs[1:]:  # the first is the summary's input
-            label = self._unique(further)
+            label = self.names.claim(further)
             self.producer[further] = label
             rows.append(Row(label, "input", (), self.sizes(further)[1:], macs=0, op="input"))
         for node in self.graph["nodes"]:
@@ -450,15 +450,7 @@ class Program:
                 name = last[1]
         if not name:
             name = str(node.get("name") or node["outputs"][0].get("as_tensor", {}).get("name", ""))
-        return self._unique(name or "op")
-
-    def _unique(self, name: str) -> str:
-        base, number = name, 1
-        while name in self.names:
-            name = f"{base}_{number}"
-            number += 1
-        self.names.add(name)
-        return name
+        return self.names.claim(name or "op")
 
     def _kind(
         self, op: str, operands: list[str], shapes: dict[str, tuple[int, ...]], target: str

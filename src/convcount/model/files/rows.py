@@ -40,6 +40,33 @@ class Row(NamedTuple):
     """The PyTorch module and function that ran it, when the file records them."""
 
 
+class Names:
+    """The layer names a reader has given: a taken name gets ``_1``, ``_2``, ... (as
+    torch.export names repeated ops), in time linear in the names whatever they repeat."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+        self._next: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.taken)
+
+    def add(self, name: str) -> None:
+        """Take ``name`` as it is (the input's)."""
+        self.taken.add(name)
+
+    def claim(self, name: str) -> str:
+        """``name``, or the first of ``name_1``, ``name_2``, ... not taken."""
+        if name in self.taken:
+            number = self._next.get(name, 1)
+            while f"{name}_{number}" in self.taken:
+                number += 1
+            self._next[name] = number + 1
+            name = f"{name}_{number}"
+        self.taken.add(name)
+        return name
+
+
 def tensor(shape: Sequence[int] | None) -> Tensor:
     """A channels-first shape without the batch as the report's Tensor."""
     if shape is None or not shape:
