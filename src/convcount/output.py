@@ -466,17 +466,10 @@ def kind_names(given: str | None) -> list[str]:
 
     if given is None:
         return list(KINDS)
-    wanted = [k.strip() for k in given.split(",") if k.strip()]
-    for kind in wanted:
-        if kind not in KINDS:
-            from convcount.errors import did_you_mean
+    from convcount.view import check_kinds
 
-            raise ConvcountError(
-                "kinds",
-                f"--kinds: no layer kind {kind!r}"
-                + did_you_mean(kind, tuple(KINDS), as_field=False)
-                + "; convcount model --kinds lists them",
-            )
+    wanted = [k.strip() for k in given.split(",") if k.strip()]
+    check_kinds("kinds", wanted, tuple(KINDS))
     return [k for k in KINDS if k in wanted]
 
 

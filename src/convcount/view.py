@@ -40,6 +40,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from convcount.errors import ConvcountError
+from convcount.model.graph import macs_at
 
 
 class Selection(NamedTuple):
@@ -93,9 +94,7 @@ class Row(NamedTuple):
 
     def macs_at(self, batch_size: int) -> int | None:
         """MACs for ``batch_size`` examples; None when unknown."""
-        if self.macs is None:
-            return None
-        return (self.macs - self.macs_once) * batch_size + self.macs_once
+        return macs_at(self.macs, self.macs_once, batch_size)
 
     @property
     def params(self) -> int:
@@ -233,6 +232,20 @@ def _range(layers: Sequence[Any], given: tuple[str, str]) -> tuple[int, int]:
     return first, last + 1
 
 
+def check_kinds(option: str, wanted: Sequence[str], kinds: Sequence[str]) -> None:
+    """Refuse a kind ``--only`` or ``--kinds`` names that the registry does not have."""
+    for kind in wanted:
+        if kind not in kinds:
+            from convcount.errors import did_you_mean
+
+            raise ConvcountError(
+                option,
+                f"--{option}: no layer kind {kind!r}"
+                + did_you_mean(kind, tuple(kinds), as_field=False)
+                + "; convcount model --kinds lists them",
+            )
+
+
 def parse_selection(
     depth: str | None,
     only: Sequence[str],
@@ -248,16 +261,7 @@ def parse_selection(
             raise ConvcountError("depth", f"--depth must be a whole number from 0, got {depth!r}")
         level = int(text)
     wanted = tuple(k.strip() for item in only for k in item.split(",") if k.strip())
-    for kind in wanted:
-        if kind not in kinds:
-            from convcount.errors import did_you_mean
-
-            raise ConvcountError(
-                "only",
-                f"--only: no layer kind {kind!r}"
-                + did_you_mean(kind, tuple(kinds), as_field=False)
-                + "; convcount model --kinds lists them",
-            )
+    check_kinds("only", wanted, kinds)
     patterns = tuple(p.strip() for item in match for p in item.split(",") if p.strip())
     span = None
     if range_ is not None:

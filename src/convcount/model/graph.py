@@ -57,6 +57,12 @@ class Out(NamedTuple):
     a buffer: Swin V2's bias MLP on its relative coordinates)."""
 
 
+def macs_at(macs: int | None, once: int, batch_size: int) -> int | None:
+    """A layer's (or a group's) MACs for ``batch_size`` examples, of which ``once`` are
+    computed once per forward whatever the batch; None when unknown."""
+    return None if macs is None else (macs - once) * batch_size + once
+
+
 class ModelLayer(NamedTuple):
     """One row of a model summary."""
 
@@ -106,9 +112,7 @@ class ModelLayer(NamedTuple):
 
     def macs_at(self, batch_size: int) -> int | None:
         """MACs for ``batch_size`` examples; None when unknown."""
-        if self.macs is None:
-            return None
-        return (self.macs - self.macs_once) * batch_size + self.macs_once
+        return macs_at(self.macs, self.macs_once, batch_size)
 
     @property
     def params(self) -> int:
