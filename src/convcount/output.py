@@ -390,7 +390,7 @@ def _write_tools(
             layers = {layer.name: layer for layer in report.layers}
             lines = []
             for i, r in enumerate(result.layers, 1):
-                layer = layers.get(r.extra.get("layer") or "" if r.extra else r.name)
+                layer = layers.get((r.extra.get("layer") or "") if r.extra else r.name)
                 macs = None if layer is None else layer.macs_at(batch) or 0
                 kind = (
                     layer.kind if layer is not None and not r.extra else (r.extra or {}).get("op")

@@ -1027,7 +1027,8 @@ def tool_view(
 
     natural = max((_cells(r.name) for r in rows), default=0)
     header = f"{result.tool} {result.unit}"
-    own = [("op", "op", False), ("Memory", "memory", True), ("Params", "params", True)]
+    # an ONNX node's own figures beside the tool's (onnx-tool prints them per node)
+    own = [("Memory", "memory"), ("Params", "params")]
 
     def build(dropped: tuple[str, ...], cut: int | None) -> Grid:
         columns = [
@@ -1041,8 +1042,7 @@ def tool_view(
         ]
         if nodes:
             columns += [
-                Column(title, [_n(r.extra[key]) for r in rows], right=True)
-                for title, key, _ in own[1:]
+                Column(title, [_n(r.extra[key]) for r in rows], right=True) for title, key in own
             ]
         if "note" not in dropped and any(r.note for r in rows):
             columns.append(Column("why it differs", [r.note for r in rows]))
@@ -1055,7 +1055,7 @@ def tool_view(
                 # the tool's name alone: its unit may be too long for a narrow line
                 ([str(r.extra["op"])] if nodes else [])
                 + [f"MACs {_n(ours(r))}", f"{result.tool} {_n(r.figure)}"]
-                + ([f"{t} {_n(r.extra[k])}" for t, k, _ in own[1:]] if nodes else [])
+                + ([f"{t} {_n(r.extra[k])}" for t, k in own] if nodes else [])
                 + ([r.note] if r.note else []),
             )
             for r in rows
@@ -1183,10 +1183,6 @@ def print_tools(
 
 # ---------------------------------------------------------------------------
 # A batch
-
-
-def _channels(report: Report) -> str:
-    return f"{report.layer.in_channels} → {report.layer.out_channels}"
 
 
 def batch_view(

@@ -434,7 +434,7 @@ class Program:
         if op == "linear":
             x, w = shapes[operands[0]], shapes[operands[1]]
             return prod(x) * w[0]
-        if op in ("mm", "addmm", "bmm", "baddbmm", "matmul"):
+        if op in _MATMUL:
             first = 1 if op in ("addmm", "baddbmm") else 0
             a = shapes[operands[first]]
             assert out is not None
