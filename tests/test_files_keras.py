@@ -220,3 +220,34 @@ def test_a_keras_2_1_sequential_config_is_a_list_of_layers(tmp_path: Path) -> No
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"class_name": "Sequential", "config": layers}))
     check(load_file(path), truth()["mlp"])
+
+
+@pytest.mark.parametrize(
+    ("layer", "key", "value"),
+    [
+        ("plain_lstm", "units", 0),
+        ("plain_lstm", "units", "5"),
+        ("plain_lstm", "units", 10**40),
+        ("fused", "num_heads", -1),
+        ("fused", "key_dim", 10**40),
+        ("rows", "attention_axes", [99]),
+        ("rows", "attention_axes", []),
+        ("rows", "attention_axes", "x"),
+        ("cross", "output_shape", [0]),
+        ("cross", "output_shape", [[1]]),
+        ("mixed", "layer", {"class_name": "LSTM"}),
+        ("embed", "output_dim", 10**40),
+    ],
+)
+def test_hostile_recurrent_and_attention_configs(
+    layer: str, key: str, value: object, tmp_path: Path
+) -> None:
+    """What the recurrent and attention layers' figures read from the config, broken:
+    one line naming the layer, exit 2, nothing on stdout."""
+    config = json.loads((FILES / "sequences.json").read_text())
+    for entry in config["config"]["layers"]:
+        if entry["name"] == layer:
+            entry["config"][key] = value
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(config))
+    assert_usage_error(run("model", str(path)), f"layer {layer!r}")
